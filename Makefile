@@ -1,0 +1,60 @@
+# The commands the README names. `make run` and `make test` are the whole setup.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-postgres lint format check-migrations demo messages browser-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+.env: | $(STAMP)
+	$(BIN)/python scripts/write_env.py .env
+
+var:
+	mkdir -p var
+
+## run: set everything up and start web server + worker on http://127.0.0.1:8000
+run: $(STAMP) .env var
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py demo_city
+	@echo "\n==> Open http://127.0.0.1:8000 and sign in with an account above. Ctrl-C stops.\n"
+	$(BIN)/honcho start -f Procfile.dev
+
+## demo: (re)load the demo city only
+demo: $(STAMP) .env var
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py demo_city
+
+## test: the whole suite, browser tests included (SQLite unless MINYI_DATABASE_URL is set)
+test: $(STAMP) .env browser-deps
+	$(BIN)/pytest
+
+## browser-deps: Debian's Chromium and a CJK font for the Playwright tests
+browser-deps:
+	@bash scripts/browser_deps.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+check-migrations: $(STAMP) .env
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+## messages: refresh the English catalogue after changing UI strings (needs gettext)
+messages: $(STAMP) .env
+	$(BIN)/python manage.py makemessages -l en --no-obsolete --ignore '.venv/*' --ignore 'var/*'
+	$(BIN)/python manage.py compilemessages -l en --ignore '.venv/*'
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,29 @@
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from minyi.orgs.roles import Perm, has_perm
+
+_NAV = [
+    ("console:home", _("首页"), Perm.ORG_VIEW),
+    ("console:unit_tree", _("组织架构"), Perm.ORG_VIEW),
+    ("console:officer_list", _("民警"), Perm.OFFICER_VIEW),
+    ("console:audit_list", _("审计日志"), Perm.AUDIT_VIEW),
+]
+
+
+def console(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    nav = [
+        {
+            "url": reverse(name),
+            "label": label,
+            "active": request.resolver_match and request.resolver_match.view_name == name,
+        }
+        for name, label, perm in _NAV
+        if has_perm(user, perm)
+    ]
+    if has_perm(user, Perm.ADMIN_SITE):
+        nav.append({"url": reverse("admin:index"), "label": _("系统配置"), "active": False})
+    return {"nav": nav}

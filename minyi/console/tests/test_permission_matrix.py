@@ -1,0 +1,305 @@
+"""The permission matrix, generated from the URL configuration.
+
+Every URL the project serves is either listed in PUBLIC or has a Case here; a URL added later
+without one fails `test_every_url_has_a_case`. Each case is requested as anonymous, as a role
+without the permission, as an allowed role of a sibling unit (must see nothing) and as an
+allowed role of the owning unit. Django admin pages are generated from the admin registry.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django_otp import DEVICE_ID_SESSION_KEY
+
+from minyi.admin import admin_site
+from minyi.core.audit import audit_record
+from minyi.core.models import AuditAction
+from minyi.orgs.choices import Role
+from minyi.orgs.roles import ROLE_PERMS, Perm
+from minyi.orgs.tests.factories import World
+
+# URLs anyone may request.
+PUBLIC = {
+    "login",
+    "logout",
+    "second_factor",  # login_required; tested in orgs/tests/test_auth.py
+    "set_language",
+    "healthz",
+    "api:openapi-json",
+    "api:openapi-view",
+    "api:api-root",  # django-ninja's index of the API: no data
+}
+
+
+@dataclass
+class Case:
+    permission: str
+    url: Callable[[World], str]  # an address about station a2 (the owner)
+    marker: Callable[[World], str]  # text the owner sees and a sibling must not
+    api: bool = False
+    method: str = "get"
+    detail: bool = False  # a sibling gets 404 (detail) or a list without the marker
+
+
+def _audit_marker(world):
+    audit_record(
+        action=AuditAction.EXPORT, actor=world.user("a2", Role.SUPERVISOR), obj=world.station_a2
+    )
+    return world.station_a2.name
+
+
+CASES = {
+    "console:home": Case(
+        Perm.ORG_VIEW, lambda w: reverse("console:home"), lambda w: w.station_a2.name
+    ),
+    "console:unit_tree": Case(
+        Perm.ORG_VIEW, lambda w: reverse("console:unit_tree"), lambda w: w.station_a2.name
+    ),
+    "console:unit_detail": Case(
+        Perm.ORG_VIEW,
+        lambda w: reverse("console:unit_detail", args=[w.station_a2.pk]),
+        lambda w: w.station_a2.name,
+        detail=True,
+    ),
+    "console:officer_list": Case(
+        Perm.OFFICER_VIEW,
+        lambda w: reverse("console:officer_list"),
+        lambda w: w.officers["a2"].name,
+    ),
+    "console:officer_detail": Case(
+        Perm.OFFICER_VIEW,
+        lambda w: reverse("console:officer_detail", args=[w.officers["a2"].pk]),
+        lambda w: w.officers["a2"].name,
+        detail=True,
+    ),
+    "console:officer_reveal": Case(
+        Perm.OFFICER_REVEAL_PII,
+        lambda w: reverse("console:officer_reveal", args=[w.officers["a2"].pk, "mobile"]),
+        lambda w: w.officers["a2"].mobile,
+        method="post",
+        detail=True,
+    ),
+    "console:audit_list": Case(
+        Perm.AUDIT_VIEW, lambda w: reverse("console:audit_list"), _audit_marker
+    ),
+    "api:me": Case(
+        Perm.ORG_VIEW, lambda w: reverse("api:me"), lambda w: w.station_a2.name, api=True
+    ),
+    "api:org_units_list": Case(
+        Perm.ORG_VIEW,
+        lambda w: reverse("api:org_units_list"),
+        lambda w: w.station_a2.name,
+        api=True,
+    ),
+    "api:org_units_get": Case(
+        Perm.ORG_VIEW,
+        lambda w: reverse("api:org_units_get", args=[w.station_a2.pk]),
+        lambda w: w.station_a2.name,
+        api=True,
+        detail=True,
+    ),
+    "api:officers_list": Case(
+        Perm.OFFICER_VIEW,
+        lambda w: reverse("api:officers_list"),
+        lambda w: w.officers["a2"].name,
+        api=True,
+    ),
+    "api:officers_get": Case(
+        Perm.OFFICER_VIEW,
+        lambda w: reverse("api:officers_get", args=[w.officers["a2"].pk]),
+        lambda w: w.officers["a2"].name,
+        api=True,
+        detail=True,
+    ),
+}
+
+
+def _named_urls(resolver: URLResolver, namespace: str = ""):
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.app_name == "admin":
+                continue  # generated from the admin registry below
+            ns = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from _named_urls(pattern, ns)
+        elif isinstance(pattern, URLPattern):
+            yield f"{namespace}{pattern.name}" if pattern.name else f"<unnamed {pattern}>"
+
+
+def _roles_with(permission):
+    return [r for r in Role.values if permission in ROLE_PERMS[r]]
+
+
+def _roles_without(permission):
+    return [r for r in Role.values if permission not in ROLE_PERMS[r]]
+
+
+def _login(client, user):
+    client.force_login(user)
+    if user.needs_second_factor:
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = user.totpdevice_set.get().persistent_id
+        session.save()
+    return client
+
+
+def _request(client, case: Case, url: str):
+    return getattr(client, case.method)(url)
+
+
+def test_every_url_has_a_case():
+    names = set(_named_urls(get_resolver()))
+    uncovered = names - PUBLIC - set(CASES)
+    assert not uncovered, f"URLs without a permission-matrix case: {sorted(uncovered)}"
+    assert not set(CASES) - names, "cases for URLs that no longer exist"
+
+
+def test_every_staff_view_declares_its_permission():
+    from minyi.console.urls import urlpatterns
+
+    for pattern in urlpatterns:
+        declared = getattr(pattern.callback, "required_permission", None)
+        assert declared == CASES[f"console:{pattern.name}"].permission, pattern.name
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_anonymous_is_refused(client, world, name):
+    case = CASES[name]
+    response = _request(client, case, case.url(world))
+    if case.api:
+        assert response.status_code == 401
+        assert response.json()["code"] == "unauthenticated"
+    else:
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("login"))
+
+
+WRONG_ROLE = [(n, r) for n in sorted(CASES) for r in _roles_without(CASES[n].permission)]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "role"), WRONG_ROLE)
+def test_wrong_role_is_refused(client, world, name, role):
+    case = CASES[name]
+    _login(client, world.user("a2", role))
+    response = _request(client, case, case.url(world))
+    assert response.status_code == 403
+    if case.api:
+        assert response.json()["code"] == "permission_denied"
+
+
+ALLOWED = [(n, r) for n in sorted(CASES) for r in _roles_with(CASES[n].permission)]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "role"), ALLOWED)
+def test_sibling_unit_sees_nothing(client, world, name, role):
+    case = CASES[name]
+    marker = case.marker(world)
+    _login(client, world.user("a1", role))
+    response = _request(client, case, case.url(world))
+    assert response.status_code == (404 if case.detail else 200)
+    assert marker not in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "role"), ALLOWED)
+def test_owner_sees_it(client, world, name, role):
+    case = CASES[name]
+    marker = case.marker(world)
+    _login(client, world.user("a2", role))
+    response = _request(client, case, case.url(world))
+    assert response.status_code == 200
+    assert marker in response.content.decode()
+
+
+# --- Django admin, generated from the admin registry ----------------------------------------
+
+ADMIN_MODELS = sorted(m._meta.label_lower for m in admin_site._registry)
+
+
+def _admin_changelist(label):
+    app, model = label.split(".")
+    return reverse(f"admin:{app}_{model}_changelist")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("label", ADMIN_MODELS)
+def test_admin_refuses_anonymous_and_other_roles(client, world, label):
+    url = _admin_changelist(label)
+    assert client.get(url).status_code == 302
+    for role in _roles_without(Perm.ADMIN_SITE):
+        _login(client, world.user("a2", role))
+        assert client.get(url).status_code == 302  # to the admin login: not allowed here
+
+
+@pytest.mark.django_db
+def test_admin_without_second_factor_is_sent_to_verify(client, world):
+    client.force_login(world.user("a2", Role.ADMIN))
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 302
+    assert response.url == reverse("second_factor")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("label", ADMIN_MODELS)
+def test_admin_sibling_sees_nothing(client, world, label):
+    # Given an object owned by station a2 (or the a2 admin's own audit trail)
+    owned = _admin_object_of_a2(world, label)
+    # When the administrator of sibling station a1 looks for it
+    _login(client, world.user("a1", Role.ADMIN))
+    changelist = client.get(_admin_changelist(label))
+    app, model = label.split(".")
+    # Then the changelist does not list it and its change page does not exist for them
+    change_url = reverse(f"admin:{app}_{model}_change", args=[owned.pk])
+    if changelist.status_code == 200:
+        assert change_url not in changelist.content.decode()
+        assert client.get(change_url).status_code == 302  # "does not exist" → admin index
+    else:
+        assert changelist.status_code == 403  # city-wide configuration: city admins only
+
+
+def _admin_object_of_a2(world, label):
+    from minyi.core.models import CalendarOverride
+    from minyi.perception.models import BusinessType
+
+    match label:
+        case "orgs.orgunit":
+            return world.station_a2
+        case "orgs.officer":
+            return world.officers["a2"]
+        case "orgs.user":
+            return world.user("a2", Role.EVALUATOR)
+        case "core.auditevent":
+            return audit_record(action=AuditAction.LOGIN, actor=world.user("a2", Role.EVALUATOR))
+        case "perception.businesstype":
+            return BusinessType.objects.create(
+                code="t_window", name="测试窗口业务", category="window"
+            )
+        case "core.calendaroverride":
+            import datetime
+
+            return CalendarOverride.objects.create(
+                day=datetime.date(2027, 2, 8), is_workday=False, name="测试"
+            )
+    raise AssertionError(f"no admin ownership case for {label}; add one")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("label", ADMIN_MODELS)
+def test_admin_owner_sees_it(client, world, label):
+    owned = _admin_object_of_a2(world, label)
+    admin = (
+        world.user("a2", Role.ADMIN)
+        if label not in ("perception.businesstype", "core.calendaroverride")
+        else world.user("city", Role.ADMIN)
+    )
+    _login(client, admin)
+    response = client.get(_admin_changelist(label))
+    assert response.status_code == 200
+    app, model = label.split(".")
+    change_url = reverse(f"admin:{app}_{model}_change", args=[owned.pk])
+    assert change_url in response.content.decode()
+    assert client.get(change_url).status_code == 200

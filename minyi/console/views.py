@@ -1,0 +1,113 @@
+"""Staff console (工作台): thin views over the org selectors and services."""
+
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
+
+from minyi.console.access import staff_view
+from minyi.core.models import AuditAction
+from minyi.core.selectors import audit_list_visible_to
+from minyi.orgs.choices import UnitKind
+from minyi.orgs.models import OrgUnit
+from minyi.orgs.roles import Perm, has_perm
+from minyi.orgs.selectors import (
+    officer_get_visible,
+    officer_list_visible_to,
+    orgunit_children_with_counts,
+    orgunit_get_visible,
+    orgunit_root_for,
+    subtree_summary,
+)
+from minyi.orgs.services import officer_reveal_pii
+
+PAGE_SIZE = 50
+
+
+@staff_view(Perm.ORG_VIEW)
+def home(request):
+    root = orgunit_root_for(request.user)
+    summary = subtree_summary(request.user, root)
+    children = orgunit_children_with_counts(request.user, root)
+    kinds = [
+        {"label": label, "count": summary["units_by_kind"].get(value, 0)}
+        for value, label in UnitKind.choices
+        if summary["units_by_kind"].get(value)
+    ]
+    chart = {
+        "labels": [c.display_name for c in children],
+        "values": [c.officer_total for c in children],
+    }
+    return render(
+        request,
+        "console/home.html",
+        {"root": root, "summary": summary, "kinds": kinds, "children": children, "chart": chart},
+    )
+
+
+@staff_view(Perm.ORG_VIEW)
+def unit_tree(request):
+    root = orgunit_root_for(request.user)
+    # The whole visible subtree in path order; depth gives the indentation.
+    units = list(OrgUnit.objects.get_tree(root)) if root else []
+    for unit in units:
+        unit.indent = unit.depth - root.depth
+    return render(request, "console/unit_tree.html", {"units": units})
+
+
+@staff_view(Perm.ORG_VIEW)
+def unit_detail(request, pk):
+    unit = orgunit_get_visible(request.user, pk)
+    children = orgunit_children_with_counts(request.user, unit)
+    officers = officer_list_visible_to(request.user).filter(unit=unit)
+    ancestors = [
+        a
+        for a in OrgUnit.objects.get_ancestors(unit)
+        if request.user.is_superuser or (request.user.unit and request.user.unit.contains(a))
+    ]
+    return render(
+        request,
+        "console/unit_detail.html",
+        {"unit": unit, "children": children, "officers": officers, "ancestors": ancestors},
+    )
+
+
+@staff_view(Perm.OFFICER_VIEW)
+def officer_list(request):
+    search = request.GET.get("q", "")[:50]
+    unit = None
+    if request.GET.get("unit"):
+        unit = orgunit_get_visible(request.user, request.GET["unit"])
+    officers = officer_list_visible_to(request.user, search=search, unit=unit)
+    page = Paginator(officers, PAGE_SIZE).get_page(request.GET.get("page"))
+    template = "console/_officer_rows.html" if request.htmx else "console/officer_list.html"
+    return render(request, template, {"page": page, "search": search, "unit": unit})
+
+
+@staff_view(Perm.OFFICER_VIEW)
+def officer_detail(request, pk):
+    officer = officer_get_visible(request.user, pk)
+    return render(
+        request,
+        "console/officer_detail.html",
+        {"officer": officer, "can_reveal": has_perm(request.user, Perm.OFFICER_REVEAL_PII)},
+    )
+
+
+@staff_view(Perm.OFFICER_REVEAL_PII)
+@require_POST
+def officer_reveal(request, pk, field):
+    officer = officer_get_visible(request.user, pk)
+    value = officer_reveal_pii(actor=request.user, officer=officer, field=field, request=request)
+    return render(request, "console/_revealed.html", {"value": value})
+
+
+@staff_view(Perm.AUDIT_VIEW)
+def audit_list(request):
+    action = request.GET.get("action", "")
+    events = audit_list_visible_to(request.user, action=action)
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "console/audit_list.html",
+        {"page": page, "action": action, "actions": AuditAction.choices},
+    )

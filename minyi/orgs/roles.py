@@ -1,0 +1,38 @@
+"""What each staff role may do. Scope (which units) is separate: every role acts only inside
+its own unit's subtree."""
+
+from minyi.orgs.choices import Role
+
+
+class Perm:
+    ORG_VIEW = "org.view"
+    OFFICER_VIEW = "officer.view"
+    OFFICER_REVEAL_PII = "officer.reveal_pii"
+    AUDIT_VIEW = "audit.view"
+    ADMIN_SITE = "admin.site"
+
+
+ROLE_PERMS: dict[str, frozenset[str]] = {
+    Role.ADMIN: frozenset(
+        {
+            Perm.ORG_VIEW,
+            Perm.OFFICER_VIEW,
+            Perm.OFFICER_REVEAL_PII,
+            Perm.AUDIT_VIEW,
+            Perm.ADMIN_SITE,
+        }
+    ),
+    Role.SUPERVISOR: frozenset(
+        {Perm.ORG_VIEW, Perm.OFFICER_VIEW, Perm.OFFICER_REVEAL_PII, Perm.AUDIT_VIEW}
+    ),
+    Role.EVALUATOR: frozenset({Perm.ORG_VIEW, Perm.OFFICER_VIEW}),
+    Role.UNIT_LEADER: frozenset({Perm.ORG_VIEW, Perm.OFFICER_VIEW}),
+}
+
+
+def has_perm(user, perm: str) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return perm in ROLE_PERMS.get(user.role, frozenset())

@@ -1,0 +1,211 @@
+"""Minyi settings: one file, every value from the environment with a safe default.
+
+Every setting is listed in `.env.example`. Bad values fail loudly at start-up rather than
+half-working in production.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# A local `.env` (written by `make run` on first start, never committed) fills in what the
+# process environment does not set.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("MINYI_DEBUG", default=False)
+DEMO_MODE = env.bool("MINYI_DEMO_MODE", default=DEBUG)
+SECRET_KEY = env.str("MINYI_SECRET_KEY", default="")
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "MINYI_SECRET_KEY is not set. `make run` writes a local .env with fresh keys; "
+        "in production set it in the environment (see .env.example)."
+    )
+ALLOWED_HOSTS = env.list("MINYI_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.list("MINYI_CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- Personal data (mobile and ID numbers) -------------------------------------------------
+# Fernet keys, newest first: encryption uses the first, decryption tries all (key rotation).
+PII_ENCRYPTION_KEYS = env.list("MINYI_PII_ENCRYPTION_KEYS", default=[])
+# HMAC key for the lookup hashes; changing it means re-hashing every row.
+PII_HASH_KEY = env.str("MINYI_PII_HASH_KEY", default="")
+if not PII_ENCRYPTION_KEYS or not PII_HASH_KEY:
+    raise ImproperlyConfigured(
+        "MINYI_PII_ENCRYPTION_KEYS and MINYI_PII_HASH_KEY must be set (see .env.example)."
+    )
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "treebeard",
+    "ninja",
+    "django_tasks",
+    "django_tasks_db",
+    "csp",
+    "django_htmx",
+    "minyi.core",
+    "minyi.orgs",
+    "minyi.perception",
+    "minyi.console",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "minyi.core.middleware.LanguageMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "minyi.orgs.middleware.AdminSecondFactorMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "minyi.urls"
+WSGI_APPLICATION = "minyi.wsgi.application"
+AUTH_USER_MODEL = "orgs.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "console:home"
+LOGOUT_REDIRECT_URL = "login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "minyi.console.context_processors.console",
+            ],
+        },
+    },
+]
+
+# --- Database ------------------------------------------------------------------------------
+# SQLite by default (embedded, `make run`); MINYI_DATABASE_URL=postgres://... for production.
+DATABASES = {
+    "default": env.db_url(
+        "MINYI_DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'minyi.sqlite3'}"
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web server read while the worker writes; IMMEDIATE avoids lock upgrades.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("MINYI_DB_CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Background tasks (Django's Tasks API through the django-tasks backport) ---------------
+TASKS = {
+    "default": {
+        "BACKEND": env.str("MINYI_TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
+    }
+}
+
+# --- Authentication and sessions (docs/security.md explains each choice) -------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Lock an account after 5 failures, counted per username so that no forged
+# X-Forwarded-For (or a botnet of addresses) can reset the count.
+AXES_FAILURE_LIMIT = env.int("MINYI_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("MINYI_LOGIN_LOCKOUT_HOURS", default=1.0)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "minyi.core.net.client_ip"
+AXES_LOCKOUT_CALLABLE = "minyi.orgs.views.lockout_response"
+AXES_VERBOSE = False
+# W006 asks for ip_address in the lockout parameters; see docs/security.md for why not.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# How many reverse proxies in front of Minyi append to X-Forwarded-For. 0: trust only the
+# socket address, so a client cannot pick the address it is logged and rate-limited under.
+TRUSTED_PROXY_COUNT = env.int("MINYI_TRUSTED_PROXY_COUNT", default=0)
+
+SESSION_COOKIE_AGE = env.int("MINYI_SESSION_IDLE_SECONDS", default=30 * 60)
+SESSION_SAVE_EVERY_REQUEST = True  # the age above becomes an idle timeout
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+SECURE_COOKIES = env.bool("MINYI_SECURE_COOKIES", default=not DEBUG)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+OTP_TOTP_ISSUER = "Minyi 民意"
+
+# --- Secure headers ------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_SSL_REDIRECT = env.bool("MINYI_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("MINYI_HSTS_SECONDS", default=0)
+if env.bool("MINYI_BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # Django admin and ECharts set inline styles.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+    }
+}
+
+# --- Language and time ---------------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = env.path("MINYI_STATIC_ROOT", default=BASE_DIR / "var" / "static")
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_ROOT = env.path("MINYI_MEDIA_ROOT", default=BASE_DIR / "var" / "media")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("MINYI_LOG_LEVEL", default="INFO")},
+    "loggers": {"axes": {"level": "WARNING"}},
+}
