@@ -94,7 +94,7 @@ def user_list_visible_to(user) -> QuerySet[User]:
 def subtree_summary(user, unit: OrgUnit) -> dict:
     """Figures for the console home: units by kind and active officers in `unit`'s subtree."""
     units = OrgUnit.objects.filter(unit.subtree_filter(""), is_active=True)
-    by_kind = dict(units.values_list("kind").annotate(n=Count("id")))
+    by_kind = dict(units.order_by().values_list("kind").annotate(n=Count("id")))
     officers = Officer.objects.filter(unit.subtree_filter("unit__"), is_active=True)
     return {
         "unit_count": sum(by_kind.values()),
