@@ -35,8 +35,11 @@ def test_officers_carry_masked_mobile_only(api_client, world):
 def test_units_carry_their_parent(api_client, world):
     body = api_client.get(reverse("api:org_units_list")).json()
     parents = {item["code"]: item["parent_id"] for item in body["items"]}
-    assert parents == {"TA00": world.city.pk, "TA01": world.district_a.pk,
-                       "TA02": world.district_a.pk}
+    assert parents == {
+        "TA00": world.city.pk,
+        "TA01": world.district_a.pk,
+        "TA02": world.district_a.pk,
+    }
 
 
 def test_openapi_schema_is_served(client):
