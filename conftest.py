@@ -38,3 +38,17 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def btypes(db):
+    from minyi.perception.tests.factories import business_types
+
+    return business_types()
+
+
+@pytest.fixture
+def daytime(settings):
+    """Quiet hours that never bite, so tests do not depend on the wall clock."""
+    settings.SURVEY_QUIET_START = 24
+    settings.SURVEY_QUIET_END = 0

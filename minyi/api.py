@@ -13,6 +13,7 @@ from minyi.core.audit import audit_record
 from minyi.core.errors import ApplicationError
 from minyi.core.models import AuditAction, AuditOutcome
 from minyi.orgs.api import router as orgs_router
+from minyi.perception.api import router as perception_router
 
 
 class UTF8JSONRenderer(JSONRenderer):
@@ -31,6 +32,7 @@ api = NinjaAPI(
     docs_url="/docs",
 )
 api.add_router("/v1/", orgs_router)
+api.add_router("/v1/", perception_router)
 
 
 @api.exception_handler(ApplicationError)

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "minyi.orgs",
     "minyi.perception",
     "minyi.console",
+    "minyi.integrations.sms",
 ]
 
 MIDDLEWARE = [
@@ -126,6 +127,44 @@ TASKS = {
         "BACKEND": env.str("MINYI_TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
     }
 }
+
+# --- Satisfaction surveys (capability 1) ----------------------------------------------------
+# Public address of this instance, for the short survey link in SMS (https://… in production).
+PUBLIC_BASE_URL = env.str("MINYI_PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+SMS_SIGNATURE = env.str("MINYI_SMS_SIGNATURE", default="【绍兴公安】")
+SURVEY_QUIET_START = env.int("MINYI_SURVEY_QUIET_START_HOUR", default=21)  # no SMS from 21:00
+SURVEY_QUIET_END = env.int("MINYI_SURVEY_QUIET_END_HOUR", default=8)  # … until 08:00
+SURVEY_COOL_OFF_DAYS = env.int("MINYI_SURVEY_COOL_OFF_DAYS", default=7)
+SURVEY_EXPIRY_HOURS = env.int("MINYI_SURVEY_EXPIRY_HOURS", default=72)
+SURVEY_REMINDER_HOURS = env.int("MINYI_SURVEY_REMINDER_HOURS", default=24)  # 0: no reminder
+SURVEY_STALE_DAYS = env.int("MINYI_SURVEY_STALE_DAYS", default=3)  # older contacts: no survey
+CALLBACK_DUE_HOURS = env.int("MINYI_CALLBACK_DUE_HOURS", default=24)
+if not (0 <= SURVEY_QUIET_END < SURVEY_QUIET_START <= 24):
+    raise ImproperlyConfigured("Survey quiet hours must satisfy 0 <= END < START <= 24.")
+
+# --- SMS gateway (docs/integration-sms.md) ------------------------------------------------
+# console: messages stay in the outbox and show on the simulated phones page (demo);
+# kannel: Kannel's HTTP sendsms, delivery reports and get-url for incoming messages.
+SMS_BACKEND = env.str("MINYI_SMS_BACKEND", default="console")
+if SMS_BACKEND not in ("console", "kannel"):
+    raise ImproperlyConfigured("MINYI_SMS_BACKEND must be 'console' or 'kannel'.")
+KANNEL_SENDSMS_URL = env.str(
+    "MINYI_KANNEL_SENDSMS_URL", default="http://127.0.0.1:13013/cgi-bin/sendsms"
+)
+KANNEL_USERNAME = env.str("MINYI_KANNEL_USERNAME", default="minyi")
+KANNEL_PASSWORD = env.str("MINYI_KANNEL_PASSWORD", default="")
+KANNEL_SENDER = env.str("MINYI_KANNEL_SENDER", default="10690000")
+KANNEL_TIMEOUT = env.float("MINYI_KANNEL_TIMEOUT_SECONDS", default=10.0)
+# Shared secret Kannel puts in its get-url and dlr-url calls back to Minyi.
+SMS_CALLBACK_TOKEN = env.str("MINYI_SMS_CALLBACK_TOKEN", default="")
+if SMS_BACKEND == "kannel" and not SMS_CALLBACK_TOKEN:
+    raise ImproperlyConfigured("MINYI_SMS_CALLBACK_TOKEN must be set for the Kannel backend.")
+# Senders hold a claimed message this long before another sender may treat it as stuck.
+SMS_CLAIM_LEASE_SECONDS = env.int("MINYI_SMS_CLAIM_LEASE_SECONDS", default=60)
+# A message whose send outcome is unknown is re-sent only after the gateway has had this long
+# to report it accepted.
+SMS_UNKNOWN_GRACE_SECONDS = env.int("MINYI_SMS_UNKNOWN_GRACE_SECONDS", default=120)
+SMS_MAX_ATTEMPTS = env.int("MINYI_SMS_MAX_ATTEMPTS", default=8)
 
 # --- Authentication and sessions (docs/security.md explains each choice) -------------------
 AUTHENTICATION_BACKENDS = [

@@ -6,6 +6,7 @@ from django.urls import include, path
 from minyi.admin import admin_site
 from minyi.api import api
 from minyi.orgs import views as org_views
+from minyi.perception import views as perception_views
 
 
 def healthz(request):
@@ -25,6 +26,9 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin_site.urls),
     path("api/", api.urls),
+    path("s/<str:token>", perception_views.survey_h5, name="survey_h5"),
+    path("sms/", include("minyi.integrations.sms.urls")),
+    path("perception/", include("minyi.perception.urls")),
     path("", include("minyi.console.urls")),
 ]
 

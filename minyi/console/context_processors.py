@@ -7,6 +7,9 @@ _NAV = [
     ("console:home", _("首页"), Perm.ORG_VIEW),
     ("console:unit_tree", _("组织架构"), Perm.ORG_VIEW),
     ("console:officer_list", _("民警"), Perm.OFFICER_VIEW),
+    ("perception:callback_list", _("不满意回访"), Perm.CALLBACK_VIEW),
+    ("perception:inbox", _("短信收件箱"), Perm.INBOX_VIEW),
+    ("perception:event_import", _("导入事件"), Perm.EVENT_IMPORT),
     ("console:audit_list", _("审计日志"), Perm.AUDIT_VIEW),
 ]
 

@@ -19,6 +19,7 @@ from minyi.orgs.selectors import (
     subtree_summary,
 )
 from minyi.orgs.services import officer_reveal_pii
+from minyi.perception.selectors import satisfaction_summary
 
 PAGE_SIZE = 50
 
@@ -37,10 +38,27 @@ def home(request):
         "labels": [c.display_name for c in children],
         "values": [c.officer_total for c in children],
     }
+    satisfaction = satisfaction_summary(request.user, root)
+    trend = {
+        "days": [row["day"].strftime("%m-%d") for row in satisfaction["by_day"]],
+        "replies": [row["n_replies"] for row in satisfaction["by_day"]],
+        "rate": [
+            round(row["satisfaction_rate"] * 100, 1) if row["satisfaction_rate"] else None
+            for row in satisfaction["by_day"]
+        ],
+    }
     return render(
         request,
         "console/home.html",
-        {"root": root, "summary": summary, "kinds": kinds, "children": children, "chart": chart},
+        {
+            "root": root,
+            "summary": summary,
+            "kinds": kinds,
+            "children": children,
+            "chart": chart,
+            "satisfaction": satisfaction,
+            "trend": trend,
+        },
     )
 
 

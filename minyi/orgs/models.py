@@ -136,3 +136,30 @@ class User(AbstractUser):
     @property
     def needs_second_factor(self) -> bool:
         return self.is_superuser or self.role == Role.ADMIN
+
+
+class ApiKey(BaseModel):
+    """An integrating system's key (业务系统接入密钥), scoped to a unit's subtree.
+
+    Only a hash is stored. The key is `mk_<prefix>_<secret>`; the prefix finds the row, the
+    hash of the whole key proves it.
+    """
+
+    name = models.CharField(_("接入系统名称"), max_length=60)
+    unit = models.ForeignKey(
+        OrgUnit, verbose_name=_("授权范围"), on_delete=models.PROTECT, related_name="api_keys"
+    )
+    prefix = models.CharField(max_length=12, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    created_by = models.ForeignKey(
+        "orgs.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("接入密钥")
+        verbose_name_plural = _("接入密钥")
+
+    def __str__(self):
+        return f"{self.name}（{self.prefix}…）"

@@ -10,23 +10,29 @@ class Perm:
     OFFICER_REVEAL_PII = "officer.reveal_pii"
     AUDIT_VIEW = "audit.view"
     ADMIN_SITE = "admin.site"
+    CALLBACK_VIEW = "callback.view"
+    INBOX_VIEW = "inbox.view"
+    EVENT_IMPORT = "event.import"
 
 
+_SEE = {Perm.ORG_VIEW, Perm.OFFICER_VIEW}
 ROLE_PERMS: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset(
-        {
-            Perm.ORG_VIEW,
-            Perm.OFFICER_VIEW,
+        _SEE
+        | {
             Perm.OFFICER_REVEAL_PII,
             Perm.AUDIT_VIEW,
             Perm.ADMIN_SITE,
+            Perm.CALLBACK_VIEW,
+            Perm.INBOX_VIEW,
+            Perm.EVENT_IMPORT,
         }
     ),
     Role.SUPERVISOR: frozenset(
-        {Perm.ORG_VIEW, Perm.OFFICER_VIEW, Perm.OFFICER_REVEAL_PII, Perm.AUDIT_VIEW}
+        _SEE | {Perm.OFFICER_REVEAL_PII, Perm.AUDIT_VIEW, Perm.CALLBACK_VIEW, Perm.INBOX_VIEW}
     ),
-    Role.EVALUATOR: frozenset({Perm.ORG_VIEW, Perm.OFFICER_VIEW}),
-    Role.UNIT_LEADER: frozenset({Perm.ORG_VIEW, Perm.OFFICER_VIEW}),
+    Role.EVALUATOR: frozenset(_SEE | {Perm.CALLBACK_VIEW, Perm.INBOX_VIEW, Perm.EVENT_IMPORT}),
+    Role.UNIT_LEADER: frozenset(_SEE),
 }
 
 

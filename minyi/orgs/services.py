@@ -1,8 +1,14 @@
 """Writes to units, officers and accounts. Each checks the actor's scope and is audited."""
 
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from minyi.core.audit import audit_record
@@ -10,7 +16,7 @@ from minyi.core.errors import ApplicationError, PermissionDenied
 from minyi.core.models import AuditAction, AuditOutcome
 from minyi.core.pii import lookup_hash, normalize_id_number, normalize_mobile
 from minyi.orgs.choices import Position, Role, UnitKind
-from minyi.orgs.models import Officer, OrgUnit, User
+from minyi.orgs.models import ApiKey, Officer, OrgUnit, User
 from minyi.orgs.roles import Perm, has_perm
 
 
@@ -202,3 +208,46 @@ def user_create(
     user.save()
     audit_record(action=AuditAction.CREATE, actor=actor, obj=user)
     return user
+
+
+def _key_digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@transaction.atomic
+def apikey_create(*, actor, name: str, unit: OrgUnit) -> tuple[ApiKey, str]:
+    """A new integration key; the plaintext is returned once and never stored."""
+    if not (actor.is_superuser or actor.role == Role.ADMIN):
+        raise PermissionDenied()
+    _require_in_scope(actor, unit)
+    if not name.strip():
+        raise ApplicationError("required", _("请填写接入系统名称。"), field="name")
+    prefix = secrets.token_hex(4)
+    key = f"mk_{prefix}_{secrets.token_urlsafe(32)}"
+    api_key = ApiKey.objects.create(
+        name=name.strip(),
+        unit=unit,
+        prefix=prefix,
+        key_hash=_key_digest(key),
+        created_by=actor if actor.pk else None,
+    )
+    audit_record(action=AuditAction.CREATE, actor=actor, obj=api_key)
+    return api_key, key
+
+
+def apikey_authenticate(key: str) -> ApiKey | None:
+    """The active key matching `key`, or None. Constant-time comparison of the hash."""
+    parts = (key or "").split("_", 2)
+    if len(parts) != 3 or parts[0] != "mk":
+        return None
+    api_key = (
+        ApiKey.objects.select_related("unit")
+        .filter(prefix=parts[1], revoked_at__isnull=True)
+        .first()
+    )
+    if api_key is None or not hmac.compare_digest(api_key.key_hash, _key_digest(key)):
+        return None
+    now = timezone.now()
+    if api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=1):
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+    return api_key

@@ -3,9 +3,11 @@ service events, surveys, replies and callbacks build on them."""
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from minyi.core.models import BaseModel
+from minyi.core.pii import EncryptedTextField
 
 
 class BusinessCategory(models.TextChoices):
@@ -50,6 +52,17 @@ class BusinessType(BaseModel):
         choices=CallbackTier.choices,
         default=CallbackTier.DISTRICT,
     )
+    survey_delay_minutes = models.PositiveIntegerField(
+        _("办结后多久发送（分钟）"), default=30, validators=[MaxValueValidator(7 * 24 * 60)]
+    )
+    survey_template = models.TextField(
+        _("回访短信模板"),
+        blank=True,
+        help_text=_(
+            "留空使用默认模板。可用占位符：{unit} 单位，{date} 日期，{business} 业务，"
+            "{link} 评价链接，{signature} 短信签名。"
+        ),
+    )
 
     class Meta:
         verbose_name = _("业务类型")
@@ -64,3 +77,235 @@ class BusinessType(BaseModel):
 
     def __str__(self):
         return self.name
+
+
+class SurveyDecision(models.TextChoices):
+    """What happened to an event's survey. Everything but SCHEDULED is a reason not to ask."""
+
+    PENDING = "pending", _("待判定")
+    SCHEDULED = "scheduled", _("已安排回访")
+    SENSITIVE = "sensitive", _("敏感业务不回访")
+    DISABLED = "disabled", _("该业务未开展回访")
+    OPTED_OUT = "opted_out", _("群众已退订")
+    COOL_OFF = "cool_off", _("冷静期内不重复回访")
+    OPEN_SURVEY = "open_survey", _("该号码已有未完成回访")
+    STALE = "stale", _("事件过久不回访")
+    NO_MOBILE = "no_mobile", _("无联系号码")
+
+
+class ServiceEvent(models.Model):
+    """One police contact (执法服务事件) pushed by a business system."""
+
+    source = models.CharField(_("来源系统"), max_length=40)
+    external_id = models.CharField(_("外部编号"), max_length=80)
+    business_type = models.ForeignKey(
+        BusinessType, verbose_name=_("业务类型"), on_delete=models.PROTECT
+    )
+    unit = models.ForeignKey(
+        "orgs.OrgUnit",
+        verbose_name=_("办理单位"),
+        on_delete=models.PROTECT,
+        related_name="service_events",
+    )
+    officers = models.ManyToManyField("orgs.Officer", verbose_name=_("经办民警"), blank=True)
+    citizen_mobile = EncryptedTextField(_("群众手机"), blank=True)
+    citizen_mobile_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    occurred_at = models.DateTimeField(_("发生时间"))
+    received_at = models.DateTimeField(_("接收时间"), default=timezone.now)
+    survey_decision = models.CharField(
+        _("回访判定"),
+        max_length=12,
+        choices=SurveyDecision.choices,
+        default=SurveyDecision.PENDING,
+    )
+    api_key = models.ForeignKey(
+        "orgs.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("服务事件")
+        verbose_name_plural = _("服务事件")
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="event_once_per_source")
+        ]
+        indexes = [
+            models.Index(
+                fields=["id"],
+                name="event_pending_idx",
+                condition=models.Q(survey_decision="pending"),
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.source}:{self.external_id}"
+
+
+class SurveyStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("待发送")
+    SENT = "sent", _("已发送")
+    ANSWERED = "answered", _("已评价")
+    EXPIRED = "expired", _("已过期")
+    CANCELLED = "cancelled", _("已取消")
+
+
+OPEN_SURVEY_STATUSES = (SurveyStatus.SCHEDULED, SurveyStatus.SENT)
+
+SURVEY_ALLOWED = {
+    SurveyStatus.SCHEDULED: {SurveyStatus.SENT, SurveyStatus.CANCELLED, SurveyStatus.EXPIRED},
+    SurveyStatus.SENT: {SurveyStatus.ANSWERED, SurveyStatus.EXPIRED, SurveyStatus.CANCELLED},
+    SurveyStatus.ANSWERED: set(),
+    SurveyStatus.EXPIRED: set(),
+    SurveyStatus.CANCELLED: set(),
+}
+
+
+class Rating(models.IntegerChoices):
+    """National 好差评 five levels; 4 and 5 are "unsatisfied"."""
+
+    VERY_SATISFIED = 1, _("非常满意")
+    SATISFIED = 2, _("满意")
+    FAIRLY_SATISFIED = 3, _("基本满意")
+    UNSATISFIED = 4, _("不满意")
+    VERY_UNSATISFIED = 5, _("非常不满意")
+
+
+UNSATISFIED_RATINGS = (Rating.UNSATISFIED, Rating.VERY_UNSATISFIED)
+
+
+class Survey(models.Model):
+    """The satisfaction question about one event, asked once (and reminded at most once)."""
+
+    event = models.OneToOneField(ServiceEvent, on_delete=models.PROTECT, related_name="survey")
+    mobile_hash = models.CharField(max_length=64)
+    # Denormalised from the event so figures and scoping need no join.
+    unit = models.ForeignKey("orgs.OrgUnit", on_delete=models.PROTECT, related_name="+")
+    business_type = models.ForeignKey(BusinessType, on_delete=models.PROTECT, related_name="+")
+    token = models.CharField(max_length=32, unique=True)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=SurveyStatus.choices, default=SurveyStatus.SCHEDULED
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    send_at = models.DateTimeField(_("计划发送时间"))
+    sent_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    reminder_due_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    rating = models.PositiveSmallIntegerField(
+        _("评价"), null=True, blank=True, choices=Rating.choices
+    )
+    comment = EncryptedTextField(_("留言"), blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_via = models.CharField(max_length=8, blank=True)  # sms / h5
+
+    class Meta:
+        verbose_name = _("满意度回访")
+        verbose_name_plural = _("满意度回访")
+        constraints = [
+            # A citizen's SMS reply carries only their number: one open survey per mobile is
+            # how a reply finds its survey.
+            models.UniqueConstraint(
+                fields=["mobile_hash"],
+                name="survey_one_open_per_mobile",
+                condition=models.Q(status__in=["scheduled", "sent"]),
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["send_at"], name="survey_due_idx", condition=models.Q(status="scheduled")
+            ),
+            models.Index(fields=["mobile_hash", "sent_at"], name="survey_mobile_sent_idx"),
+        ]
+
+    def __str__(self):
+        return f"回访 #{self.pk}"
+
+    @property
+    def is_unsatisfied(self) -> bool:
+        return self.rating in UNSATISFIED_RATINGS
+
+
+class SurveyReply(models.Model):
+    """A reply understood (or not) and attached to a survey when one was open."""
+
+    survey = models.ForeignKey(
+        Survey, null=True, blank=True, on_delete=models.PROTECT, related_name="replies"
+    )
+    inbound = models.OneToOneField(
+        "sms.InboundSms", null=True, blank=True, on_delete=models.PROTECT, related_name="reply"
+    )
+    channel = models.CharField(max_length=8)  # sms / h5
+    text = EncryptedTextField(blank=True)
+    kind = models.CharField(max_length=10)  # rating / opt_out / unparsed
+    rating = models.PositiveSmallIntegerField(null=True, blank=True, choices=Rating.choices)
+    comment = EncryptedTextField(blank=True)
+    # Counted in the survey's rating (the first valid answer), or kept for the record only.
+    counted = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("回访答复")
+        verbose_name_plural = _("回访答复")
+
+    def __str__(self):
+        return f"{self.channel} {self.kind} {self.rating or ''}"
+
+
+class CallbackStatus(models.TextChoices):
+    OPEN = "open", _("待回访")
+    IN_PROGRESS = "in_progress", _("回访中")
+    DONE = "done", _("已完成")
+
+
+class Callback(models.Model):
+    """A person phones every unsatisfied citizen back (回访), within 24 hours."""
+
+    survey = models.OneToOneField(Survey, on_delete=models.PROTECT, related_name="callback")
+    centre = models.ForeignKey(
+        "orgs.OrgUnit",
+        verbose_name=_("民意感知中心"),
+        on_delete=models.PROTECT,
+        related_name="callbacks",
+    )
+    unit = models.ForeignKey(
+        "orgs.OrgUnit", verbose_name=_("办理单位"), on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        _("状态"), max_length=12, choices=CallbackStatus.choices, default=CallbackStatus.OPEN
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField(_("回访时限"))
+
+    class Meta:
+        verbose_name = _("不满意回访任务")
+        verbose_name_plural = _("不满意回访任务")
+        indexes = [models.Index(fields=["status", "due_at"], name="callback_queue_idx")]
+
+    def __str__(self):
+        return f"回访任务 #{self.pk}"
+
+
+class SatisfactionDaily(models.Model):
+    """Rollup: per unit, business type and day (of the contact), kept current as surveys are
+    sent and answered. Dashboards read this, never the raw rows."""
+
+    day = models.DateField()
+    unit = models.ForeignKey("orgs.OrgUnit", on_delete=models.CASCADE, related_name="+")
+    business_type = models.ForeignKey(BusinessType, on_delete=models.CASCADE, related_name="+")
+    events = models.PositiveIntegerField(default=0)
+    surveys_sent = models.PositiveIntegerField(default=0)
+    replies = models.PositiveIntegerField(default=0)
+    rating_1 = models.PositiveIntegerField(default=0)
+    rating_2 = models.PositiveIntegerField(default=0)
+    rating_3 = models.PositiveIntegerField(default=0)
+    rating_4 = models.PositiveIntegerField(default=0)
+    rating_5 = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "unit", "business_type"], name="satisfaction_daily_key"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.day} unit {self.unit_id} type {self.business_type_id}"

@@ -15,6 +15,20 @@
         series: [{ type: "bar", data: data.values, itemStyle: { color: "#1f4e8c" } }],
       });
     }
+    if (el.dataset.chart === "trend") {
+      chart.setOption({
+        grid: { left: 8, right: 8, top: 32, bottom: 8, containLabel: true },
+        tooltip: { trigger: "axis" },
+        legend: { top: 0 },
+        xAxis: { type: "category", data: data.days },
+        yAxis: [{ type: "value", name: "参评" }, { type: "value", name: "%", min: 80, max: 100 }],
+        series: [
+          { name: "参评", type: "bar", data: data.replies, itemStyle: { color: "#9db4d6" } },
+          { name: "满意率", type: "line", yAxisIndex: 1, data: data.rate, connectNulls: true,
+            itemStyle: { color: "#c8102e" } },
+        ],
+      });
+    }
     window.addEventListener("resize", function () { chart.resize(); });
   }
   document.addEventListener("DOMContentLoaded", function () {

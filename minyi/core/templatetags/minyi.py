@@ -1,0 +1,28 @@
+from django import template
+from django.utils.translation import gettext_lazy as _
+
+from minyi.core import pii
+
+register = template.Library()
+
+register.filter("mask_mobile", pii.mask_mobile)
+register.filter("mask_id_number", pii.mask_id_number)
+register.filter("mask_text", pii.mask_text)
+
+_REVIEW_REASONS = {
+    "unparsed": _("无法识别"),
+    "no_open_survey": _("无对应回访"),
+    "invalid_sender": _("号码异常"),
+}
+
+
+@register.filter
+def review_reason(code):
+    return _REVIEW_REASONS.get(code, code)
+
+
+@register.filter
+def percent(value, digits=1):
+    if value is None:
+        return "—"
+    return f"{value * 100:.{digits}f}%"

@@ -1,0 +1,188 @@
+"""The outbox and the inbox: every SMS in or out goes through here, exactly once."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from minyi.core.errors import ApplicationError
+from minyi.core.pii import lookup_hash, normalize_mobile
+from minyi.integrations.sms.backends import SendOutcome, get_backend
+from minyi.integrations.sms.models import (
+    DeliveryReport,
+    InboundSms,
+    OptOut,
+    OutboundSms,
+    OutboundStatus,
+)
+
+IN_FLIGHT = (OutboundStatus.SENDING, OutboundStatus.UNKNOWN)
+
+
+def sms_enqueue(*, mobile: str, body: str, purpose: str, survey=None, not_before=None):
+    """Write a message to the outbox. Call it inside the transaction that decides to send, so
+    the decision and the message commit or vanish together."""
+    return OutboundSms.objects.create(
+        to_mobile=mobile,
+        to_mobile_hash=lookup_hash("mobile", mobile),
+        body=body,
+        purpose=purpose,
+        survey=survey,
+        not_before=not_before or timezone.now(),
+    )
+
+
+def outbox_claim(*, limit: int = 100, now=None) -> list[int]:
+    """Claim queued messages for this sender. Concurrent senders skip each other's rows."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ids = list(
+            OutboundSms.objects.filter(status=OutboundStatus.QUEUED, not_before__lte=now)
+            .order_by("not_before", "id")
+            .select_for_update(skip_locked=True)
+            .values_list("id", flat=True)[:limit]
+        )
+        if ids:
+            OutboundSms.objects.filter(id__in=ids, status=OutboundStatus.QUEUED).update(
+                status=OutboundStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
+            )
+    return ids
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def outbox_send_batch(*, backend=None, limit: int = 100) -> int:
+    """Claim and send one batch; returns how many were claimed."""
+    backend = backend or get_backend()
+    ids = outbox_claim(limit=limit)
+    for message in OutboundSms.objects.filter(id__in=ids).order_by("id"):
+        result = backend.send(message)
+        now = timezone.now()
+        sending = OutboundSms.objects.filter(pk=message.pk, status=OutboundStatus.SENDING)
+        fields = {"backend": backend.name, "gateway_reply": result.detail[:200]}
+        match result.outcome:
+            case SendOutcome.DELIVERED:
+                sending.update(
+                    status=OutboundStatus.DELIVERED, sent_at=now, delivered_at=now, **fields
+                )
+            case SendOutcome.ACCEPTED:
+                sending.update(status=OutboundStatus.SENT, sent_at=now, **fields)
+            case SendOutcome.UNKNOWN:
+                sending.update(
+                    status=OutboundStatus.UNKNOWN, last_error=result.detail[:300], **fields
+                )
+            case SendOutcome.RETRY if message.attempts < settings.SMS_MAX_ATTEMPTS:
+                sending.update(
+                    status=OutboundStatus.QUEUED,
+                    not_before=now + _backoff(message.attempts),
+                    last_error=result.detail[:300],
+                    **fields,
+                )
+            case _:
+                sending.update(
+                    status=OutboundStatus.FAILED, last_error=result.detail[:300], **fields
+                )
+    return len(ids)
+
+
+def outbox_recover(*, now=None) -> dict:
+    """Resolve messages whose sender died. SENDING past the lease becomes UNKNOWN; UNKNOWN
+    past the grace period with no delivery report is queued again (the gateway reports every
+    message it accepted, so silence means it never got it)."""
+    now = now or timezone.now()
+    stuck = OutboundSms.objects.filter(
+        status=OutboundStatus.SENDING,
+        claimed_at__lt=now - timedelta(seconds=settings.SMS_CLAIM_LEASE_SECONDS),
+    ).update(status=OutboundStatus.UNKNOWN, last_error="sender stopped before recording outcome")
+    requeued = OutboundSms.objects.filter(
+        status=OutboundStatus.UNKNOWN,
+        claimed_at__lt=now - timedelta(seconds=settings.SMS_UNKNOWN_GRACE_SECONDS),
+        reports__isnull=True,
+    ).update(status=OutboundStatus.QUEUED, not_before=now)
+    return {"unknown": stuck, "requeued": requeued}
+
+
+# Kannel's report types; several may arrive for one message, in any order.
+DLR_DELIVERED, DLR_FAILED, DLR_BUFFERED, DLR_ACCEPTED, DLR_REJECTED = 1, 2, 4, 8, 16
+
+
+def dlr_record(*, message_id: int, dlr_type: int, raw: str = "") -> bool:
+    """Record a delivery report once; returns False for a repeat. Moves the message forward
+    (never back: a late "accepted" does not undo "delivered")."""
+    message = OutboundSms.objects.filter(pk=message_id).first()
+    if message is None:
+        raise ApplicationError("unknown_message", "no such message", status=404)
+    try:
+        with transaction.atomic():
+            DeliveryReport.objects.create(message=message, dlr_type=dlr_type, raw=raw[:300])
+    except IntegrityError:
+        return False
+    now = timezone.now()
+    rows = OutboundSms.objects.filter(pk=message_id)
+    if dlr_type & DLR_DELIVERED:
+        rows.exclude(status=OutboundStatus.DELIVERED).update(
+            status=OutboundStatus.DELIVERED,
+            delivered_at=now,
+            sent_at=Coalesce("sent_at", Value(now)),
+        )
+    elif dlr_type & (DLR_FAILED | DLR_REJECTED):
+        rows.exclude(status=OutboundStatus.DELIVERED).update(status=OutboundStatus.FAILED)
+    elif dlr_type & (DLR_ACCEPTED | DLR_BUFFERED):
+        rows.filter(Q(status__in=IN_FLIGHT) | Q(status=OutboundStatus.QUEUED)).update(
+            status=OutboundStatus.SENT, sent_at=now
+        )
+    return True
+
+
+def inbound_receive(
+    *,
+    gateway: str,
+    gateway_message_id: str,
+    sender: str,
+    text: str,
+    to_number: str = "",
+    received_at=None,
+) -> tuple[InboundSms, bool]:
+    """Store an incoming message before anything else; a repeat from the gateway returns the
+    stored one with created=False. A sender that is not a mobile number is kept as given."""
+    try:
+        mobile = normalize_mobile(sender)
+        raw = ""
+    except ApplicationError:
+        mobile, raw = "", sender[:40]
+    existing = InboundSms.objects.filter(
+        gateway=gateway, gateway_message_id=gateway_message_id
+    ).first()
+    if existing:
+        return existing, False
+    try:
+        with transaction.atomic():
+            inbound = InboundSms.objects.create(
+                gateway=gateway,
+                gateway_message_id=gateway_message_id[:100],
+                from_mobile=mobile,
+                from_mobile_hash=lookup_hash("mobile", mobile) if mobile else "",
+                from_raw=raw,
+                to_number=to_number[:40],
+                text=text,
+                received_at=received_at or timezone.now(),
+            )
+    except IntegrityError:  # the same message arriving twice at the same moment
+        return InboundSms.objects.get(gateway=gateway, gateway_message_id=gateway_message_id), False
+    return inbound, True
+
+
+def optout_add(*, mobile_hash: str, source: str, inbound=None) -> bool:
+    _, created = OptOut.objects.get_or_create(
+        mobile_hash=mobile_hash, defaults={"source": source, "inbound": inbound}
+    )
+    return created
+
+
+def is_opted_out(mobile_hash: str) -> bool:
+    return OptOut.objects.filter(mobile_hash=mobile_hash).exists()

@@ -1,0 +1,124 @@
+"""Gateway callbacks (Kannel's get-url for incoming SMS, dlr-url for delivery reports) and
+the simulated phones of demo mode."""
+
+import hmac
+import logging
+import uuid
+
+from django.conf import settings
+from django.db.models import Max
+from django.http import Http404, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from minyi.core.errors import ApplicationError
+from minyi.core.pii import normalize_mobile
+from minyi.integrations.sms.models import InboundSms, OutboundSms
+from minyi.integrations.sms.services import dlr_record, inbound_receive
+from minyi.perception.services import reply_record_sms
+
+log = logging.getLogger(__name__)
+
+
+def _token_ok(request) -> bool:
+    given = request.GET.get("token") or request.POST.get("token") or ""
+    expected = settings.SMS_CALLBACK_TOKEN
+    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _process(inbound) -> None:
+    """Parse after the message is safely stored; a failure here loses nothing (the sweep in
+    `inbound_process_pending` retries)."""
+    try:
+        reply_record_sms(inbound_id=inbound.pk)
+    except Exception:
+        log.exception("processing inbound SMS %s failed; it stays queued", inbound.pk)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def kannel_inbound(request):
+    """Kannel sms-service get-url: ?token=…&id=%I&from=%p&to=%P&text=%a"""
+    if not _token_ok(request):
+        return HttpResponseForbidden("bad token")
+    params = request.GET if request.method == "GET" else request.POST
+    sender, text = params.get("from", ""), params.get("text", "")
+    message_id = params.get("id", "")
+    if not sender or not message_id:
+        return HttpResponse("missing from or id", status=400, content_type="text/plain")
+    inbound, created = inbound_receive(
+        gateway="kannel",
+        gateway_message_id=message_id,
+        sender=sender,
+        text=text,
+        to_number=params.get("to", ""),
+    )
+    if created:
+        _process(inbound)
+    # An empty answer: Kannel sends no reply SMS (the service sets max-messages = 0 too).
+    return HttpResponse("", content_type="text/plain")
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def kannel_dlr(request):
+    """Kannel dlr-url: ?token=…&id=<our message id>&type=%d"""
+    if not _token_ok(request):
+        return HttpResponseForbidden("bad token")
+    try:
+        message_id, dlr_type = int(request.GET["id"]), int(request.GET["type"])
+    except (KeyError, ValueError):
+        return HttpResponse("id and type must be integers", status=400, content_type="text/plain")
+    try:
+        dlr_record(message_id=message_id, dlr_type=dlr_type, raw=request.GET.urlencode())
+    except ApplicationError as exc:
+        return HttpResponse(exc.code, status=exc.status, content_type="text/plain")
+    return HttpResponse("", content_type="text/plain")
+
+
+# --- Demo mode: simulated phones -------------------------------------------------------------
+
+
+def _demo_only():
+    if not settings.DEMO_MODE or settings.SMS_BACKEND != "console":
+        raise Http404
+
+
+def demo_phones(request):
+    """Each demo citizen's phone: the SMS Minyi sent them, and a box to answer as they would."""
+    _demo_only()
+    latest = (
+        OutboundSms.objects.values("to_mobile_hash").annotate(last=Max("id")).order_by("-last")[:12]
+    )
+    phones = []
+    for row in latest:
+        sent = list(
+            OutboundSms.objects.filter(to_mobile_hash=row["to_mobile_hash"]).order_by("-id")[:5]
+        )
+        received = list(
+            InboundSms.objects.filter(from_mobile_hash=row["to_mobile_hash"]).order_by("-id")[:5]
+        )
+        thread = sorted(
+            [("in", m.created_at, m.body) for m in sent]
+            + [("out", m.received_at, m.text) for m in received],
+            key=lambda t: t[1],
+        )
+        phones.append({"mobile": sent[0].to_mobile, "thread": thread})
+    return render(request, "sms/demo_phones.html", {"phones": phones})
+
+
+@require_POST
+def demo_phone_reply(request):
+    _demo_only()
+    try:
+        mobile = normalize_mobile(request.POST.get("mobile", ""))
+    except ApplicationError:
+        return redirect("sms:demo_phones")
+    text = request.POST.get("text", "")[:500]
+    if text.strip():
+        inbound, _ = inbound_receive(
+            gateway="console", gateway_message_id=uuid.uuid4().hex, sender=mobile, text=text
+        )
+        _process(inbound)
+    return redirect("sms:demo_phones")

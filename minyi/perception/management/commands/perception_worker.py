@@ -1,0 +1,63 @@
+"""The perception loop's worker: decides surveys, puts due ones in the outbox, sends the
+outbox, reminds and expires, and recovers what a killed sender left behind.
+
+Run as many as the load needs (on PostgreSQL they claim work with SKIP LOCKED, so no two do
+the same thing); `make run` starts one.
+"""
+
+import signal
+import time
+
+from django.core.management.base import BaseCommand
+
+from minyi.integrations.sms.backends import get_backend
+from minyi.integrations.sms.services import outbox_recover, outbox_send_batch
+from minyi.perception.services import (
+    inbound_process_pending,
+    surveys_dispatch_due,
+    surveys_remind_and_expire,
+    surveys_schedule_pending,
+)
+
+
+def run_once(backend, *, batch: int = 200) -> dict:
+    done = {
+        "scheduled": surveys_schedule_pending(),
+        "dispatched": surveys_dispatch_due(),
+        **surveys_remind_and_expire(),
+        **outbox_recover(),
+        "inbound": inbound_process_pending(),
+    }
+    sent = 0
+    while (claimed := outbox_send_batch(backend=backend, limit=batch)) and sent < 10_000:
+        sent += claimed
+    done["sent"] = sent
+    return done
+
+
+class Command(BaseCommand):
+    help = "Run the survey scheduler and SMS sender loop."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="one pass, then exit")
+        parser.add_argument("--interval", type=float, default=2.0, help="seconds between passes")
+        parser.add_argument("--batch", type=int, default=200, help="messages claimed at a time")
+
+    def handle(self, *args, once, interval, batch, **options):
+        backend = get_backend()
+        stopping = False
+
+        def stop(signum, frame):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        self.stdout.write(f"perception worker: SMS via {backend.name}")
+        while not stopping:
+            done = run_once(backend, batch=batch)
+            if any(done.values()):
+                self.stdout.write(" ".join(f"{k}={v}" for k, v in done.items() if v))
+            if once:
+                break
+            time.sleep(interval)

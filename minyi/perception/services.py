@@ -1,0 +1,618 @@
+"""Satisfaction perception loop, steps 1–4 (capability 1, Shaoxing 民意感知): events in,
+surveys scheduled and sent, replies understood, unsatisfied citizens queued for a callback.
+"""
+
+import secrets
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from minyi.core.errors import ApplicationError
+from minyi.core.pii import lookup_hash, normalize_mobile
+from minyi.integrations.sms.models import InboundSms, InboundStatus, OptOut, OutboundSms, SmsPurpose
+from minyi.integrations.sms.services import optout_add, sms_enqueue
+from minyi.orgs.models import Officer, OrgUnit
+from minyi.perception.models import (
+    OPEN_SURVEY_STATUSES,
+    UNSATISFIED_RATINGS,
+    BusinessType,
+    Callback,
+    CallbackTier,
+    SatisfactionDaily,
+    ServiceEvent,
+    Survey,
+    SurveyDecision,
+    SurveyReply,
+    SurveyStatus,
+)
+from minyi.perception.replies import ReplyKind, parse_reply
+
+MAX_BATCH = 5000
+
+# --- 1. Ingest -----------------------------------------------------------------------------
+
+
+@dataclass
+class ItemResult:
+    index: int
+    external_id: str
+    status: str  # accepted / duplicate / rejected
+    id: int | None = None
+    code: str = ""
+    message: str = ""
+
+
+def _reject(index, item, code, message) -> ItemResult:
+    return ItemResult(
+        index, str(item.get("external_id", "")), "rejected", code=code, message=str(message)
+    )
+
+
+def events_ingest(
+    *, items: list[dict], scope_unit: OrgUnit | None, api_key=None
+) -> list[ItemResult]:
+    """Store a batch of service events. Idempotent on (source, external_id); each item is
+    accepted, a duplicate, or rejected with a code; valid items are kept whatever the others
+    are. `scope_unit` limits the units an integrating system may report for (None: all)."""
+    if len(items) > MAX_BATCH:
+        raise ApplicationError(
+            "batch_too_large", _("一批最多 %(max)d 条事件。") % {"max": MAX_BATCH}, status=413
+        )
+    now = timezone.now()
+    business_types = {b.code: b for b in BusinessType.objects.all()}
+    unit_codes = {str(item.get("unit", "")) for item in items}
+    units = {u.code: u for u in OrgUnit.objects.filter(code__in=unit_codes)}
+    numbers = {str(n) for item in items for n in item.get("officers") or ()}
+    officers = {
+        o["police_number"]: o
+        for o in Officer.objects.filter(police_number__in=numbers).values(
+            "id", "police_number", "unit__path"
+        )
+    }
+    keys = {(str(i.get("source", "")), str(i.get("external_id", ""))) for i in items}
+    existing = dict(
+        ((s, e), pk)
+        for s, e, pk in ServiceEvent.objects.filter(
+            source__in={k[0] for k in keys}, external_id__in={k[1] for k in keys}
+        ).values_list("source", "external_id", "id")
+        if (s, e) in keys
+    )
+
+    results: list[ItemResult] = []
+    new: list[tuple[ItemResult, ServiceEvent, list[int]]] = []
+    seen: set[tuple[str, str]] = set()
+    for index, item in enumerate(items):
+        key = (str(item.get("source", "")), str(item.get("external_id", "")))
+        if key in existing:
+            results.append(ItemResult(index, key[1], "duplicate", id=existing[key]))
+            continue
+        if key in seen:
+            results.append(ItemResult(index, key[1], "duplicate"))
+            continue
+        business_type = business_types.get(item.get("business_type"))
+        unit = units.get(item.get("unit"))
+        if business_type is None:
+            results.append(
+                _reject(
+                    index,
+                    item,
+                    "unknown_business_type",
+                    _("未知的业务类型：%(v)s") % {"v": item.get("business_type")},
+                )
+            )
+            continue
+        if unit is None:
+            results.append(
+                _reject(
+                    index,
+                    item,
+                    "unknown_unit",
+                    _("未知的单位代码：%(v)s") % {"v": item.get("unit")},
+                )
+            )
+            continue
+        if scope_unit is not None and not scope_unit.contains(unit):
+            results.append(
+                _reject(
+                    index,
+                    item,
+                    "unit_out_of_scope",
+                    _("单位 %(v)s 不在授权范围内。") % {"v": unit.code},
+                )
+            )
+            continue
+        officer_ids, missing = [], []
+        for number in item.get("officers") or ():
+            officer = officers.get(str(number))
+            if officer is None or not officer["unit__path"].startswith(unit.path[:8]):
+                missing.append(str(number))
+            else:
+                officer_ids.append(officer["id"])
+        if missing:
+            results.append(
+                _reject(
+                    index,
+                    item,
+                    "unknown_officer",
+                    _("未知或不属于该单位的警号：%(v)s") % {"v": "、".join(missing)},
+                )
+            )
+            continue
+        mobile = ""
+        if item.get("citizen_mobile"):
+            try:
+                mobile = normalize_mobile(str(item["citizen_mobile"]))
+            except ApplicationError as exc:
+                results.append(_reject(index, item, exc.code, exc.message))
+                continue
+        occurred_at = item["occurred_at"]
+        if occurred_at > now + timedelta(minutes=10):
+            results.append(_reject(index, item, "occurred_in_future", _("发生时间晚于当前时间。")))
+            continue
+        seen.add(key)
+        result = ItemResult(index, key[1], "accepted")
+        results.append(result)
+        new.append(
+            (
+                result,
+                ServiceEvent(
+                    source=key[0],
+                    external_id=key[1],
+                    business_type=business_type,
+                    unit=unit,
+                    citizen_mobile=mobile,
+                    citizen_mobile_hash=lookup_hash("mobile", mobile),
+                    occurred_at=occurred_at,
+                    received_at=now,
+                    api_key=api_key,
+                ),
+                officer_ids,
+            )
+        )
+
+    if new:
+        _store_events(new)
+    return results
+
+
+def _store_events(new) -> None:
+    try:
+        with transaction.atomic():
+            created = ServiceEvent.objects.bulk_create([event for _result, event, _ids in new])
+            _link_officers(zip([ids for _result, _event, ids in new], created, strict=True))
+            _rollup_add(Counter(_rollup_key(e) for e in created), "events")
+    except IntegrityError:
+        # Another request stored some of these keys a moment ago: one by one, so that the
+        # rest are still kept and the late ones reported as duplicates.
+        for result, event, officer_ids in new:
+            try:
+                with transaction.atomic():
+                    event.save()
+                    _link_officers([(officer_ids, event)])
+                    _rollup_add(Counter([_rollup_key(event)]), "events")
+            except IntegrityError:
+                result.status = "duplicate"
+                event.pk = ServiceEvent.objects.get(
+                    source=event.source, external_id=event.external_id
+                ).pk
+        created = [event for _result, event, _ids in new]
+    for (result, _event, _ids), event in zip(new, created, strict=True):
+        result.id = event.pk
+
+
+def _link_officers(pairs) -> None:
+    through = ServiceEvent.officers.through
+    through.objects.bulk_create(
+        [through(serviceevent_id=event.pk, officer_id=o) for ids, event in pairs for o in ids]
+    )
+
+
+# --- Rollups ---------------------------------------------------------------------------------
+
+
+def _rollup_key(event: ServiceEvent) -> tuple:
+    day = timezone.localtime(event.occurred_at).date()
+    return (day, event.unit_id, event.business_type_id)
+
+
+def _rollup_add(counts: Counter, field: str) -> None:
+    """Add counts to SatisfactionDaily rows, creating rows as needed (safe under concurrency:
+    an increment is one UPDATE; a missing row is created once thanks to the unique key)."""
+    for (day, unit_id, business_type_id), n in counts.items():
+        rows = SatisfactionDaily.objects.filter(
+            day=day, unit_id=unit_id, business_type_id=business_type_id
+        )
+        if rows.update(**{field: F(field) + n}):
+            continue
+        try:
+            with transaction.atomic():
+                SatisfactionDaily.objects.create(
+                    day=day, unit_id=unit_id, business_type_id=business_type_id, **{field: n}
+                )
+        except IntegrityError:
+            rows.update(**{field: F(field) + n})
+
+
+# --- 2. Scheduling and sending ---------------------------------------------------------------
+
+
+def in_quiet_hours(moment: datetime) -> bool:
+    hour = timezone.localtime(moment).hour
+    return hour >= settings.SURVEY_QUIET_START or hour < settings.SURVEY_QUIET_END
+
+
+def next_send_time(moment: datetime) -> datetime:
+    """`moment`, or the end of the quiet hours it falls in (no SMS at night)."""
+    local = timezone.localtime(moment)
+    if not in_quiet_hours(local):
+        return moment
+    morning = local.replace(hour=settings.SURVEY_QUIET_END, minute=0, second=0, microsecond=0)
+    if local.hour >= settings.SURVEY_QUIET_START:
+        morning += timedelta(days=1)
+    return morning
+
+
+def _decide(event: ServiceEvent, *, now, opted, open_hashes, recent_hashes) -> str:
+    bt = event.business_type
+    mobile_hash = event.citizen_mobile_hash
+    if bt.is_sensitive:
+        return SurveyDecision.SENSITIVE
+    if not bt.survey_enabled:
+        return SurveyDecision.DISABLED
+    if not mobile_hash:
+        return SurveyDecision.NO_MOBILE
+    if mobile_hash in opted:
+        return SurveyDecision.OPTED_OUT
+    if event.occurred_at < now - timedelta(days=settings.SURVEY_STALE_DAYS):
+        return SurveyDecision.STALE
+    if mobile_hash in open_hashes:
+        return SurveyDecision.OPEN_SURVEY
+    if mobile_hash in recent_hashes:
+        return SurveyDecision.COOL_OFF
+    return SurveyDecision.SCHEDULED
+
+
+def surveys_schedule_pending(*, now=None, limit: int = 2000) -> int:
+    """Decide, for events not yet decided, whether and when to ask the citizen."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        events = list(
+            ServiceEvent.objects.filter(survey_decision=SurveyDecision.PENDING)
+            .select_related("business_type")
+            .order_by("id")
+            .select_for_update(skip_locked=True, of=("self",))[:limit]
+        )
+        if not events:
+            return 0
+        hashes = {e.citizen_mobile_hash for e in events if e.citizen_mobile_hash}
+        opted = set(
+            OptOut.objects.filter(mobile_hash__in=hashes).values_list("mobile_hash", flat=True)
+        )
+        open_hashes = set(
+            Survey.objects.filter(
+                mobile_hash__in=hashes, status__in=OPEN_SURVEY_STATUSES
+            ).values_list("mobile_hash", flat=True)
+        )
+        cool_off_start = now - timedelta(days=settings.SURVEY_COOL_OFF_DAYS)
+        recent_hashes = set(
+            Survey.objects.filter(
+                mobile_hash__in=hashes, created_at__gte=cool_off_start
+            ).values_list("mobile_hash", flat=True)
+        )
+        decided = defaultdict(list)
+        surveys = []
+        for event in events:
+            decision = _decide(
+                event, now=now, opted=opted, open_hashes=open_hashes, recent_hashes=recent_hashes
+            )
+            decided[decision].append(event.pk)
+            if decision == SurveyDecision.SCHEDULED:
+                open_hashes.add(event.citizen_mobile_hash)
+                delay = timedelta(minutes=event.business_type.survey_delay_minutes)
+                surveys.append(
+                    Survey(
+                        event=event,
+                        mobile_hash=event.citizen_mobile_hash,
+                        unit_id=event.unit_id,
+                        business_type=event.business_type,
+                        token=secrets.token_urlsafe(12),
+                        created_at=now,
+                        send_at=next_send_time(max(event.occurred_at + delay, now)),
+                    )
+                )
+        Survey.objects.bulk_create(surveys)
+        for decision, ids in decided.items():
+            ServiceEvent.objects.filter(id__in=ids).update(survey_decision=decision)
+    return len(events)
+
+
+DEFAULT_TEMPLATE = (
+    "{signature}您好！您{date}在{unit}办理的{business}已办结，请对本次服务评价：回复1非常满意"
+    " 2满意 3基本满意 4不满意 5非常不满意，或点击 {link} 评价。回复TD退订"
+)
+REMINDER_TEMPLATE = (
+    "{signature}您{date}在{unit}办理的{business}尚未评价。如愿意，请回复1-5或点击 {link}"
+    " 评价，本提醒仅发送一次。回复TD退订"
+)
+
+
+def survey_link(survey: Survey) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/s/{survey.token}"
+
+
+def survey_text(survey: Survey, template: str | None = None) -> str:
+    template = template or survey.business_type.survey_template or DEFAULT_TEMPLATE
+    occurred = timezone.localtime(survey.event.occurred_at)
+    values = {
+        "signature": settings.SMS_SIGNATURE,
+        "date": f"{occurred.month}月{occurred.day}日",
+        "unit": survey.unit.name,
+        "business": survey.business_type.name,
+        "link": survey_link(survey),
+    }
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return DEFAULT_TEMPLATE.format(**values)  # a broken custom template never blocks
+
+
+def surveys_dispatch_due(*, now=None, limit: int = 1000) -> int:
+    """Put the SMS of every due survey in the outbox, in the transaction that marks it sent."""
+    now = now or timezone.now()
+    if in_quiet_hours(now):
+        return 0
+    with transaction.atomic():
+        surveys = list(
+            Survey.objects.filter(status=SurveyStatus.SCHEDULED, send_at__lte=now)
+            .select_related("event", "unit", "business_type")
+            .order_by("send_at", "id")
+            .select_for_update(skip_locked=True, of=("self",))[:limit]
+        )
+        if not surveys:
+            return 0
+        opted = set(
+            OptOut.objects.filter(mobile_hash__in={s.mobile_hash for s in surveys}).values_list(
+                "mobile_hash", flat=True
+            )
+        )
+        messages, sent, cancelled = [], [], []
+        for survey in surveys:
+            if survey.mobile_hash in opted:
+                cancelled.append(survey.pk)
+                continue
+            survey.status = SurveyStatus.SENT
+            survey.sent_at = now
+            survey.expires_at = now + timedelta(hours=settings.SURVEY_EXPIRY_HOURS)
+            if settings.SURVEY_REMINDER_HOURS:
+                survey.reminder_due_at = now + timedelta(hours=settings.SURVEY_REMINDER_HOURS)
+            sent.append(survey)
+            messages.append(
+                OutboundSms(
+                    to_mobile=survey.event.citizen_mobile,
+                    to_mobile_hash=survey.mobile_hash,
+                    body=survey_text(survey),
+                    purpose=SmsPurpose.SURVEY,
+                    survey=survey,
+                    not_before=now,
+                )
+            )
+        OutboundSms.objects.bulk_create(messages)
+        Survey.objects.bulk_update(sent, ["status", "sent_at", "expires_at", "reminder_due_at"])
+        Survey.objects.filter(pk__in=cancelled).update(status=SurveyStatus.CANCELLED)
+        _rollup_add(Counter(_rollup_key(s.event) for s in sent), "surveys_sent")
+    return len(sent)
+
+
+def surveys_remind_and_expire(*, now=None, limit: int = 1000) -> dict:
+    """At most one reminder, never at night; then the survey expires unanswered."""
+    now = now or timezone.now()
+    expired = Survey.objects.filter(status=SurveyStatus.SENT, expires_at__lte=now).update(
+        status=SurveyStatus.EXPIRED
+    )
+    reminded = 0
+    if not in_quiet_hours(now):
+        with transaction.atomic():
+            due = list(
+                Survey.objects.filter(
+                    status=SurveyStatus.SENT, reminded_at__isnull=True, reminder_due_at__lte=now
+                )
+                .select_related("event", "unit", "business_type")
+                .select_for_update(skip_locked=True, of=("self",))[:limit]
+            )
+            opted = set(
+                OptOut.objects.filter(mobile_hash__in={s.mobile_hash for s in due}).values_list(
+                    "mobile_hash", flat=True
+                )
+            )
+            for survey in due:
+                if survey.mobile_hash not in opted:
+                    sms_enqueue(
+                        mobile=survey.event.citizen_mobile,
+                        body=survey_text(survey, REMINDER_TEMPLATE),
+                        purpose=SmsPurpose.REMINDER,
+                        survey=survey,
+                    )
+                    reminded += 1
+            Survey.objects.filter(pk__in=[s.pk for s in due]).update(reminded_at=now)
+    return {"expired": expired, "reminded": reminded}
+
+
+# --- 3. Replies ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def survey_answer(*, survey: Survey, rating: int, comment: str, via: str, now=None) -> Survey:
+    """Record the citizen's rating (SMS or H5, whichever comes first). The survey must still
+    be open; an unsatisfied rating opens a callback."""
+    now = now or timezone.now()
+    if rating not in range(1, 6):
+        raise ApplicationError("invalid_rating", _("评价须为 1 到 5。"), field="rating")
+    updated = Survey.objects.filter(pk=survey.pk, status=SurveyStatus.SENT).update(
+        status=SurveyStatus.ANSWERED,
+        rating=rating,
+        comment=comment[:500],
+        answered_at=now,
+        answered_via=via,
+    )
+    if not updated:
+        raise ApplicationError("survey_closed", _("该评价已完成或已关闭。"), status=409)
+    survey.refresh_from_db()
+    _rollup_add(Counter([_rollup_key(survey.event)]), "replies")
+    _rollup_add(Counter([_rollup_key(survey.event)]), f"rating_{rating}")
+    if rating in UNSATISFIED_RATINGS:
+        callback_open(survey=survey, now=now)
+    return survey
+
+
+def survey_answer_h5(*, token: str, rating: int, comment: str) -> Survey:
+    survey = Survey.objects.select_related("event").filter(token=token).first()
+    if survey is None:
+        raise ApplicationError("survey_not_found", _("评价链接无效。"), status=404)
+    with transaction.atomic():
+        SurveyReply.objects.create(
+            survey=survey,
+            channel="h5",
+            text=comment,
+            kind="rating",
+            rating=rating,
+            comment=comment,
+            counted=True,
+        )
+        return survey_answer(survey=survey, rating=rating, comment=comment, via="h5")
+
+
+def _needs_review(inbound: InboundSms, reason: str) -> None:
+    InboundSms.objects.filter(pk=inbound.pk).update(
+        status=InboundStatus.NEEDS_REVIEW, review_reason=reason
+    )
+
+
+def reply_record_sms(*, inbound_id: int) -> str:
+    """Understand a stored incoming SMS and act on it. Returns what happened."""
+    inbound = InboundSms.objects.get(pk=inbound_id)
+    if inbound.status != InboundStatus.RECEIVED:
+        return "already_processed"
+    with transaction.atomic():
+        inbound = InboundSms.objects.select_for_update().get(pk=inbound_id)
+        if inbound.status != InboundStatus.RECEIVED:
+            return "already_processed"
+        mobile_hash = inbound.from_mobile_hash
+        latest = (
+            ServiceEvent.objects.filter(citizen_mobile_hash=mobile_hash)
+            .order_by("-occurred_at")
+            .values_list("unit_id", flat=True)
+            .first()
+            if mobile_hash
+            else None
+        )
+        unit_id = latest or OrgUnit.objects.filter(depth=1).values_list("pk", flat=True).first()
+        InboundSms.objects.filter(pk=inbound.pk).update(
+            status=InboundStatus.PROCESSED, unit_id=unit_id
+        )
+        if not mobile_hash:
+            _needs_review(inbound, "invalid_sender")
+            return "invalid_sender"
+        parsed = parse_reply(inbound.text)
+        survey = (
+            Survey.objects.select_related("event")
+            .filter(mobile_hash=mobile_hash, status=SurveyStatus.SENT)
+            .first()
+        )
+        reply = SurveyReply(
+            inbound=inbound,
+            channel="sms",
+            text=inbound.text,
+            kind=parsed.kind,
+            rating=parsed.rating,
+            comment=parsed.comment,
+            survey=survey,
+        )
+        if parsed.kind == ReplyKind.OPT_OUT:
+            if survey is not None and parsed.rating:
+                reply.counted = True
+                survey_answer(
+                    survey=survey, rating=parsed.rating, comment=parsed.comment, via="sms"
+                )
+            reply.save()
+            Survey.objects.filter(mobile_hash=mobile_hash, status__in=OPEN_SURVEY_STATUSES).update(
+                status=SurveyStatus.CANCELLED
+            )
+            if optout_add(mobile_hash=mobile_hash, source="sms", inbound=inbound):
+                sms_enqueue(
+                    mobile=inbound.from_mobile,
+                    purpose=SmsPurpose.OPT_OUT_CONFIRM,
+                    body=f"{settings.SMS_SIGNATURE}您已退订公安服务评价短信，"
+                    "今后不再向您发送。感谢您的支持。",
+                )
+            return "opted_out"
+        if survey is None:
+            # Not an answer we can attach: a late reply, a question, a second answer.
+            last = (
+                Survey.objects.filter(mobile_hash=mobile_hash, sent_at__isnull=False)
+                .order_by("-sent_at")
+                .first()
+            )
+            reply.survey = last
+            reply.save()
+            _needs_review(inbound, "no_open_survey")
+            return "no_open_survey"
+        if parsed.kind == ReplyKind.RATING:
+            reply.counted = True
+            reply.save()
+            survey_answer(survey=survey, rating=parsed.rating, comment=parsed.comment, via="sms")
+            return "answered"
+        reply.save()
+        _needs_review(inbound, "unparsed")
+        return "unparsed"
+
+
+def inbound_process_pending(*, limit: int = 500) -> int:
+    """Process stored messages that were not processed yet (a crash between storing and
+    parsing leaves them RECEIVED; this sweep finishes the job)."""
+    ids = list(
+        InboundSms.objects.filter(status=InboundStatus.RECEIVED)
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+    for inbound_id in ids:
+        reply_record_sms(inbound_id=inbound_id)
+    return len(ids)
+
+
+# --- 4. Callbacks ------------------------------------------------------------------------------
+
+
+def perception_centre_for(unit: OrgUnit, tier: str) -> OrgUnit:
+    """The perception centre that calls back about a contact at `unit`: the one at the
+    business type's tier, or the nearest above it when that tier has none."""
+    steplen = OrgUnit.steplen
+    target_depth = {CallbackTier.CITY: 1, CallbackTier.DISTRICT: 2}.get(tier, unit.depth)
+    target_depth = min(target_depth, unit.depth)
+    paths = [unit.path[: steplen * d] for d in range(1, target_depth + 1)]
+    centre = (
+        OrgUnit.objects.filter(path__in=paths, has_perception_centre=True)
+        .order_by("-depth")
+        .first()
+    )
+    return centre or OrgUnit.objects.get(path=unit.path[:steplen])
+
+
+def callback_open(*, survey: Survey, now=None) -> Callback:
+    now = now or timezone.now()
+    centre = perception_centre_for(survey.unit, survey.business_type.callback_tier)
+    callback, _ = Callback.objects.get_or_create(
+        survey=survey,
+        defaults={
+            "centre": centre,
+            "unit_id": survey.unit_id,
+            "created_at": now,
+            "due_at": now + timedelta(hours=settings.CALLBACK_DUE_HOURS),
+        },
+    )
+    return callback
