@@ -1,8 +1,9 @@
 from ninja import Field, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from ninja.security import django_auth
 
 from minyi.core.errors import PermissionDenied
+from minyi.core.schemas import ERRORS, ERRORS_WITH_404, Pagination
 from minyi.orgs.roles import Perm, has_perm
 from minyi.orgs.selectors import (
     officer_get_visible,
@@ -51,33 +52,43 @@ class MeOut(Schema):
     unit: UnitOut | None
 
 
-@router.get("/me", response=MeOut, summary="The signed-in account")
+@router.get("/me", response={200: MeOut, **ERRORS}, summary="The signed-in account")
 def me(request):
     return request.user
 
 
-@router.get("/org-units", response=list[UnitOut], summary="Units in my subtree")
-@paginate(LimitOffsetPagination)
+@router.get("/org-units", response={200: list[UnitOut], **ERRORS}, summary="Units in my subtree")
+@paginate(Pagination)
 def org_units_list(request):
     require(request, Perm.ORG_VIEW)
     return orgunit_list_visible_to(request.user)
 
 
-@router.get("/org-units/{unit_id}", response=UnitOut, summary="One unit in my subtree")
+@router.get(
+    "/org-units/{unit_id}",
+    response={200: UnitOut, **ERRORS_WITH_404},
+    summary="One unit in my subtree",
+)
 def org_units_get(request, unit_id: int):
     require(request, Perm.ORG_VIEW)
     return orgunit_get_visible(request.user, unit_id)
 
 
-@router.get("/officers", response=list[OfficerOut], summary="Officers in my subtree")
-@paginate(LimitOffsetPagination)
+@router.get(
+    "/officers",
+    response={200: list[OfficerOut], **ERRORS_WITH_404},
+    summary="Officers in my subtree",
+)
+@paginate(Pagination)
 def officers_list(request, q: str = "", unit_id: int | None = None):
     require(request, Perm.OFFICER_VIEW)
     unit = orgunit_get_visible(request.user, unit_id) if unit_id else None
     return officer_list_visible_to(request.user, search=q[:50], unit=unit)
 
 
-@router.get("/officers/{officer_id}", response=OfficerOut, summary="One officer")
+@router.get(
+    "/officers/{officer_id}", response={200: OfficerOut, **ERRORS_WITH_404}, summary="One officer"
+)
 def officers_get(request, officer_id: int):
     require(request, Perm.OFFICER_VIEW)
     return officer_get_visible(request.user, officer_id)

@@ -7,6 +7,7 @@ from ninja import Field, Router, Schema, Status
 from ninja.security import APIKeyHeader
 from pydantic import AwareDatetime, ValidationError
 
+from minyi.core.schemas import ErrorOut
 from minyi.orgs.services import apikey_authenticate
 from minyi.perception.services import MAX_BATCH, ItemResult, events_ingest
 
@@ -49,16 +50,16 @@ class BatchOut(Schema):
     items: list[ItemOut]
 
 
-class ErrorOut(Schema):
-    code: str
-    message: str
-
-
 BATCH_SCHEMA = {
     "type": "object",
     "required": ["events"],
     "properties": {
-        "events": {"type": "array", "maxItems": MAX_BATCH, "items": EventIn.model_json_schema()}
+        "events": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_BATCH,
+            "items": EventIn.model_json_schema(),
+        }
     },
 }
 
@@ -84,7 +85,7 @@ def _validate_items(raw_items: list) -> tuple[list[dict], dict[int, ItemResult]]
 
 @router.post(
     "/events",
-    response={200: BatchOut, 207: BatchOut, 413: ErrorOut, 422: BatchOut | ErrorOut},
+    response={200: BatchOut, 207: BatchOut, 401: ErrorOut, 413: ErrorOut, 422: BatchOut | ErrorOut},
     summary="Ingest a batch of service events",
     description="Up to 5,000 events. Idempotent on (source, external_id). Each item is "
     "accepted, a duplicate (already stored: its id is returned) or rejected with a code; "

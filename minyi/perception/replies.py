@@ -49,12 +49,15 @@ How a reply is read
    ("1或者5", "4满意", "满意，不满意"), a negated 5, or an out-of-range digit → UNPARSED: the
    parser never guesses; an unparsed reply is kept and shown to a person.
 
-`comment` is the citizen's text (as written, Traditional and full-width punctuation kept) with
-the rating tokens (and their prefix or negation) removed, surrounding whitespace and
-punctuation stripped (sentence-final 。！？ and balanced brackets kept), at most
-`COMMENT_MAX_CHARS` characters. For UNPARSED it is the whole message, nothing removed. When
-what is left is only filler (我, 并, 吧, 的, 请 …: "我很不满意", "还行吧", "请退订") or only the
-opt-out keyword, it is "".
+`comment` is what the citizen said besides the rating, in their own characters (Traditional
+and full-width punctuation kept): rating digits (with their prefix) are always taken out; a
+rating phrase or opt-out keyword is taken out together with its clause (the text between two
+punctuation marks or spaces) when the rest of that clause is only filler (我, 并, 吧, 的, 请 …:
+"满意，谢谢民警同志" → "谢谢民警同志", "我很不满意" → "", "请退订" → ""), and left in place
+when it is part of a real sentence, so the sentence still reads ("满意，希望让群众更满意" →
+"希望让群众更满意"). Surrounding whitespace and punctuation are stripped (sentence-final 。！？
+and balanced brackets kept), at most `COMMENT_MAX_CHARS` characters. For UNPARSED it is the
+whole message, nothing removed.
 
 `confidence` describes the rating and the whole message: "exact" when the message holds
 nothing but the rating token(s), punctuation and, for an opt-out, the keyword ("4", "【4】",
@@ -269,7 +272,7 @@ _PARTICLES = tuple("吧啊呀哈哦啦嘛呢")
 # A digit followed by one of these is a quantity, a time, a place or a score, not a rating.
 _UNITS = tuple(
     sorted(
-        ("个", "次", "趟", "回", "遍", "下", "天", "日", "号", "月", "年", "周", "星期", "礼拜",
+        ("个", "次", "趟", "遍", "下", "天", "日", "号", "月", "年", "周", "星期", "礼拜",
          "点", "时", "小时", "分", "星", "颗", "秒", "岁", "楼", "层", "栋", "幢", "单元", "室",
          "路", "元", "块", "毛", "角", "万", "千", "百", "十", "亿", "名", "位", "人", "张", "件",
          "本", "份", "辆", "台", "部", "条", "起", "批", "种", "样", "项", "米", "里", "公里",
@@ -370,10 +373,11 @@ def _digit_tokens(s: str, phrase_starts: set[int], phrase_ends: set[int]) -> lis
 # Words that carry nothing once the rating is taken out ("我很不满意" → "我", "我觉得还可以吧"
 # → "我觉得吧", "请退订" → "请"): a clause made only of these goes with its rating word.
 _FILLER_WORDS = (
-    "我", "我们", "本人", "我觉得", "我感觉", "感觉", "觉得", "总体", "总体上", "总的来说", "整体",
-    "对", "对此", "我对", "并", "很", "挺", "真", "真的", "确实", "还是", "都", "本次", "这次", "此次",
-    "的", "了", "啊", "吧", "呀", "哦", "嗯", "哈", "啦", "呢", "嘛", "请", "我要", "我想", "要",
-    "麻烦", "帮我", "怎么", "回复", "选", "短信", "ok",
+    "我", "我们", "本人", "我觉得", "我感觉", "感觉", "觉得", "总体", "总体上", "总的来说",
+    "整体", "对", "对此", "我对", "并", "很", "挺", "真", "真的", "确实", "还是", "都", "本次",
+    "这次", "此次", "的", "了", "啊", "吧", "呀", "哦", "嗯", "哈", "啦", "呢", "嘛", "请",
+    "我要", "我想", "要", "麻烦", "帮我", "怎么", "回复", "选", "短信", "ok", "please", "pls",
+    "it", "me",
 )  # fmt: skip
 _FILLER_RE = re.compile(
     "(?:" + "|".join(sorted(map(re.escape, _FILLER_WORDS), key=len, reverse=True)) + ")*"
@@ -384,10 +388,13 @@ def _is_filler_compact(compact: str) -> bool:
     return _FILLER_RE.fullmatch(compact) is not None
 
 
+def _has_symbols(text: str) -> bool:
+    """Emoji (and currency signs) say something even without words."""
+    return any(unicodedata.category(ch) in ("So", "Sc") for ch in text)
+
+
 def _is_filler(text: str) -> bool:
-    if any(unicodedata.category(ch) in ("So", "Sc") for ch in text):  # emoji say something
-        return False
-    return _is_filler_compact(_compact(_normalise(text)[0]))
+    return not _has_symbols(text) and _is_filler_compact(_compact(_normalise(text)[0]))
 
 
 def _removal_spans(
@@ -399,25 +406,26 @@ def _removal_spans(
     → ""); inside a real sentence it stays, so the sentence still reads ("希望让群众更满意")."""
     spans = [(t.start, t.end) for t in tokens if t.digit]
     wordy = [(t.start, t.end) for t in tokens if not t.digit] + keywords
+    if not wordy:
+        return spans
     covered = bytearray(len(s))
     for a, b in spans + wordy:
         covered[a:b] = b"\x01" * (b - a)
-    clauses = set()
-    for a, _b in wordy:
-        left = a
-        while left > 0 and not _is_sep(s[left - 1]):
-            left -= 1
-        clauses.add(left)
-    for left in sorted(clauses):
+    # Clauses are runs of text between separators that no token covers.
+    boundary = [_is_sep(ch) and not covered[k] for k, ch in enumerate(s)]
+    clause_of = []
+    left = 0
+    for k, is_boundary in enumerate(boundary):
+        if is_boundary:
+            left = k + 1
+        clause_of.append(left)
+    for left in sorted({clause_of[a] for a, _b in wordy}):
         right = left
-        while right < len(s) and (covered[right] or not _is_sep(s[right])):
+        while right < len(s) and not boundary[right]:
             right += 1
-        rest = "".join(s[k] for k in range(left, right) if not covered[k] and not _is_sep(s[k]))
+        rest = "".join(s[k] for k in range(left, right) if not covered[k])
         if _is_filler_compact(rest):
             spans.append((left, right))
-        else:
-            spans.extend((a, b) for a, b in wordy if left <= a < right and covered[a])
-            # …but only the keyword-free remainder matters; phrases stay in the sentence.
     return spans
 
 
@@ -458,19 +466,23 @@ def _strip_comment(text: str) -> str:
 
 def _remove(text: str, spans: list[tuple[int, int]]) -> str:
     """`text` without `spans`, not doubling the punctuation or space around a removed token."""
-    out = ""
+    out: list[str] = []
     pos = 0
     for a, b in [*sorted(spans), (len(text), len(text))]:
         piece = text[pos:a] if a > pos else ""
         pos = max(pos, b)
-        if out and piece and _strippable(out[-1]) and _strippable(piece[0]):
-            piece = piece.lstrip("".join(ch for ch in piece if _strippable(ch)))
-        out += piece
-    return out
+        if out and piece and _strippable(out[-1][-1]) and _strippable(piece[0]):
+            piece = piece.lstrip(
+                "".join(ch for ch in piece if _strippable(ch) and ch not in _OPENERS)
+            )
+        if piece:
+            out.append(piece)
+    return "".join(out)
 
 
-def _clean_spans(tokens: list[_Token], index: list[int]) -> list[tuple[int, int]]:
-    return [(index[t.start], index[t.end - 1] + 1) for t in tokens if t.end > t.start]
+def _clean_spans(spans: list[tuple[int, int]], index: list[int]) -> list[tuple[int, int]]:
+    """Spans of the normalised text mapped to the cleaned original text."""
+    return [(index[a], index[b - 1] + 1) for a, b in spans if b > a]
 
 
 # --- Entry point -------------------------------------------------------------------------------
@@ -487,9 +499,10 @@ def parse_reply(text: str) -> ParsedReply:
     if compact in OPT_OUT_WORDS:
         return ParsedReply(ReplyKind.OPT_OUT, None, "", NO_RATING)
     opt_out = _opt_out_spans(s)
-    masked = s
+    masked_chars = list(s)
     for a, b in opt_out:
-        masked = masked[:a] + " " * (b - a) + masked[b:]
+        masked_chars[a:b] = " " * (b - a)
+    masked = "".join(masked_chars)
 
     if compact in _CHINESE_NUMERALS:
         return ParsedReply(ReplyKind.RATING, _CHINESE_NUMERALS[compact], "", EXACT)
@@ -504,22 +517,18 @@ def parse_reply(text: str) -> ParsedReply:
     if not opt_out and rating is None:
         return ParsedReply(ReplyKind.UNPARSED, None, _strip_comment(clean), NO_RATING)
 
-    comment = _strip_comment(_remove(clean, _clean_spans(tokens, index)))
-    if opt_out:
-        kind = ReplyKind.OPT_OUT
-        rest = _remove(s, [(t.start, t.end) for t in tokens] + opt_out)
-        only_keyword = not _compact(rest)
-        if _is_filler(rest):  # "1 退订", "请退订": nothing worth showing
-            comment = ""
-    else:
-        kind = ReplyKind.RATING
-        only_keyword = not comment
+    removed = _removal_spans(s, tokens, opt_out)
+    comment = _strip_comment(_remove(clean, _clean_spans(removed, index)))
+    if _is_filler(comment):
+        comment = ""
+    # Exact: nothing but rating token(s), punctuation and the opt-out keyword.
+    rest = _remove(s, [(t.start, t.end) for t in tokens] + opt_out)
+    bare = not _compact(rest) and not _has_symbols(rest)
     if rating is None:
         confidence = NO_RATING
-    elif only_keyword and all(t.plain for t in tokens):
+    elif bare and all(t.plain for t in tokens):
         confidence = EXACT
     else:
         confidence = INFERRED
-    if _is_filler(comment):
-        comment = ""
+    kind = ReplyKind.OPT_OUT if opt_out else ReplyKind.RATING
     return ParsedReply(kind, rating, comment, confidence)

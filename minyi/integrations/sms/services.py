@@ -103,7 +103,7 @@ def outbox_recover(*, now=None) -> dict:
         status=OutboundStatus.UNKNOWN,
         claimed_at__lt=now - timedelta(seconds=settings.SMS_UNKNOWN_GRACE_SECONDS),
         reports__isnull=True,
-    ).update(status=OutboundStatus.QUEUED, not_before=now)
+    ).update(status=OutboundStatus.QUEUED)  # not_before is already past: next in line
     return {"unknown": stuck, "requeued": requeued}
 
 

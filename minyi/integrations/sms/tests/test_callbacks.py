@@ -1,0 +1,82 @@
+"""Kannel's calls back into Minyi: incoming SMS (get-url) and delivery reports (dlr-url)."""
+
+import pytest
+from django.urls import reverse
+
+from minyi.integrations.sms.models import InboundSms, OutboundStatus
+from minyi.integrations.sms.services import sms_enqueue
+
+pytestmark = pytest.mark.django_db
+TOKEN = "callback-secret"
+
+
+@pytest.fixture(autouse=True)
+def _token(settings):
+    settings.SMS_CALLBACK_TOKEN = TOKEN
+
+
+def _inbound(client, **params):
+    return client.get(reverse("sms:kannel_inbound"), {"token": TOKEN, **params})
+
+
+def test_incoming_sms_is_stored_once_per_gateway_id(client, world):
+    params = {"id": "abc-1", "from": "+8613800001111", "to": "10690000", "text": "不满意，等太久"}
+    assert _inbound(client, **params).status_code == 200
+    assert _inbound(client, **params).status_code == 200  # Kannel repeats
+    inbound = InboundSms.objects.get()
+    assert inbound.from_mobile == "13800001111"
+    assert inbound.text == "不满意，等太久"
+    assert inbound.status == "needs_review"  # no open survey for this number
+
+
+def test_odd_sender_is_kept_as_given(client, world):
+    _inbound(client, id="abc-2", **{"from": "95588", "text": "1"})
+    inbound = InboundSms.objects.get()
+    assert (inbound.from_raw, inbound.review_reason) == ("95588", "invalid_sender")
+
+
+@pytest.mark.parametrize("token", ["", "wrong"])
+def test_bad_token_is_refused_and_nothing_stored(client, db, token):
+    response = client.get(
+        reverse("sms:kannel_inbound"),
+        {"token": token, "id": "1", "from": "13800001111", "text": "1"},
+    )
+    assert response.status_code == 403
+    assert not InboundSms.objects.exists()
+
+
+def test_missing_fields_are_400(client, db):
+    assert _inbound(client, text="1").status_code == 400
+
+
+def test_delivery_report_updates_the_message_once(client, db):
+    message = sms_enqueue(mobile="13800001111", body="x", purpose="notification")
+    url = reverse("sms:kannel_dlr")
+    for _ in range(2):
+        assert client.get(url, {"token": TOKEN, "id": message.pk, "type": 1}).status_code == 200
+    message.refresh_from_db()
+    assert message.status == OutboundStatus.DELIVERED
+    assert message.reports.count() == 1
+    assert client.get(url, {"token": TOKEN, "id": 999999, "type": 1}).status_code == 404
+    assert client.get(url, {"token": TOKEN, "id": "x", "type": 1}).status_code == 400
+
+
+def test_demo_phones_only_in_demo_mode(client, db, settings):
+    settings.DEMO_MODE = False
+    assert client.get(reverse("sms:demo_phones")).status_code == 404
+    assert (
+        client.post(
+            reverse("sms:demo_phone_reply"), {"mobile": "13800001111", "text": "1"}
+        ).status_code
+        == 404
+    )
+    settings.DEMO_MODE = True
+    assert client.get(reverse("sms:demo_phones")).status_code == 200
+
+
+def test_demo_phone_reply_goes_through_the_real_path(client, world, settings):
+    settings.DEMO_MODE = True
+    client.post(reverse("sms:demo_phone_reply"), {"mobile": "13800001111", "text": "5"})
+    inbound = InboundSms.objects.get()
+    assert inbound.gateway == "console"
+    assert inbound.status == "needs_review"
