@@ -5,7 +5,7 @@ service would refuse (move a unit under its own child, reuse a username, escape 
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -14,10 +14,16 @@ from minyi.core.audit import audit_record
 from minyi.core.errors import ApplicationError
 from minyi.core.models import AuditAction, AuditEvent, CalendarOverride
 from minyi.core.pii import lookup_hash, normalize_id_number, normalize_mobile
-from minyi.orgs.models import Officer, OrgUnit, User
+from minyi.orgs.models import ApiKey, Officer, OrgUnit, User
 from minyi.orgs.roles import Perm, has_perm
 from minyi.orgs.selectors import orgunit_list_visible_to, scope_q
-from minyi.orgs.services import officer_create, orgunit_create, orgunit_move, user_create
+from minyi.orgs.services import (
+    apikey_create,
+    officer_create,
+    orgunit_create,
+    orgunit_move,
+    user_create,
+)
 from minyi.perception.models import BusinessType
 
 
@@ -344,3 +350,41 @@ class AuditEventAdmin(ScopedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class ApiKeyAddForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ["name", "unit"]
+
+
+@admin.register(ApiKey, site=admin_site)
+class ApiKeyAdmin(ScopedAdmin):
+    list_display = ["name", "prefix", "unit", "created_at", "last_used_at", "revoked_at"]
+    list_select_related = ["unit"]
+    readonly_fields = ["name", "unit", "prefix", "created_by", "created_at", "last_used_at"]
+    fields = ["name", "unit", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiKeyAddForm
+            kwargs["fields"] = ["name", "unit"]
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else []
+
+    def get_fields(self, request, obj=None):
+        return self.fields if obj is not None else ["name", "unit"]
+
+    def save_model(self, request, obj, form, change):
+        if change:  # only revocation can change
+            super().save_model(request, obj, form, change)
+            return
+        form.instance, key = apikey_create(
+            actor=request.user, name=form.cleaned_data["name"], unit=form.cleaned_data["unit"]
+        )
+        messages.warning(
+            request,
+            _("密钥只显示这一次，请立即复制并交给接入系统：%(key)s") % {"key": key},
+        )
