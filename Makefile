@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-postgres lint format check-migrations demo messages browser-deps clean
+.PHONY: run test lint format check-migrations demo messages system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,13 +32,14 @@ demo: $(STAMP) .env var
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py demo_city
 
-## test: the whole suite, browser tests included (SQLite unless MINYI_DATABASE_URL is set)
-test: $(STAMP) .env browser-deps
+## test: the whole suite, browser and Kannel tests included (SQLite unless MINYI_DATABASE_URL)
+test: $(STAMP) .env var system-deps
 	$(BIN)/pytest
 
-## browser-deps: Debian's Chromium and a CJK font for the Playwright tests
-browser-deps:
+## system-deps: Debian's Chromium + CJK font (browser tests) and Kannel (SMS gateway tests)
+system-deps:
 	@bash scripts/browser_deps.sh
+	@bash scripts/kannel_deps.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -342,8 +342,9 @@ def _admin_object_of_a2(world, label):
         case "orgs.apikey":
             from minyi.orgs.services import apikey_create
 
-            return apikey_create(actor=world.user("a2", Role.ADMIN), name="甲二所窗口系统",
-                                 unit=world.station_a2)[0]
+            return apikey_create(
+                actor=world.user("a2", Role.ADMIN), name="甲二所窗口系统", unit=world.station_a2
+            )[0]
         case "core.auditevent":
             return audit_record(action=AuditAction.LOGIN, actor=world.user("a2", Role.EVALUATOR))
         case "perception.businesstype":

@@ -4,6 +4,7 @@ the simulated phones of demo mode."""
 import hmac
 import logging
 import uuid
+from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.db.models import Max
@@ -36,14 +37,27 @@ def _process(inbound) -> None:
         log.exception("processing inbound SMS %s failed; it stays queued", inbound.pk)
 
 
+def _text(request, params) -> str:
+    """The message text in the charset Kannel names (UTF-8 with mo-recode; UTF-16BE for UCS-2
+    messages when mo-recode is off), so no deployment setting garbles Chinese."""
+    charset = params.get("charset", "UTF-8") or "UTF-8"
+    if request.method != "GET" or charset.upper().replace("-", "") == "UTF8":
+        return params.get("text", "")
+    try:
+        raw = parse_qs(request.META.get("QUERY_STRING", ""), encoding=charset, errors="replace")
+    except LookupError:  # a charset Python does not know: keep what Django decoded
+        return params.get("text", "")
+    return raw.get("text", [""])[0]
+
+
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def kannel_inbound(request):
-    """Kannel sms-service get-url: ?token=…&id=%I&from=%p&to=%P&text=%a"""
+    """Kannel sms-service get-url: ?token=…&id=%I&from=%p&to=%P&text=%b&charset=%C"""
     if not _token_ok(request):
         return HttpResponseForbidden("bad token")
     params = request.GET if request.method == "GET" else request.POST
-    sender, text = params.get("from", ""), params.get("text", "")
+    sender, text = params.get("from", ""), _text(request, params)
     message_id = params.get("id", "")
     if not sender or not message_id:
         return HttpResponse("missing from or id", status=400, content_type="text/plain")

@@ -122,12 +122,17 @@ def test_api_key_is_shown_once_and_works(client, world):
     from minyi.orgs.services import apikey_authenticate
 
     client = _admin_client(client, world.user("a", Role.ADMIN))
-    response = client.post(reverse("admin:orgs_apikey_add"),
-                           {"name": "窗口系统", "unit": world.station_a1.pk}, follow=True)
+    response = client.post(
+        reverse("admin:orgs_apikey_add"),
+        {"name": "窗口系统", "unit": world.station_a1.pk},
+        follow=True,
+    )
     page = response.content.decode()
     key = page.split("：mk_")[1].split("<")[0].strip()
     api_key = ApiKey.objects.get()
     assert apikey_authenticate(f"mk_{key}") == api_key
     assert key not in api_key.key_hash
-    assert "mk_" + key not in client.get(
-        reverse("admin:orgs_apikey_change", args=[api_key.pk])).content.decode()
+    assert (
+        "mk_" + key
+        not in client.get(reverse("admin:orgs_apikey_change", args=[api_key.pk])).content.decode()
+    )

@@ -80,3 +80,16 @@ def test_demo_phone_reply_goes_through_the_real_path(client, world, settings):
     inbound = InboundSms.objects.get()
     assert inbound.gateway == "console"
     assert inbound.status == "needs_review"
+
+
+def test_ucs2_text_without_mo_recode_is_decoded(client, world):
+    # Kannel without mo-recode passes UCS-2 text through as UTF-16BE bytes.
+    from urllib.parse import quote
+
+    text = quote("不满意".encode("utf-16-be"))
+    url = (
+        f"{reverse('sms:kannel_inbound')}?token={TOKEN}&id=u1&from=13800001111"
+        f"&text={text}&coding=2&charset=UTF-16BE"
+    )
+    assert client.get(url).status_code == 200
+    assert InboundSms.objects.get().text == "不满意"
