@@ -37,7 +37,7 @@ def _until(predicate, timeout=15.0):
 
 @pytest.fixture
 def kannel(live_server):
-    with KannelHarness(mo_url=f"{live_server.url}/sms/kannel/inbound?token={TOKEN}") as k:
+    with KannelHarness(mo_url=f"{live_server.url}/sms/kannel/inbound?token={TOKEN}") as k:  # noqa: SIM117 (the settings need k)
         with override_settings(
             SMS_BACKEND="kannel",
             KANNEL_SENDSMS_URL=k.sendsms_url,
