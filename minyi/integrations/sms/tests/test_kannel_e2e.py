@@ -37,7 +37,8 @@ def _until(predicate, timeout=15.0):
 
 @pytest.fixture
 def kannel(live_server):
-    with KannelHarness(mo_url=f"{live_server.url}/sms/kannel/inbound?token={TOKEN}") as k:  # noqa: SIM117 (the settings need k)
+    inbound = f"{live_server.url}/sms/kannel/inbound?token={TOKEN}"
+    with KannelHarness(mo_url=inbound) as k:  # noqa: SIM117 (the settings need k)
         with override_settings(
             SMS_BACKEND="kannel",
             KANNEL_SENDSMS_URL=k.sendsms_url,
@@ -106,7 +107,7 @@ def test_event_to_sms_to_reply_to_callback(kannel, live_server):
         f"{live_server.url}/sms/kannel/inbound?token={TOKEN}&id={inbound.gateway_message_id}"
         f"&from={CITIZEN}&text=4"
     )
-    with urllib.request.urlopen(replay, timeout=5) as answer:  # noqa: S310 (loopback)
+    with urllib.request.urlopen(replay, timeout=5) as answer:
         assert answer.status == 200
     assert InboundSms.objects.count() == 1
     assert SatisfactionDaily.objects.get().replies == 1
