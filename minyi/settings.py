@@ -158,6 +158,13 @@ KANNEL_USERNAME = env.str("MINYI_KANNEL_USERNAME", default="minyi")
 KANNEL_PASSWORD = env.str("MINYI_KANNEL_PASSWORD", default="")
 KANNEL_SENDER = env.str("MINYI_KANNEL_SENDER", default="10690000")
 KANNEL_TIMEOUT = env.float("MINYI_KANNEL_TIMEOUT_SECONDS", default=10.0)
+# Delivery reports asked of Kannel: 1 delivered, 2 undeliverable, 4 buffered, 8 accepted by
+# the SMSC, 16 rejected by the SMSC. 8 is required: it resolves sends of unknown outcome.
+KANNEL_DLR_MASK = env.int("MINYI_KANNEL_DLR_MASK", default=31)
+if SMS_BACKEND == "kannel" and not KANNEL_DLR_MASK & 8:
+    raise ImproperlyConfigured("MINYI_KANNEL_DLR_MASK must include 8 (accepted by the SMSC).")
+# Parallel sendsms requests per sender process.
+KANNEL_CONCURRENCY = env.int("MINYI_KANNEL_CONCURRENCY", default=8)
 # Shared secret Kannel puts in its get-url and dlr-url calls back to Minyi.
 SMS_CALLBACK_TOKEN = env.str("MINYI_SMS_CALLBACK_TOKEN", default="")
 if SMS_BACKEND == "kannel" and not SMS_CALLBACK_TOKEN:
@@ -249,5 +256,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("MINYI_LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # httpx logs every request URL at INFO: for Kannel's sendsms that is the citizen's
+        # mobile, the text and the gateway password. Never below WARNING.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }

@@ -1,5 +1,6 @@
 """The outbox and the inbox: every SMS in or out goes through here, exactly once."""
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
@@ -57,37 +58,44 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def outbox_send_batch(*, backend=None, limit: int = 100) -> int:
-    """Claim and send one batch; returns how many were claimed."""
+    """Claim and send one batch; returns how many were claimed. Outcomes are recorded together
+    at the end of the batch; a sender killed before that leaves its messages SENDING, and
+    `outbox_recover` resolves them from the gateway's reports."""
     backend = backend or get_backend()
     ids = outbox_claim(limit=limit)
-    for message in OutboundSms.objects.filter(id__in=ids).order_by("id"):
-        result = backend.send(message)
-        now = timezone.now()
-        sending = OutboundSms.objects.filter(pk=message.pk, status=OutboundStatus.SENDING)
-        fields = {"backend": backend.name, "gateway_reply": result.detail[:200]}
-        match result.outcome:
-            case SendOutcome.DELIVERED:
-                sending.update(
-                    status=OutboundStatus.DELIVERED, sent_at=now, delivered_at=now, **fields
-                )
-            case SendOutcome.ACCEPTED:
-                sending.update(status=OutboundStatus.SENT, sent_at=now, **fields)
-            case SendOutcome.UNKNOWN:
-                sending.update(
-                    status=OutboundStatus.UNKNOWN, last_error=result.detail[:300], **fields
-                )
-            case SendOutcome.RETRY if message.attempts < settings.SMS_MAX_ATTEMPTS:
-                sending.update(
-                    status=OutboundStatus.QUEUED,
-                    not_before=now + _backoff(message.attempts),
-                    last_error=result.detail[:300],
-                    **fields,
-                )
-            case _:
-                sending.update(
-                    status=OutboundStatus.FAILED, last_error=result.detail[:300], **fields
-                )
+    messages = list(OutboundSms.objects.filter(id__in=ids).order_by("id"))
+    # A gateway answers each request only after queueing it (~10 ms for Kannel with a
+    # delivery report requested), so requests within a batch go out in parallel.
+    workers = min(getattr(backend, "concurrency", 1), len(messages)) or 1
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(zip(messages, pool.map(backend.send, messages), strict=True))
+    now = timezone.now()
+    with transaction.atomic():
+        for message, result in results:
+            _record_outcome(message, result, backend.name, now)
     return len(ids)
+
+
+def _record_outcome(message, result, backend_name: str, now) -> None:
+    # Only a row still SENDING changes: a delivery report may have arrived first.
+    sending = OutboundSms.objects.filter(pk=message.pk, status=OutboundStatus.SENDING)
+    fields = {"backend": backend_name, "gateway_reply": result.detail[:200]}
+    match result.outcome:
+        case SendOutcome.DELIVERED:
+            sending.update(status=OutboundStatus.DELIVERED, sent_at=now, delivered_at=now, **fields)
+        case SendOutcome.ACCEPTED:
+            sending.update(status=OutboundStatus.SENT, sent_at=now, **fields)
+        case SendOutcome.UNKNOWN:
+            sending.update(status=OutboundStatus.UNKNOWN, last_error=result.detail[:300], **fields)
+        case SendOutcome.RETRY if message.attempts < settings.SMS_MAX_ATTEMPTS:
+            sending.update(
+                status=OutboundStatus.QUEUED,
+                last_error=result.detail[:300],
+                not_before=now + _backoff(message.attempts),
+                **fields,
+            )
+        case _:
+            sending.update(status=OutboundStatus.FAILED, last_error=result.detail[:300], **fields)
 
 
 def outbox_recover(*, now=None) -> dict:

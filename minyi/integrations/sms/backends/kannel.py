@@ -8,9 +8,6 @@ from django.urls import reverse
 
 from minyi.integrations.sms.backends import SendOutcome, SendResult
 
-# 1 delivered, 2 undeliverable, 4 buffered, 8 accepted by the SMSC, 16 rejected by the SMSC.
-DLR_MASK = 31
-
 
 def dlr_url(message_id: int) -> str:
     query = urlencode({"token": settings.SMS_CALLBACK_TOKEN, "id": message_id})
@@ -22,7 +19,13 @@ class KannelBackend:
     name = "kannel"
 
     def __init__(self):
-        self.client = httpx.Client(timeout=settings.KANNEL_TIMEOUT)
+        self.concurrency = settings.KANNEL_CONCURRENCY
+        self.client = httpx.Client(
+            timeout=settings.KANNEL_TIMEOUT,
+            limits=httpx.Limits(
+                max_connections=self.concurrency, max_keepalive_connections=self.concurrency
+            ),
+        )
 
     def send(self, message) -> SendResult:
         params = {
@@ -33,7 +36,7 @@ class KannelBackend:
             "text": message.body,
             "coding": 2,  # UCS-2: Chinese
             "charset": "UTF-8",
-            "dlr-mask": DLR_MASK,
+            "dlr-mask": settings.KANNEL_DLR_MASK,
             "dlr-url": dlr_url(message.pk),
         }
         try:
