@@ -17,7 +17,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from django.conf import settings
 
 from minyi.integrations.sms.tests.kannel_harness import KannelHarness
