@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format check-migrations demo messages system-deps clean
+.PHONY: run test bench-ingest lint format check-migrations demo messages system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ test: $(STAMP) .env var system-deps
 system-deps:
 	@bash scripts/browser_deps.sh
 	@bash scripts/kannel_deps.sh
+
+## bench-ingest: events API into PostgreSQL vs raw COPY (PostgreSQL on 127.0.0.1:5432)
+bench-ingest: $(STAMP)
+	$(BIN)/python bench/ingest.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

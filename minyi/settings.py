@@ -131,6 +131,9 @@ TASKS = {
     }
 }
 
+# A full batch of 5,000 events with several officers each is a few MB of JSON.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MINYI_MAX_REQUEST_MB", default=16) * 2**20
+
 # --- Satisfaction surveys (capability 1) ----------------------------------------------------
 # Public address of this instance, for the short survey link in SMS (https://… in production).
 PUBLIC_BASE_URL = env.str("MINYI_PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")

@@ -2,6 +2,8 @@
 
 import json
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.security import APIKeyHeader
@@ -98,6 +100,15 @@ def _validate_items(raw_items: list) -> tuple[list[dict], dict[int, ItemResult]]
 def events_ingest_api(request):
     try:
         body = json.loads(request.body or b"null")
+    except RequestDataTooBig:
+        return Status(
+            413,
+            {
+                "code": "request_too_large",
+                "message": _("请求体超过 %(mb)d MB，请分批发送。")
+                % {"mb": settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 2**20},
+            },
+        )
     except (ValueError, UnicodeDecodeError):
         body = None
     if not isinstance(body, dict) or not isinstance(body.get("events"), list):

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -221,22 +220,31 @@ def _rollup_key(event: ServiceEvent) -> tuple:
     return (day, event.unit_id, event.business_type_id)
 
 
+ROLLUP_FIELDS = ("events", "surveys_sent", "replies", *(f"rating_{i}" for i in range(1, 6)))
+
+
 def _rollup_add(counts: Counter, field: str) -> None:
-    """Add counts to SatisfactionDaily rows, creating rows as needed (safe under concurrency:
-    an increment is one UPDATE; a missing row is created once thanks to the unique key)."""
-    for (day, unit_id, business_type_id), n in counts.items():
-        rows = SatisfactionDaily.objects.filter(
-            day=day, unit_id=unit_id, business_type_id=business_type_id
+    """Add counts to SatisfactionDaily rows in one upsert. Keys go in sorted order, so that
+    concurrent batches lock rows in the same order and cannot deadlock each other."""
+    if not counts:
+        return
+    if field not in ROLLUP_FIELDS:
+        raise ValueError(f"not a rollup field: {field}")
+    table = SatisfactionDaily._meta.db_table
+    columns = ", ".join(ROLLUP_FIELDS)
+    rows = []
+    for (day, unit_id, business_type_id), n in sorted(counts.items()):
+        rows.append(
+            [day, unit_id, business_type_id, *(n if f == field else 0 for f in ROLLUP_FIELDS)]
         )
-        if rows.update(**{field: F(field) + n}):
-            continue
-        try:
-            with transaction.atomic():
-                SatisfactionDaily.objects.create(
-                    day=day, unit_id=unit_id, business_type_id=business_type_id, **{field: n}
-                )
-        except IntegrityError:
-            rows.update(**{field: F(field) + n})
+    placeholders = ", ".join(["%s"] * (3 + len(ROLLUP_FIELDS)))
+    sql = (
+        f"INSERT INTO {table} (day, unit_id, business_type_id, {columns}) "
+        f"VALUES ({placeholders}) ON CONFLICT (day, unit_id, business_type_id) "
+        f"DO UPDATE SET {field} = {table}.{field} + EXCLUDED.{field}"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 # --- 2. Scheduling and sending ---------------------------------------------------------------

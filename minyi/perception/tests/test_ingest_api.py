@@ -138,3 +138,46 @@ def test_staff_session_cannot_ingest(client, world, key):
     client.force_login(world.user("a", Role.SUPERVISOR))
     response = client.post(URL, {"events": [_event(world, 1)]}, content_type="application/json")
     assert response.status_code == 401
+
+
+def test_body_over_the_limit_is_a_json_413(client, world, key, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = _post(client, key, {"events": [_event(world, i) for i in range(20)]})
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_batches_over_the_same_days_and_units_do_not_fail(world, key):
+    # Two integrating systems posting overlapping batches at once (this deadlocked on
+    # PostgreSQL when rollup rows were locked in arrival order).
+    import threading
+
+    from django.db import connection
+    from django.test import Client
+
+    batches = [
+        [
+            _event(
+                world,
+                f"{t}-{i}",
+                source=f"s{t}",
+                unit=[world.station_a1.code, world.station_a2.code][(i + t) % 2],
+            )
+            for i in range(200)
+        ]
+        for t in range(2)
+    ]
+    statuses = []
+
+    def post(batch):
+        statuses.append(_post(Client(), key, {"events": batch}).status_code)
+        connection.close()
+
+    threads = [threading.Thread(target=post, args=(b,)) for b in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200, 200]
+    assert sum(SatisfactionDaily.objects.values_list("events", flat=True)) == 400
