@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -29,4 +30,6 @@ def console(request):
     ]
     if has_perm(user, Perm.ADMIN_SITE):
         nav.append({"url": reverse("admin:index"), "label": _("系统配置"), "active": False})
+    if settings.DEMO_MODE and settings.SMS_BACKEND == "console":
+        nav.append({"url": reverse("sms:demo_phones"), "label": _("模拟手机"), "active": False})
     return {"nav": nav}

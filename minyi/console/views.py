@@ -2,6 +2,7 @@
 
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from minyi.console.access import staff_view
@@ -40,6 +41,7 @@ def home(request):
     }
     satisfaction = satisfaction_summary(request.user, root)
     trend = {
+        "labels": {"replies": _("参评"), "rate": _("满意率")},
         "days": [row["day"].strftime("%m-%d") for row in satisfaction["by_day"]],
         "replies": [row["n_replies"] for row in satisfaction["by_day"]],
         "rate": [

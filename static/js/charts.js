@@ -21,10 +21,10 @@
         tooltip: { trigger: "axis" },
         legend: { top: 0 },
         xAxis: { type: "category", data: data.days },
-        yAxis: [{ type: "value", name: "参评" }, { type: "value", name: "%", min: 80, max: 100 }],
+        yAxis: [{ type: "value", name: data.labels.replies }, { type: "value", name: "%", min: 80, max: 100 }],
         series: [
-          { name: "参评", type: "bar", data: data.replies, itemStyle: { color: "#9db4d6" } },
-          { name: "满意率", type: "line", yAxisIndex: 1, data: data.rate, connectNulls: true,
+          { name: data.labels.replies, type: "bar", data: data.replies, itemStyle: { color: "#9db4d6" } },
+          { name: data.labels.rate, type: "line", yAxisIndex: 1, data: data.rate, connectNulls: true,
             itemStyle: { color: "#c8102e" } },
         ],
       });
