@@ -238,8 +238,9 @@ def _rollup_add(counts: Counter, field: str) -> None:
             [day, unit_id, business_type_id, *(n if f == field else 0 for f in ROLLUP_FIELDS)]
         )
     placeholders = ", ".join(["%s"] * (3 + len(ROLLUP_FIELDS)))
+    # Identifiers are the model's own; every value is a parameter.
     sql = (
-        f"INSERT INTO {table} (day, unit_id, business_type_id, {columns}) "
+        f"INSERT INTO {table} (day, unit_id, business_type_id, {columns}) "  # noqa: S608
         f"VALUES ({placeholders}) ON CONFLICT (day, unit_id, business_type_id) "
         f"DO UPDATE SET {field} = {table}.{field} + EXCLUDED.{field}"
     )
