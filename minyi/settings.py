@@ -4,6 +4,7 @@ Every setting is listed in `.env.example`. Bad values fail loudly at start-up ra
 half-working in production.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -118,7 +119,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # Tests use a file, not memory: the live server (browser and gateway tests) then has its
     # own connections, as in production, instead of sharing one across threads.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}
+    # One file per test process, so that two runs in one checkout do not collide.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")
+    }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("MINYI_DB_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

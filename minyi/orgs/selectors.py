@@ -70,7 +70,7 @@ def officer_list_visible_to(user, *, search: str = "", unit: OrgUnit | None = No
     qs = Officer.objects.filter(scope_q(user)).select_related("unit")
     if unit is not None:
         qs = qs.filter(unit.subtree_filter("unit__"))
-    search = search.strip()
+    search = search.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
     if search:
         qs = qs.filter(
             Q(name__contains=search)

@@ -1,6 +1,8 @@
 """Schemathesis against our own OpenAPI schema, over HTTP on loopback: every operation,
 generated inputs, no server errors and no answer that breaks the schema."""
 
+import os
+
 import pytest
 import schemathesis
 from django.test import Client
@@ -35,7 +37,7 @@ def test_every_operation_conforms_to_the_schema(live_server, credentials):
 
         @given(case=operation.as_strategy())
         @settings(
-            max_examples=40,
+            max_examples=int(os.environ.get("MINYI_SCHEMATHESIS_EXAMPLES", "40")),
             deadline=None,
             derandomize=True,
             suppress_health_check=list(HealthCheck),

@@ -181,3 +181,16 @@ def test_concurrent_batches_over_the_same_days_and_units_do_not_fail(world, key)
         thread.join()
     assert statuses == [200, 200]
     assert sum(SatisfactionDaily.objects.values_list("events", flat=True)) == 400
+
+
+def test_invalid_unicode_and_nul_are_rejected_per_item_not_a_500(client, world, key):
+    body = (
+        '{"events": [{"source": "s", "external_id": "\\ud800x", "business_type": "b", '
+        '"unit": "u", "occurred_at": "2026-11-24T09:00:00+08:00"}, '
+        '{"source": "s\\u0000", "external_id": "ok", "business_type": "b", '
+        '"unit": "u", "occurred_at": "2026-11-24T09:00:00+08:00"}]}'
+    )
+    response = client.post(URL, body, content_type="application/json", HTTP_X_API_KEY=key)
+    assert response.status_code == 422
+    assert [i["code"] for i in response.json()["items"]] == ["invalid_item", "invalid_item"]
+    assert response.json()["items"][0]["external_id"] == "\ufffdx"
