@@ -24,6 +24,9 @@ var:
 run: $(STAMP) .env var
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py demo_city
+	@# 90 days of surveys, replies and callbacks, made by the real services (once; ~1 minute
+	@# at a lighter 300 contacts a day; the command's default is Shaoxing-like ~750).
+	$(BIN)/python manage.py demo_history --events-per-day 300
 	@echo "\n==> Open http://127.0.0.1:8000 and sign in with an account above. Ctrl-C stops.\n"
 	$(BIN)/honcho start -f Procfile.dev
 
@@ -31,6 +34,7 @@ run: $(STAMP) .env var
 demo: $(STAMP) .env var
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py demo_city
+	$(BIN)/python manage.py demo_history --events-per-day 300
 
 ## test: the whole suite, browser and Kannel tests included (SQLite unless MINYI_DATABASE_URL)
 test: $(STAMP) .env var system-deps

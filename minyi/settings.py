@@ -120,9 +120,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Tests use a file, not memory: the live server (browser and gateway tests) then has its
     # own connections, as in production, instead of sharing one across threads.
     # One file per test process, so that two runs in one checkout do not collide.
-    DATABASES["default"]["TEST"] = {
-        "NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")
-    }
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("MINYI_DB_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

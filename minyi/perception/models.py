@@ -214,6 +214,17 @@ class Survey(models.Model):
                 fields=["send_at"], name="survey_due_idx", condition=models.Q(status="scheduled")
             ),
             models.Index(fields=["mobile_hash", "sent_at"], name="survey_mobile_sent_idx"),
+            # The worker's expiry and reminder sweeps run every few seconds.
+            models.Index(
+                fields=["expires_at"],
+                name="survey_open_expiry_idx",
+                condition=models.Q(status="sent"),
+            ),
+            models.Index(
+                fields=["reminder_due_at"],
+                name="survey_reminder_idx",
+                condition=models.Q(status="sent", reminded_at__isnull=True),
+            ),
         ]
 
     def __str__(self):

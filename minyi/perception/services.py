@@ -223,26 +223,26 @@ def _rollup_key(event: ServiceEvent) -> tuple:
 ROLLUP_FIELDS = ("events", "surveys_sent", "replies", *(f"rating_{i}" for i in range(1, 6)))
 
 
-def _rollup_add(counts: Counter, field: str) -> None:
+def _rollup_add(counts: Counter, *fields: str) -> None:
     """Add counts to SatisfactionDaily rows in one upsert. Keys go in sorted order, so that
     concurrent batches lock rows in the same order and cannot deadlock each other."""
     if not counts:
         return
-    if field not in ROLLUP_FIELDS:
-        raise ValueError(f"not a rollup field: {field}")
+    if not fields or set(fields) - set(ROLLUP_FIELDS):
+        raise ValueError(f"not rollup fields: {fields}")
     table = SatisfactionDaily._meta.db_table
     columns = ", ".join(ROLLUP_FIELDS)
     rows = []
     for (day, unit_id, business_type_id), n in sorted(counts.items()):
         rows.append(
-            [day, unit_id, business_type_id, *(n if f == field else 0 for f in ROLLUP_FIELDS)]
+            [day, unit_id, business_type_id, *(n if f in fields else 0 for f in ROLLUP_FIELDS)]
         )
     placeholders = ", ".join(["%s"] * (3 + len(ROLLUP_FIELDS)))
     # Identifiers are the model's own; every value is a parameter.
     sql = (
         f"INSERT INTO {table} (day, unit_id, business_type_id, {columns}) "  # noqa: S608
         f"VALUES ({placeholders}) ON CONFLICT (day, unit_id, business_type_id) "
-        f"DO UPDATE SET {field} = {table}.{field} + EXCLUDED.{field}"
+        "DO UPDATE SET " + ", ".join(f"{f} = {table}.{f} + EXCLUDED.{f}" for f in fields)
     )
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
@@ -412,7 +412,17 @@ def surveys_dispatch_due(*, now=None, limit: int = 1000) -> int:
                 )
             )
         OutboundSms.objects.bulk_create(messages)
-        Survey.objects.bulk_update(sent, ["status", "sent_at", "expires_at", "reminder_due_at"])
+        # Every survey sent in this pass gets the same times: one UPDATE, not one per row.
+        Survey.objects.filter(pk__in=[s.pk for s in sent]).update(
+            status=SurveyStatus.SENT,
+            sent_at=now,
+            expires_at=now + timedelta(hours=settings.SURVEY_EXPIRY_HOURS),
+            reminder_due_at=(
+                now + timedelta(hours=settings.SURVEY_REMINDER_HOURS)
+                if settings.SURVEY_REMINDER_HOURS
+                else None
+            ),
+        )
         Survey.objects.filter(pk__in=cancelled).update(status=SurveyStatus.CANCELLED)
         _rollup_add(Counter(_rollup_key(s.event) for s in sent), "surveys_sent")
     return len(sent)
@@ -439,15 +449,20 @@ def surveys_remind_and_expire(*, now=None, limit: int = 1000) -> dict:
                     "mobile_hash", flat=True
                 )
             )
-            for survey in due:
-                if survey.mobile_hash not in opted:
-                    sms_enqueue(
-                        mobile=survey.event.citizen_mobile,
-                        body=survey_text(survey, REMINDER_TEMPLATE),
-                        purpose=SmsPurpose.REMINDER,
-                        survey=survey,
-                    )
-                    reminded += 1
+            reminders = [
+                OutboundSms(
+                    to_mobile=survey.event.citizen_mobile,
+                    to_mobile_hash=survey.mobile_hash,
+                    body=survey_text(survey, REMINDER_TEMPLATE),
+                    purpose=SmsPurpose.REMINDER,
+                    survey=survey,
+                    not_before=now,
+                )
+                for survey in due
+                if survey.mobile_hash not in opted
+            ]
+            OutboundSms.objects.bulk_create(reminders)
+            reminded = len(reminders)
             Survey.objects.filter(pk__in=[s.pk for s in due]).update(reminded_at=now)
     return {"expired": expired, "reminded": reminded}
 
@@ -472,8 +487,7 @@ def survey_answer(*, survey: Survey, rating: int, comment: str, via: str, now=No
     if not updated:
         raise ApplicationError("survey_closed", _("该评价已完成或已关闭。"), status=409)
     survey.refresh_from_db()
-    _rollup_add(Counter([_rollup_key(survey.event)]), "replies")
-    _rollup_add(Counter([_rollup_key(survey.event)]), f"rating_{rating}")
+    _rollup_add(Counter([_rollup_key(survey.event)]), "replies", f"rating_{rating}")
     if rating in UNSATISFIED_RATINGS:
         callback_open(survey=survey, now=now)
     return survey
