@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench-ingest lint format check-migrations demo messages system-deps clean
+.PHONY: run test bench-ingest bench-sms lint format check-migrations demo messages system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ system-deps:
 ## bench-ingest: events API into PostgreSQL vs raw COPY (PostgreSQL on 127.0.0.1:5432)
 bench-ingest: $(STAMP)
 	$(BIN)/python bench/ingest.py
+
+## bench-sms: surveys out through Kannel vs Kannel alone; replies in vs a bare receiver
+bench-sms: $(STAMP) system-deps
+	$(BIN)/python bench/sms.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -122,12 +122,11 @@ DLR_DELIVERED, DLR_FAILED, DLR_BUFFERED, DLR_ACCEPTED, DLR_REJECTED = 1, 2, 4, 8
 def dlr_record(*, message_id: int, dlr_type: int, raw: str = "") -> bool:
     """Record a delivery report once; returns False for a repeat. Moves the message forward
     (never back: a late "accepted" does not undo "delivered")."""
-    message = OutboundSms.objects.filter(pk=message_id).first()
-    if message is None:
+    if not OutboundSms.objects.filter(pk=message_id).exists():
         raise ApplicationError("unknown_message", "no such message", status=404)
     try:
         with transaction.atomic():
-            DeliveryReport.objects.create(message=message, dlr_type=dlr_type, raw=raw[:300])
+            DeliveryReport.objects.create(message_id=message_id, dlr_type=dlr_type, raw=raw[:300])
     except IntegrityError:
         return False
     now = timezone.now()
@@ -158,21 +157,17 @@ def inbound_receive(
 ) -> tuple[InboundSms, bool]:
     """Store an incoming message before anything else; a repeat from the gateway returns the
     stored one with created=False. A sender that is not a mobile number is kept as given."""
+    gateway_message_id = gateway_message_id[:100]
     try:
         mobile = normalize_mobile(sender)
         raw = ""
     except ApplicationError:
         mobile, raw = "", sender[:40]
-    existing = InboundSms.objects.filter(
-        gateway=gateway, gateway_message_id=gateway_message_id
-    ).first()
-    if existing:
-        return existing, False
     try:
         with transaction.atomic():
             inbound = InboundSms.objects.create(
                 gateway=gateway,
-                gateway_message_id=gateway_message_id[:100],
+                gateway_message_id=gateway_message_id,
                 from_mobile=mobile,
                 from_mobile_hash=lookup_hash("mobile", mobile) if mobile else "",
                 from_raw=raw,

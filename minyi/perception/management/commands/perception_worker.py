@@ -60,4 +60,5 @@ class Command(BaseCommand):
                 self.stdout.write(" ".join(f"{k}={v}" for k, v in done.items() if v))
             if once:
                 break
-            time.sleep(interval)
+            if not any(done.values()):
+                time.sleep(interval)  # idle; with a backlog, go straight on
