@@ -19,6 +19,7 @@ from minyi.orgs.roles import Perm, has_perm
 from minyi.orgs.selectors import orgunit_list_visible_to, scope_q
 from minyi.orgs.services import (
     apikey_create,
+    apikey_revoke,
     officer_create,
     orgunit_create,
     orgunit_move,
@@ -362,25 +363,31 @@ class ApiKeyAddForm(forms.ModelForm):
 class ApiKeyAdmin(ScopedAdmin):
     list_display = ["name", "prefix", "unit", "created_at", "last_used_at", "revoked_at"]
     list_select_related = ["unit"]
-    readonly_fields = ["name", "unit", "prefix", "created_by", "created_at", "last_used_at"]
-    fields = ["name", "unit", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = [
+        "name",
+        "unit",
+        "prefix",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    actions = ["revoke"]
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
             kwargs["form"] = ApiKeyAddForm
-            kwargs["fields"] = ["name", "unit"]
         return super().get_form(request, obj, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj is not None else []
 
     def get_fields(self, request, obj=None):
-        return self.fields if obj is not None else ["name", "unit"]
+        return self.readonly_fields if obj is not None else ["name", "unit"]
 
     def save_model(self, request, obj, form, change):
-        if change:  # only revocation can change
-            super().save_model(request, obj, form, change)
-            return
+        if change:
+            return  # nothing on a key is editable; revoke with the list action
         form.instance, key = apikey_create(
             actor=request.user, name=form.cleaned_data["name"], unit=form.cleaned_data["unit"]
         )
@@ -388,3 +395,8 @@ class ApiKeyAdmin(ScopedAdmin):
             request,
             _("密钥只显示这一次，请立即复制并交给接入系统：%(key)s") % {"key": key},
         )
+
+    @admin.action(description=_("吊销所选密钥（不可恢复）"))
+    def revoke(self, request, queryset):
+        count = sum(apikey_revoke(actor=request.user, api_key=key) for key in queryset)
+        messages.success(request, _("已吊销 %(n)d 个密钥。") % {"n": count})

@@ -251,3 +251,15 @@ def apikey_authenticate(key: str) -> ApiKey | None:
     if api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=1):
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
     return api_key
+
+
+@transaction.atomic
+def apikey_revoke(*, actor, api_key: ApiKey) -> bool:
+    """Revoke for good (a revoked key is never reactivated: issue a new one). Audited."""
+    _require_in_scope(actor, api_key.unit)
+    revoked = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    if revoked:
+        audit_record(action=AuditAction.CHANGE, actor=actor, obj=api_key, detail={"revoked": True})
+    return bool(revoked)

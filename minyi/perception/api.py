@@ -1,17 +1,17 @@
 """Event ingest for integrating systems (业务系统): POST /api/v1/events."""
 
 import json
-import re
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.security import APIKeyHeader
-from pydantic import AwareDatetime, ValidationError, field_validator
+from pydantic import ValidationError
 
 from minyi.core.schemas import ErrorOut
 from minyi.orgs.services import apikey_authenticate
+from minyi.perception.schemas import EventIn, printable
 from minyi.perception.services import MAX_BATCH, ItemResult, events_ingest
 
 
@@ -25,39 +25,6 @@ class ApiKeyAuth(APIKeyHeader):
 
 
 router = Router(auth=ApiKeyAuth(), tags=["events"])
-
-
-# JSON can carry lone surrogates (\ud800) and NUL, which no database stores as text.
-_NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-
-
-def _printable(value) -> str:
-    """For echoing a rejected item's id back: never fails to encode."""
-    return _NOT_TEXT.sub("\ufffd", str(value))[:80]
-
-
-class EventIn(Schema):
-    source: str = Field(min_length=1, max_length=40, description="Sending system, e.g. 110jcj")
-    external_id: str = Field(min_length=1, max_length=80, description="Its id for the contact")
-    business_type: str = Field(min_length=1, max_length=40, description="BusinessType code")
-    unit: str = Field(min_length=1, max_length=20, description="OrgUnit code")
-    officers: list[str] = Field(default_factory=list, max_length=20, description="警号")
-    citizen_mobile: str = Field("", max_length=20)
-    occurred_at: AwareDatetime
-
-    @field_validator("source", "external_id", "business_type", "unit", "citizen_mobile")
-    @classmethod
-    def _plain_text(cls, value: str) -> str:
-        if _NOT_TEXT.search(value):
-            raise ValueError("contains control characters or invalid Unicode")
-        return value
-
-    @field_validator("officers")
-    @classmethod
-    def _plain_numbers(cls, values: list[str]) -> list[str]:
-        if any(_NOT_TEXT.search(v) for v in values):
-            raise ValueError("contains control characters or invalid Unicode")
-        return values
 
 
 class ItemOut(Schema):
@@ -98,13 +65,13 @@ def _validate_items(raw_items: list) -> tuple[list[dict], dict[int, ItemResult]]
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
-            external_id = _printable(raw.get("external_id", "")) if isinstance(raw, dict) else ""
+            external_id = printable(raw.get("external_id", "")) if isinstance(raw, dict) else ""
             rejected[index] = ItemResult(
                 index,
                 external_id,
                 "rejected",
                 code="invalid_item",
-                message=_printable(f"{where}: {first['msg']}"),
+                message=printable(f"{where}: {first['msg']}"),
             )
     return valid, rejected
 

@@ -1,6 +1,9 @@
 """Satisfaction perception loop (capability 1, Shaoxing 智慧民意感知): business types so far;
 service events, surveys, replies and callbacks build on them."""
 
+from string import Formatter
+
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -77,6 +80,34 @@ class BusinessType(BaseModel):
 
     def __str__(self):
         return self.name
+
+    TEMPLATE_FIELDS = frozenset({"signature", "date", "unit", "business", "link"})
+
+    def clean(self):
+        if self.survey_template:
+            try:
+                fields = [
+                    (name, spec, conversion)
+                    for _text, name, spec, conversion in Formatter().parse(self.survey_template)
+                    if name is not None
+                ]
+            except ValueError as exc:
+                raise ValidationError(
+                    {"survey_template": _("模板格式有误：%(e)s") % {"e": exc}}
+                ) from exc
+            for name, spec, conversion in fields:
+                if name not in self.TEMPLATE_FIELDS or spec or conversion:
+                    raise ValidationError(
+                        {
+                            "survey_template": _(
+                                "模板只能使用 {unit}、{date}、{business}、{link}、{signature}，"
+                                "不能带格式说明：{%(name)s}"
+                            )
+                            % {"name": name}
+                        }
+                    )
+            if "{link}" not in self.survey_template:
+                raise ValidationError({"survey_template": _("模板必须包含评价链接 {link}。")})
 
 
 class SurveyDecision(models.TextChoices):

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from minyi.core.errors import ApplicationError
 from minyi.core.pii import lookup_hash, normalize_mobile
 from minyi.integrations.sms.models import InboundSms, InboundStatus, OptOut, OutboundSms, SmsPurpose
-from minyi.integrations.sms.services import optout_add, sms_enqueue
+from minyi.integrations.sms.services import in_quiet_hours, optout_add, sms_enqueue
 from minyi.orgs.models import Officer, OrgUnit
 from minyi.perception.models import (
     OPEN_SURVEY_STATUSES,
@@ -88,24 +88,8 @@ def events_ingest(
     seen: set[tuple[str, str]] = set()
     for index, item in enumerate(items):
         key = (str(item.get("source", "")), str(item.get("external_id", "")))
-        if key in existing:
-            results.append(ItemResult(index, key[1], "duplicate", id=existing[key]))
-            continue
-        if key in seen:
-            results.append(ItemResult(index, key[1], "duplicate"))
-            continue
         business_type = business_types.get(item.get("business_type"))
         unit = units.get(item.get("unit"))
-        if business_type is None:
-            results.append(
-                _reject(
-                    index,
-                    item,
-                    "unknown_business_type",
-                    _("未知的业务类型：%(v)s") % {"v": item.get("business_type")},
-                )
-            )
-            continue
         if unit is None:
             results.append(
                 _reject(
@@ -116,6 +100,7 @@ def events_ingest(
                 )
             )
             continue
+        # Scope first: a key must not learn whether another unit's event exists.
         if scope_unit is not None and not scope_unit.contains(unit):
             results.append(
                 _reject(
@@ -126,10 +111,34 @@ def events_ingest(
                 )
             )
             continue
+        if key in existing:
+            results.append(ItemResult(index, key[1], "duplicate", id=existing[key]))
+            continue
+        if key in seen:
+            results.append(ItemResult(index, key[1], "duplicate"))
+            continue
+        if business_type is None:
+            results.append(
+                _reject(
+                    index,
+                    item,
+                    "unknown_business_type",
+                    _("未知的业务类型：%(v)s") % {"v": item.get("business_type")},
+                )
+            )
+            continue
+        # Officers must serve in the event's county/district branch and inside the key's scope.
+        branch = unit.path[: OrgUnit.steplen * min(unit.depth, 2)]
         officer_ids, missing = [], []
         for number in item.get("officers") or ():
             officer = officers.get(str(number))
-            if officer is None or not officer["unit__path"].startswith(unit.path[:8]):
+            if (
+                officer is None
+                or not officer["unit__path"].startswith(branch)
+                or (
+                    scope_unit is not None and not officer["unit__path"].startswith(scope_unit.path)
+                )
+            ):
                 missing.append(str(number))
             else:
                 officer_ids.append(officer["id"])
@@ -251,11 +260,6 @@ def _rollup_add(counts: Counter, *fields: str) -> None:
 # --- 2. Scheduling and sending ---------------------------------------------------------------
 
 
-def in_quiet_hours(moment: datetime) -> bool:
-    hour = timezone.localtime(moment).hour
-    return hour >= settings.SURVEY_QUIET_START or hour < settings.SURVEY_QUIET_END
-
-
 def next_send_time(moment: datetime) -> datetime:
     """`moment`, or the end of the quiet hours it falls in (no SMS at night)."""
     local = timezone.localtime(moment)
@@ -289,7 +293,15 @@ def _decide(event: ServiceEvent, *, now, opted, open_hashes, recent_hashes) -> s
 
 def surveys_schedule_pending(*, now=None, limit: int = 2000) -> int:
     """Decide, for events not yet decided, whether and when to ask the citizen."""
-    now = now or timezone.now()
+    try:
+        return _schedule_pending(now=now or timezone.now(), limit=limit)
+    except IntegrityError:
+        # Another worker opened a survey for one of these mobiles after we read the open ones
+        # (the one-open-survey constraint caught it). Read again and decide again.
+        return _schedule_pending(now=now or timezone.now(), limit=limit)
+
+
+def _schedule_pending(*, now, limit: int) -> int:
     with transaction.atomic():
         events = list(
             ServiceEvent.objects.filter(survey_decision=SurveyDecision.PENDING)
@@ -366,9 +378,12 @@ def survey_text(survey: Survey, template: str | None = None) -> str:
         "link": survey_link(survey),
     }
     try:
-        return template.format(**values)
-    except (KeyError, IndexError, ValueError):
-        return DEFAULT_TEMPLATE.format(**values)  # a broken custom template never blocks
+        text = template.format(**values)
+    except Exception:
+        text = ""
+    if not text or len(text) > 500:
+        text = DEFAULT_TEMPLATE.format(**values)
+    return text
 
 
 def surveys_dispatch_due(*, now=None, limit: int = 1000) -> int:
@@ -395,11 +410,6 @@ def surveys_dispatch_due(*, now=None, limit: int = 1000) -> int:
             if survey.mobile_hash in opted:
                 cancelled.append(survey.pk)
                 continue
-            survey.status = SurveyStatus.SENT
-            survey.sent_at = now
-            survey.expires_at = now + timedelta(hours=settings.SURVEY_EXPIRY_HOURS)
-            if settings.SURVEY_REMINDER_HOURS:
-                survey.reminder_due_at = now + timedelta(hours=settings.SURVEY_REMINDER_HOURS)
             sent.append(survey)
             messages.append(
                 OutboundSms(
@@ -497,17 +507,13 @@ def survey_answer_h5(*, token: str, rating: int, comment: str) -> Survey:
     survey = Survey.objects.select_related("event").filter(token=token).first()
     if survey is None:
         raise ApplicationError("survey_not_found", _("评价链接无效。"), status=404)
-    with transaction.atomic():
-        SurveyReply.objects.create(
-            survey=survey,
-            channel="h5",
-            text=comment,
-            kind="rating",
-            rating=rating,
-            comment=comment,
-            counted=True,
-        )
-        return survey_answer(survey=survey, rating=rating, comment=comment, via="h5")
+    # Kept even when the survey closed meanwhile (answered by SMS, expired): never lost.
+    reply = SurveyReply.objects.create(
+        survey=survey, channel="h5", text=comment, kind="rating", rating=rating, comment=comment
+    )
+    answered = survey_answer(survey=survey, rating=rating, comment=comment, via="h5")
+    SurveyReply.objects.filter(pk=reply.pk).update(counted=True)
+    return answered
 
 
 def _needs_review(inbound: InboundSms, reason: str) -> None:
@@ -518,35 +524,44 @@ def _needs_review(inbound: InboundSms, reason: str) -> None:
 
 def reply_record_sms(*, inbound_id: int) -> str:
     """Understand a stored incoming SMS and act on it. Returns what happened."""
-    inbound = InboundSms.objects.get(pk=inbound_id)
-    if inbound.status != InboundStatus.RECEIVED:
-        return "already_processed"
     with transaction.atomic():
-        inbound = InboundSms.objects.select_for_update().get(pk=inbound_id)
-        if inbound.status != InboundStatus.RECEIVED:
+        # Another worker's sweep or the webhook may hold it: leave it to them.
+        inbound = (
+            InboundSms.objects.select_for_update(skip_locked=True)
+            .filter(pk=inbound_id, status=InboundStatus.RECEIVED)
+            .first()
+        )
+        if inbound is None:
             return "already_processed"
         mobile_hash = inbound.from_mobile_hash
-        latest = (
-            ServiceEvent.objects.filter(citizen_mobile_hash=mobile_hash)
-            .order_by("-occurred_at")
-            .values_list("unit_id", flat=True)
+        parsed = parse_reply(inbound.text)
+        survey = (
+            Survey.objects.select_related("event")
+            .filter(mobile_hash=mobile_hash, status=SurveyStatus.SENT)
             .first()
             if mobile_hash
             else None
         )
-        unit_id = latest or OrgUnit.objects.filter(depth=1).values_list("pk", flat=True).first()
+        last = survey or (
+            Survey.objects.filter(mobile_hash=mobile_hash, sent_at__isnull=False)
+            .order_by("-sent_at")
+            .first()
+            if mobile_hash
+            else None
+        )
+        # The message goes to the unit the citizen is answering about; with no survey at all,
+        # to the city bureau's inbox.
+        unit_id = (
+            last.unit_id
+            if last
+            else OrgUnit.objects.filter(depth=1).values_list("pk", flat=True).first()
+        )
         InboundSms.objects.filter(pk=inbound.pk).update(
             status=InboundStatus.PROCESSED, unit_id=unit_id
         )
         if not mobile_hash:
             _needs_review(inbound, "invalid_sender")
             return "invalid_sender"
-        parsed = parse_reply(inbound.text)
-        survey = (
-            Survey.objects.select_related("event")
-            .filter(mobile_hash=mobile_hash, status=SurveyStatus.SENT)
-            .first()
-        )
         reply = SurveyReply(
             inbound=inbound,
             channel="sms",
@@ -576,11 +591,6 @@ def reply_record_sms(*, inbound_id: int) -> str:
             return "opted_out"
         if survey is None:
             # Not an answer we can attach: a late reply, a question, a second answer.
-            last = (
-                Survey.objects.filter(mobile_hash=mobile_hash, sent_at__isnull=False)
-                .order_by("-sent_at")
-                .first()
-            )
             reply.survey = last
             reply.save()
             _needs_review(inbound, "no_open_survey")

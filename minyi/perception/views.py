@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
+from pydantic import ValidationError
 
 from minyi.console.access import staff_view
 from minyi.core.errors import ApplicationError, NotFound
@@ -19,6 +20,7 @@ from minyi.integrations.sms.models import InboundStatus
 from minyi.orgs.roles import Perm
 from minyi.orgs.selectors import orgunit_root_for
 from minyi.perception.models import Rating, Survey, SurveyStatus
+from minyi.perception.schemas import EventIn, printable
 from minyi.perception.selectors import callback_list_visible_to, inbox_list_visible_to
 from minyi.perception.services import events_ingest, survey_answer_h5
 
@@ -137,21 +139,21 @@ class ImportForm(forms.Form):
 
 
 def _parse_csv_row(row: dict) -> dict | str:
+    """A CSV row as the API's EventIn (same limits, same checks), or why it is not one."""
+    cell = {column: (row.get(column) or "").strip() for column in CSV_COLUMNS}
     try:
-        occurred = datetime.fromisoformat(row["occurred_at"].strip())
+        occurred = datetime.fromisoformat(cell["occurred_at"])
     except ValueError:
         return _("发生时间格式应为 2026-11-24 09:30")
     if timezone.is_naive(occurred):
         occurred = timezone.make_aware(occurred)
-    return {
-        "source": row["source"].strip(),
-        "external_id": row["external_id"].strip(),
-        "business_type": row["business_type"].strip(),
-        "unit": row["unit"].strip(),
-        "officers": [n.strip() for n in row["officers"].replace("；", ";").split(";") if n.strip()],
-        "citizen_mobile": row["citizen_mobile"].strip(),
-        "occurred_at": occurred,
-    }
+    numbers = [n.strip() for n in cell["officers"].replace("；", ";").split(";") if n.strip()]
+    try:
+        event = EventIn.model_validate({**cell, "officers": numbers, "occurred_at": occurred})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        return printable(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+    return event.model_dump()
 
 
 @staff_view(Perm.EVENT_IMPORT)

@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from minyi.core.pii import EncryptedTextField, mask_mobile
+from minyi.core.pii import EncryptedTextField, mask_mobile, mask_text
 
 
 class OutboundStatus(models.TextChoices):
@@ -145,7 +145,7 @@ class InboundSms(models.Model):
         ]
 
     def __str__(self):
-        return f"← {mask_mobile(self.from_mobile)} {self.text[:20]}"
+        return f"← {mask_mobile(self.from_mobile)} {mask_text(self.text[:20])}"
 
 
 class OptOut(models.Model):

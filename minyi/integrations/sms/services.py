@@ -18,6 +18,7 @@ from minyi.integrations.sms.models import (
     OptOut,
     OutboundSms,
     OutboundStatus,
+    SmsPurpose,
 )
 
 IN_FLIGHT = (OutboundStatus.SENDING, OutboundStatus.UNKNOWN)
@@ -36,13 +37,26 @@ def sms_enqueue(*, mobile: str, body: str, purpose: str, survey=None, not_before
     )
 
 
+# Messages a citizen did not ask for: never at night, never after an opt-out.
+UNSOLICITED = (SmsPurpose.SURVEY, SmsPurpose.REMINDER)
+
+
+def in_quiet_hours(moment) -> bool:
+    """No survey SMS from MINYI_SURVEY_QUIET_START_HOUR to MINYI_SURVEY_QUIET_END_HOUR."""
+    hour = timezone.localtime(moment).hour
+    return hour >= settings.SURVEY_QUIET_START or hour < settings.SURVEY_QUIET_END
+
+
 def outbox_claim(*, limit: int = 100, now=None) -> list[int]:
-    """Claim queued messages for this sender. Concurrent senders skip each other's rows."""
+    """Claim queued messages for this sender. Concurrent senders skip each other's rows.
+    At night, survey messages wait (a retry or a recovered message must not go out at 3 am)."""
     now = now or timezone.now()
+    queued = OutboundSms.objects.filter(status=OutboundStatus.QUEUED, not_before__lte=now)
+    if in_quiet_hours(now):
+        queued = queued.exclude(purpose__in=UNSOLICITED)
     with transaction.atomic():
         ids = list(
-            OutboundSms.objects.filter(status=OutboundStatus.QUEUED, not_before__lte=now)
-            .order_by("not_before", "id")
+            queued.order_by("not_before", "id")
             .select_for_update(skip_locked=True)
             .values_list("id", flat=True)[:limit]
         )
@@ -62,6 +76,12 @@ def outbox_send_batch(*, backend=None, limit: int = 100) -> int:
     at the end of the batch; a sender killed before that leaves its messages SENDING, and
     `outbox_recover` resolves them from the gateway's reports."""
     backend = backend or get_backend()
+    # A claimed batch must be through the gateway well within the lease; otherwise another
+    # sender's recovery could requeue messages this one has not sent yet, and both send them.
+    timeout = getattr(backend, "timeout", 0)
+    if timeout:
+        rounds = max(1, int(settings.SMS_CLAIM_LEASE_SECONDS // (2 * timeout)))
+        limit = min(limit, getattr(backend, "concurrency", 1) * rounds)
     ids = outbox_claim(limit=limit)
     messages = list(OutboundSms.objects.filter(id__in=ids).order_by("id"))
     # A gateway answers each request only after queueing it (~10 ms for Kannel with a
@@ -121,28 +141,32 @@ DLR_DELIVERED, DLR_FAILED, DLR_BUFFERED, DLR_ACCEPTED, DLR_REJECTED = 1, 2, 4, 8
 
 def dlr_record(*, message_id: int, dlr_type: int, raw: str = "") -> bool:
     """Record a delivery report once; returns False for a repeat. Moves the message forward
-    (never back: a late "accepted" does not undo "delivered")."""
+    (never back: a late "accepted" does not undo "delivered"). The report row and the status
+    change commit together, so a repeat can never find one without the other."""
     if not OutboundSms.objects.filter(pk=message_id).exists():
         raise ApplicationError("unknown_message", "no such message", status=404)
-    try:
-        with transaction.atomic():
-            DeliveryReport.objects.create(message_id=message_id, dlr_type=dlr_type, raw=raw[:300])
-    except IntegrityError:
-        return False
-    now = timezone.now()
-    rows = OutboundSms.objects.filter(pk=message_id)
-    if dlr_type & DLR_DELIVERED:
-        rows.exclude(status=OutboundStatus.DELIVERED).update(
-            status=OutboundStatus.DELIVERED,
-            delivered_at=now,
-            sent_at=Coalesce("sent_at", Value(now)),
-        )
-    elif dlr_type & (DLR_FAILED | DLR_REJECTED):
-        rows.exclude(status=OutboundStatus.DELIVERED).update(status=OutboundStatus.FAILED)
-    elif dlr_type & (DLR_ACCEPTED | DLR_BUFFERED):
-        rows.filter(Q(status__in=IN_FLIGHT) | Q(status=OutboundStatus.QUEUED)).update(
-            status=OutboundStatus.SENT, sent_at=now
-        )
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                DeliveryReport.objects.create(
+                    message_id=message_id, dlr_type=dlr_type, raw=raw[:300]
+                )
+        except IntegrityError:
+            return False
+        now = timezone.now()
+        rows = OutboundSms.objects.filter(pk=message_id)
+        if dlr_type & DLR_DELIVERED:
+            rows.exclude(status=OutboundStatus.DELIVERED).update(
+                status=OutboundStatus.DELIVERED,
+                delivered_at=now,
+                sent_at=Coalesce("sent_at", Value(now)),
+            )
+        elif dlr_type & (DLR_FAILED | DLR_REJECTED):
+            rows.exclude(status=OutboundStatus.DELIVERED).update(status=OutboundStatus.FAILED)
+        elif dlr_type & (DLR_ACCEPTED | DLR_BUFFERED):
+            rows.filter(Q(status__in=IN_FLIGHT) | Q(status=OutboundStatus.QUEUED)).update(
+                status=OutboundStatus.SENT, sent_at=now
+            )
     return True
 
 
@@ -181,11 +205,13 @@ def inbound_receive(
 
 
 def optout_add(*, mobile_hash: str, source: str, inbound=None) -> bool:
-    _, created = OptOut.objects.get_or_create(
-        mobile_hash=mobile_hash, defaults={"source": source, "inbound": inbound}
-    )
+    """Add a number to the opt-out list and withdraw every survey message still waiting for
+    it, in the same transaction."""
+    with transaction.atomic():
+        _, created = OptOut.objects.get_or_create(
+            mobile_hash=mobile_hash, defaults={"source": source, "inbound": inbound}
+        )
+        OutboundSms.objects.filter(
+            to_mobile_hash=mobile_hash, status=OutboundStatus.QUEUED, purpose__in=UNSOLICITED
+        ).update(status=OutboundStatus.FAILED, last_error="opted out before sending")
     return created
-
-
-def is_opted_out(mobile_hash: str) -> bool:
-    return OptOut.objects.filter(mobile_hash=mobile_hash).exists()

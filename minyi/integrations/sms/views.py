@@ -7,6 +7,7 @@ import uuid
 from urllib.parse import parse_qs
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.db.models import Max
 from django.http import Http404, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
@@ -57,8 +58,10 @@ def kannel_inbound(request):
     if not _token_ok(request):
         return HttpResponseForbidden("bad token")
     params = request.GET if request.method == "GET" else request.POST
-    sender, text = params.get("from", ""), _text(request, params)
-    message_id = params.get("id", "")
+    # NUL is no text any database keeps; the citizen's words around it are.
+    sender = params.get("from", "").replace("\x00", "")
+    text = _text(request, params).replace("\x00", "")
+    message_id = params.get("id", "").replace("\x00", "")
     if not sender or not message_id:
         return HttpResponse("missing from or id", status=400, content_type="text/plain")
     inbound, created = inbound_receive(
@@ -66,7 +69,7 @@ def kannel_inbound(request):
         gateway_message_id=message_id,
         sender=sender,
         text=text,
-        to_number=params.get("to", ""),
+        to_number=params.get("to", "").replace("\x00", ""),
     )
     if created:
         _process(inbound)
@@ -83,9 +86,12 @@ def kannel_dlr(request):
     try:
         message_id, dlr_type = int(request.GET["id"]), int(request.GET["type"])
     except (KeyError, ValueError):
+        message_id = dlr_type = -1
+    if not (0 < message_id < 2**63 and 0 <= dlr_type <= 255):
         return HttpResponse("id and type must be integers", status=400, content_type="text/plain")
     try:
-        dlr_record(message_id=message_id, dlr_type=dlr_type, raw=request.GET.urlencode())
+        # Only what the report says, never the query (it carries the callback token).
+        dlr_record(message_id=message_id, dlr_type=dlr_type, raw=f"type={dlr_type}")
     except ApplicationError as exc:
         return HttpResponse(exc.code, status=exc.status, content_type="text/plain")
     return HttpResponse("", content_type="text/plain")
@@ -99,6 +105,7 @@ def _demo_only():
         raise Http404
 
 
+@login_required
 def demo_phones(request):
     """Each demo citizen's phone: the SMS Minyi sent them, and a box to answer as they would."""
     _demo_only()
@@ -122,6 +129,7 @@ def demo_phones(request):
     return render(request, "sms/demo_phones.html", {"phones": phones})
 
 
+@login_required
 @require_POST
 def demo_phone_reply(request):
     _demo_only()

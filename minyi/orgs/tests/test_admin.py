@@ -136,3 +136,22 @@ def test_api_key_is_shown_once_and_works(client, world):
         "mk_" + key
         not in client.get(reverse("admin:orgs_apikey_change", args=[api_key.pk])).content.decode()
     )
+
+
+def test_api_key_revocation_is_final_and_audited(client, world):
+    from minyi.orgs.models import ApiKey
+    from minyi.orgs.services import apikey_authenticate, apikey_create
+
+    api_key, key = apikey_create(actor=world.user("a", Role.ADMIN), name="k", unit=world.station_a1)
+    client = _admin_client(client, world.user("a", Role.ADMIN))
+    client.post(
+        reverse("admin:orgs_apikey_changelist"),
+        {"action": "revoke", "_selected_action": [api_key.pk]},
+    )
+    assert apikey_authenticate(key) is None
+    revoked_at = ApiKey.objects.get().revoked_at
+    assert revoked_at is not None
+    # The change form cannot clear it.
+    client.post(reverse("admin:orgs_apikey_change", args=[api_key.pk]), {"revoked_at": ""})
+    assert ApiKey.objects.get().revoked_at == revoked_at
+    assert AuditEvent.objects.filter(object_id=str(api_key.pk), detail__revoked=True).exists()

@@ -20,6 +20,7 @@ class KannelBackend:
 
     def __init__(self):
         self.concurrency = settings.KANNEL_CONCURRENCY
+        self.timeout = settings.KANNEL_TIMEOUT
         self.client = httpx.Client(
             timeout=settings.KANNEL_TIMEOUT,
             limits=httpx.Limits(

@@ -61,7 +61,11 @@ def test_delivery_report_updates_the_message_once(client, db):
     assert client.get(url, {"token": TOKEN, "id": "x", "type": 1}).status_code == 400
 
 
-def test_demo_phones_only_in_demo_mode(client, db, settings):
+def test_demo_phones_only_in_demo_mode_and_for_staff(client, world, settings):
+    settings.DEMO_MODE = True
+    assert client.get(reverse("sms:demo_phones")).status_code == 302  # sign in first
+    client.force_login(world.user("a1", "evaluator"))
+    assert client.get(reverse("sms:demo_phones")).status_code == 200
     settings.DEMO_MODE = False
     assert client.get(reverse("sms:demo_phones")).status_code == 404
     assert (
@@ -70,12 +74,11 @@ def test_demo_phones_only_in_demo_mode(client, db, settings):
         ).status_code
         == 404
     )
-    settings.DEMO_MODE = True
-    assert client.get(reverse("sms:demo_phones")).status_code == 200
 
 
 def test_demo_phone_reply_goes_through_the_real_path(client, world, settings):
     settings.DEMO_MODE = True
+    client.force_login(world.user("a1", "evaluator"))
     client.post(reverse("sms:demo_phone_reply"), {"mobile": "13800001111", "text": "5"})
     inbound = InboundSms.objects.get()
     assert inbound.gateway == "console"
@@ -93,3 +96,11 @@ def test_ucs2_text_without_mo_recode_is_decoded(client, world):
     )
     assert client.get(url).status_code == 200
     assert InboundSms.objects.get().text == "不满意"
+
+
+def test_delivery_report_keeps_no_token_and_bounds_its_type(client, db):
+    message = sms_enqueue(mobile="13800001111", body="x", purpose="notification")
+    url = reverse("sms:kannel_dlr")
+    client.get(url, {"token": TOKEN, "id": message.pk, "type": 8})
+    assert TOKEN not in message.reports.get().raw
+    assert client.get(url, {"token": TOKEN, "id": message.pk, "type": 99999}).status_code == 400

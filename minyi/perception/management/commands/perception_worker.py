@@ -5,6 +5,7 @@ Run as many as the load needs (on PostgreSQL they claim work with SKIP LOCKED, s
 the same thing); `make run` starts one.
 """
 
+import logging
 import signal
 import time
 
@@ -19,18 +20,35 @@ from minyi.perception.services import (
     surveys_schedule_pending,
 )
 
+log = logging.getLogger(__name__)
+
+
+STEPS = {
+    "scheduled": surveys_schedule_pending,
+    "dispatched": surveys_dispatch_due,
+    "reminders": surveys_remind_and_expire,
+    "recovered": outbox_recover,
+    "inbound": inbound_process_pending,
+}
+
 
 def run_once(backend, *, batch: int = 200) -> dict:
-    done = {
-        "scheduled": surveys_schedule_pending(),
-        "dispatched": surveys_dispatch_due(),
-        **surveys_remind_and_expire(),
-        **outbox_recover(),
-        "inbound": inbound_process_pending(),
-    }
+    """One pass over every step. A step that fails is logged and retried next pass; it never
+    stops the others (a gateway outage must not stop surveys being decided, and so on)."""
+    done = {}
+    for name, step in STEPS.items():
+        try:
+            result = step()
+        except Exception:
+            log.exception("perception worker: step %s failed; retrying next pass", name)
+            continue
+        done.update(result if isinstance(result, dict) else {name: result})
     sent = 0
-    while (claimed := outbox_send_batch(backend=backend, limit=batch)) and sent < 10_000:
-        sent += claimed
+    try:
+        while (claimed := outbox_send_batch(backend=backend, limit=batch)) and sent < 10_000:
+            sent += claimed
+    except Exception:
+        log.exception("perception worker: sending failed; retrying next pass")
     done["sent"] = sent
     return done
 

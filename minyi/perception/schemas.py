@@ -1,0 +1,46 @@
+"""The shape of a service event as business systems send it (API and CSV alike)."""
+
+import re
+from datetime import UTC, datetime
+
+from ninja import Field, Schema
+from pydantic import AwareDatetime, field_validator
+
+# JSON can carry lone surrogates (\ud800) and NUL, which no database stores as text.
+_NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def printable(value) -> str:
+    """For echoing a rejected item's id back: never fails to encode."""
+    return _NOT_TEXT.sub("\ufffd", str(value))[:80]
+
+
+class EventIn(Schema):
+    source: str = Field(min_length=1, max_length=40, description="Sending system, e.g. 110jcj")
+    external_id: str = Field(min_length=1, max_length=80, description="Its id for the contact")
+    business_type: str = Field(min_length=1, max_length=40, description="BusinessType code")
+    unit: str = Field(min_length=1, max_length=20, description="OrgUnit code")
+    officers: list[str] = Field(default_factory=list, max_length=20, description="警号")
+    citizen_mobile: str = Field("", max_length=20)
+    occurred_at: AwareDatetime
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _plausible_time(cls, value: datetime) -> datetime:
+        if not 2000 <= value.year <= 2100 or not 2000 <= value.astimezone(UTC).year <= 2100:
+            raise ValueError("must be between the years 2000 and 2100")
+        return value
+
+    @field_validator("source", "external_id", "business_type", "unit", "citizen_mobile")
+    @classmethod
+    def _plain_text(cls, value: str) -> str:
+        if _NOT_TEXT.search(value):
+            raise ValueError("contains control characters or invalid Unicode")
+        return value
+
+    @field_validator("officers")
+    @classmethod
+    def _plain_numbers(cls, values: list[str]) -> list[str]:
+        if any(_NOT_TEXT.search(v) for v in values):
+            raise ValueError("contains control characters or invalid Unicode")
+        return values
