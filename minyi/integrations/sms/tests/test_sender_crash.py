@@ -140,9 +140,7 @@ def test_sender_killed_mid_batch_sends_each_message_exactly_once(tmp_path):
             procs.append(web)
 
             # Given a sender working through the batch, killed without warning again and again
-            rng = random.Random(7)
-            sender = None
-            for _ in range(KILLS):
+            def start_sender():
                 sender = _manage(
                     env,
                     "perception_worker",
@@ -153,19 +151,15 @@ def test_sender_killed_mid_batch_sends_each_message_exactly_once(tmp_path):
                     stdout=subprocess.DEVNULL,
                 )
                 procs.append(sender)
+                return sender
+
+            rng = random.Random(7)
+            for _ in range(KILLS):
+                sender = start_sender()
                 time.sleep(rng.uniform(1.5, 3.0))
                 os.killpg(sender.pid, signal.SIGKILL)
                 sender.wait(timeout=10)
-            sender = _manage(
-                env,
-                "perception_worker",
-                "--interval",
-                "0.2",
-                "--batch",
-                "50",
-                stdout=subprocess.DEVNULL,
-            )
-            procs.append(sender)
+            start_sender()
 
             # When it is left to finish (and to resolve what the killed ones left behind)
             deadline = time.monotonic() + 300
