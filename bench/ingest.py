@@ -24,103 +24,32 @@ import argparse
 import contextlib
 import cProfile
 import json
-import os
 import pstats
-import queue
 import random
-import secrets
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import threading
 import time
-import traceback
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 
+import common
 import httpx
 import psycopg
-from cryptography.fernet import Fernet
 from psycopg import sql
 
-ROOT = Path(__file__).resolve().parent.parent
-PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
-SHANGHAI = timezone(timedelta(hours=8))
 EVENTS_URL = "/api/v1/events"
-
-
-class BenchError(Exception):
-    pass
-
-
-class BenchTimeout(BaseException):
-    """Raised in the main thread by SIGALRM; a BaseException so nothing swallows it."""
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
 # --- Database and Django ---------------------------------------------------------------------
 
 
-def admin_connection() -> psycopg.Connection:
-    return psycopg.connect(
-        host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres", autocommit=True
-    )
-
-
-def checkpoint() -> None:
-    """Flush dirty pages before each measurement, so neither pays for the other's writes."""
-    with admin_connection() as conn:
-        conn.execute("CHECKPOINT")
-
-
-def configure_environment(db_name: str) -> None:
-    """Everything the settings need, set before Django is imported (the repository's .env
-    never overrides these: it is read with overwrite=False)."""
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "minyi.settings",
-            "MINYI_DATABASE_URL": f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{db_name}",
-            "MINYI_DEBUG": "false",
-            "MINYI_DEMO_MODE": "true",
-            "MINYI_SECRET_KEY": secrets.token_urlsafe(50),
-            "MINYI_PII_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-            "MINYI_PII_HASH_KEY": secrets.token_urlsafe(32),
-            "MINYI_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "MINYI_SMS_BACKEND": "console",
-            "MINYI_LOG_LEVEL": "WARNING",
-        }
-    )
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-
-
 def prepare_database() -> str:
     """Migrate, build the demo city and return a fresh API key scoped to the root unit."""
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
+    common.migrate_and_build_city()
     from minyi.orgs.choices import Role
-    from minyi.orgs.demo import ROOT_CODE, build_demo_city
+    from minyi.orgs.demo import ROOT_CODE
     from minyi.orgs.models import OrgUnit, User
     from minyi.orgs.services import apikey_create
 
-    started = time.perf_counter()
-    call_command("migrate", verbosity=0, interactive=False)
-    log(f"migrated in {time.perf_counter() - started:.1f} s")
-    started = time.perf_counter()
-    city = build_demo_city()
-    log(
-        f"demo city: {city.units} units, {city.officers} officers "
-        f"({time.perf_counter() - started:.1f} s)"
-    )
     root = OrgUnit.objects.get(code=ROOT_CODE)
     actor = User.objects.get(unit=root, role=Role.ADMIN, username="city_admin")
     _api_key, key = apikey_create(actor=actor, name="bench ingest", unit=root)
@@ -157,8 +86,6 @@ _PLAN = {
     ),
     "special_unit": (("exit_entry_permit", 20, ("window",), (1, 1), "crj"),),
 }
-_MOBILE_PREFIXES = ("130", "133", "135", "136", "137", "138", "139", "150", "151", "152")
-_MOBILE_PREFIXES += ("158", "159", "180", "182", "186", "187", "188", "189", "191", "199")
 
 
 @dataclass
@@ -215,12 +142,12 @@ def generate_events(n: int, *, seed: int, tag: str) -> list[Event]:
                 choices.append((unit, business_types[code], code, pool, count, source))
                 weights.append(weight * len(pool))
     if not choices:
-        raise BenchError("the demo city has no units with officers to generate events for")
+        raise common.BenchError("the demo city has no units with officers to generate events for")
     citizens = max(1, int(n * 0.6))  # repeat customers: ~40% of contacts are a known number
     mobiles = [
-        rng.choice(_MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}" for _ in range(citizens)
+        rng.choice(common.MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}" for _ in range(citizens)
     ]
-    now = datetime.now(SHANGHAI).replace(microsecond=0)
+    now = datetime.now(common.SHANGHAI).replace(microsecond=0)
     events = []
     for i, pick in enumerate(rng.choices(choices, weights=weights, k=n)):
         unit, bt_id, code, pool, (low, high), source = pick
@@ -252,137 +179,6 @@ def build_workload(events: list[Event], batch: int) -> Workload:
 # --- The application over HTTP ---------------------------------------------------------------
 
 
-class Server:
-    """gunicorn serving minyi.wsgi on a loopback socket bound here (no port race)."""
-
-    def __init__(self, *, workers: int, log_path: Path):
-        self.workers = workers
-        self.log_path = log_path
-        self.proc: subprocess.Popen | None = None
-        self.sock: socket.socket | None = None
-        self.base_url = ""
-
-    def start(self) -> None:
-        try:
-            import gunicorn  # noqa: F401
-        except ImportError as exc:
-            raise BenchError(
-                "gunicorn is not installed in the virtualenv (.venv/bin/pip install gunicorn; "
-                "it belongs in pyproject's dev dependencies)"
-            ) from exc
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(128)
-        self.sock.set_inheritable(True)
-        port = self.sock.getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{port}"
-        command = [
-            sys.executable, "-m", "gunicorn", "minyi.wsgi:application",
-            "--bind", f"fd://{self.sock.fileno()}",
-            "--workers", str(self.workers),
-            "--worker-class", "sync",
-            "--timeout", "120",
-            "--graceful-timeout", "5",
-            "--no-control-socket",
-            "--log-level", "warning",
-            "--error-logfile", str(self.log_path),
-            "--capture-output",
-        ]  # fmt: skip
-        self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
-            command,
-            cwd=ROOT,
-            env=os.environ.copy(),
-            pass_fds=(self.sock.fileno(),),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,  # Ctrl-C in the terminal reaches us only; we stop it
-        )
-        deadline = time.monotonic() + 60
-        with httpx.Client(base_url=self.base_url, timeout=5) as client:
-            while True:
-                if self.proc.poll() is not None:
-                    raise BenchError(f"gunicorn exited with {self.proc.returncode}:\n{self.tail()}")
-                with contextlib.suppress(httpx.TransportError):
-                    if client.get("/healthz").status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise BenchError(f"gunicorn did not answer /healthz in 60 s:\n{self.tail()}")
-                time.sleep(0.2)
-        log(f"gunicorn pid {self.proc.pid}, {self.workers} workers, {self.base_url}")
-
-    def tail(self, lines: int = 30) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        return ""
-
-    def log_count(self, text: str) -> int:
-        with contextlib.suppress(OSError):
-            return self.log_path.read_text(errors="replace").count(text)
-        return 0
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)  # the arbiter stops its workers
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: arbiter + workers
-                self.proc.wait(timeout=10)
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
-
-
-def _run_concurrently(jobs: list, clients: int, make_worker) -> float:
-    """Run `jobs` from a shared queue on `clients` threads; each thread gets its own
-    resource from `make_worker()` (a context manager yielding `handle(job)`), opened before
-    the clock starts. Returns wall seconds; re-raises the first failure."""
-    work: queue.Queue = queue.Queue()
-    for job in jobs:
-        work.put(job)
-    errors: list[BaseException] = []
-    ready = threading.Barrier(clients + 1)
-    stop = threading.Event()
-
-    def run() -> None:
-        try:
-            with make_worker() as handle:
-                ready.wait()
-                while not stop.is_set():
-                    try:
-                        job = work.get_nowait()
-                    except queue.Empty:
-                        return
-                    handle(job)
-        except threading.BrokenBarrierError:
-            return
-        except BaseException as exc:
-            errors.append(exc)
-            stop.set()
-            with contextlib.suppress(threading.BrokenBarrierError):
-                ready.abort()
-
-    threads = [threading.Thread(target=run, daemon=True) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    try:
-        ready.wait()
-        started = time.perf_counter()
-        for thread in threads:
-            while thread.is_alive():
-                thread.join(timeout=0.2)  # short joins: SIGALRM and Ctrl-C get through
-        elapsed = time.perf_counter() - started
-    except threading.BrokenBarrierError:
-        elapsed = 0.0
-    finally:
-        stop.set()
-    if errors:
-        raise errors[0]
-    return elapsed
-
-
 def post_events(base_url: str, key: str, work: Workload, clients: int, retries: int):
     """Wall seconds for all batches, and the server errors retried. A batch that fails
     with a 5xx is sent again, as an integrating system would (the API is idempotent on
@@ -403,7 +199,7 @@ def post_events(base_url: str, key: str, work: Workload, clients: int, retries: 
                         break
                     server_errors.append(response.status_code)
                 if response.status_code != 200:
-                    raise BenchError(
+                    raise common.BenchError(
                         f"POST {EVENTS_URL}: HTTP {response.status_code}: {response.text[:300]}"
                     )
                 result = response.json()
@@ -411,11 +207,21 @@ def post_events(base_url: str, key: str, work: Workload, clients: int, retries: 
                 allowed = ("accepted", "duplicate") if attempt else ("accepted",)
                 bad = [i for i in result["items"] if i["status"] not in allowed]
                 if len(result["items"]) != size or bad:
-                    raise BenchError(f"{len(bad)} of {size} items not accepted, e.g. {bad[:3]}")
+                    raise common.BenchError(
+                        f"{len(bad)} of {size} items not accepted, e.g. {bad[:3]}"
+                    )
 
             yield handle
 
-    return _run_concurrently(jobs, clients, worker), len(server_errors)
+    return common.run_concurrently(jobs, clients, worker), len(server_errors)
+
+
+def deadlocks_logged(server: common.Server) -> int:
+    """Deadlocks the application hit (and answered with a 500), as gunicorn logged them."""
+    with contextlib.suppress(OSError):
+        text = server.log_path.read_text(errors="replace")
+        return text.count("OperationalError: deadlock detected")
+    return 0
 
 
 # --- Baseline: raw COPY ----------------------------------------------------------------------
@@ -465,14 +271,19 @@ def copy_baseline(db_name: str, work: Workload, api_key_id: int, clients: int) -
     copy_links = sql.SQL("COPY {} (serviceevent_id, officer_id) FROM STDIN").format(
         sql.Identifier(through)
     )
-    dsn = {"host": PG_HOST, "port": PG_PORT, "user": PG_USER, "dbname": db_name}
+    dsn = {
+        "host": common.PG_HOST,
+        "port": common.PG_PORT,
+        "user": common.PG_USER,
+        "dbname": db_name,
+    }
     with psycopg.connect(**dsn, autocommit=True) as conn:
         conn.execute(
             sql.SQL("TRUNCATE {}, {} RESTART IDENTITY CASCADE").format(
                 sql.Identifier(table), sql.Identifier(through)
             )
         )
-    checkpoint()
+    common.checkpoint()
 
     @contextlib.contextmanager
     def worker():
@@ -490,7 +301,7 @@ def copy_baseline(db_name: str, work: Workload, api_key_id: int, clients: int) -
 
             yield handle
 
-    elapsed = _run_concurrently(batches, clients, worker)
+    elapsed = common.run_concurrently(batches, clients, worker)
     with psycopg.connect(**dsn, autocommit=True) as conn:
         conn.execute(
             sql.SQL("SELECT setval(pg_get_serial_sequence(%s, 'id'), max(id)) FROM {}").format(
@@ -512,28 +323,30 @@ def check_stored(work: Workload) -> None:
     through = ServiceEvent.officers.through
     stored = dict(ServiceEvent.objects.values_list("external_id", "citizen_mobile_hash"))
     if len(stored) != len(work.events):
-        raise BenchError(f"{len(stored)} rows in the table, expected {len(work.events)}")
+        raise common.BenchError(f"{len(stored)} rows in the table, expected {len(work.events)}")
     links = through.objects.count()
     if links != work.links:
-        raise BenchError(f"{links} officer links stored, expected {work.links}")
+        raise common.BenchError(f"{links} officer links stored, expected {work.links}")
     wrong = sum(
         1
         for e in work.events
         if stored.get(e.payload["external_id"]) != lookup_hash("mobile", e.mobile)
     )
     if wrong:
-        raise BenchError(f"{wrong} rows have a mobile hash the baseline would not write")
+        raise common.BenchError(f"{wrong} rows have a mobile hash the baseline would not write")
 
 
 def check_copied(db_name: str, work: Workload) -> None:
     from minyi.perception.models import ServiceEvent
 
-    with psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=db_name) as conn:
+    with psycopg.connect(
+        host=common.PG_HOST, port=common.PG_PORT, user=common.PG_USER, dbname=db_name
+    ) as conn:
         (rows,) = conn.execute(
             sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(ServiceEvent._meta.db_table))
         ).fetchone()
     if rows != len(work.events):
-        raise BenchError(f"baseline: {rows} rows copied, expected {len(work.events)}")
+        raise common.BenchError(f"baseline: {rows} rows copied, expected {len(work.events)}")
 
 
 # --- Profile ---------------------------------------------------------------------------------
@@ -578,7 +391,7 @@ def profile_one_batch(key: str, batch: int, seed: int) -> None:
     )
     unprofiled = time.perf_counter() - started
     if response.status_code != 200:
-        raise BenchError(f"unprofiled request: HTTP {response.status_code}")
+        raise common.BenchError(f"unprofiled request: HTTP {response.status_code}")
     profiler = cProfile.Profile()
     profiler.enable()
     response = client.post(
@@ -586,18 +399,12 @@ def profile_one_batch(key: str, batch: int, seed: int) -> None:
     )
     profiler.disable()
     if response.status_code != 200:
-        raise BenchError(f"profiled request: HTTP {response.status_code}")
+        raise common.BenchError(f"profiled request: HTTP {response.status_code}")
     stats = pstats.Stats(profiler, stream=sys.stdout)
     print(f"\nProfile of one {batch}-event request, in-process (cumulative seconds):")
     print(f"  {'same request size without the profiler':<44} {unprofiled:8.3f}")
     print(f"  {'whole request (test client, no HTTP)':<44} {stats.total_tt:8.3f}")
-    for label, suffix, name in _BREAKDOWN:
-        total = sum(
-            ct
-            for (path, _line, func), (_cc, _nc, _tt, ct, _callers) in stats.stats.items()
-            if func == name and path.replace("\\", "/").endswith(suffix)
-        )
-        print(f"  {label:<44} {total:8.3f}")
+    common.print_breakdown(stats, _BREAKDOWN)
     print("\nTop functions by own time:", flush=True)
     stats.sort_stats("tottime").print_stats(20)
 
@@ -625,10 +432,8 @@ class Result:
         return self.events / self.copy_seconds
 
 
-def run(args, db_name: str, server: Server) -> Result:
-    at_start = machine()
-    if os.getloadavg()[0] > (os.cpu_count() or 1) * 0.5:
-        log(f"note: the machine is busy ({at_start}); figures will be low and noisy")
+def run(args, db_name: str, server: common.Server) -> Result:
+    at_start = common.machine_at_start()
     key = prepare_database()
     from django.db import connections
 
@@ -637,21 +442,21 @@ def run(args, db_name: str, server: Server) -> Result:
     api_key_id = ApiKey.objects.get(prefix=key.split("_")[1]).pk
     started = time.perf_counter()
     work = build_workload(generate_events(args.events, seed=args.seed, tag="bench"), args.batch)
-    log(
+    common.log(
         f"{len(work.events)} events, {work.links} officer links, {len(work.bodies)} batches, "
         f"{sum(map(len, work.bodies)) / 1e6:.1f} MB of JSON "
         f"(generated in {time.perf_counter() - started:.1f} s)"
     )
     connections.close_all()  # the workers open their own; nothing held across the run
-    checkpoint()
+    common.checkpoint()
 
     server.start()
     app_seconds, retried = post_events(server.base_url, key, work, args.clients, args.retries)
-    log(f"application: {app_seconds:.2f} s")
+    common.log(f"application: {app_seconds:.2f} s")
     server.stop()
-    deadlocks = server.log_count("OperationalError: deadlock detected")
+    deadlocks = deadlocks_logged(server)
     if retried:
-        log(
+        common.log(
             f"WARNING: {retried} batches failed with a server error and were sent again "
             f"({deadlocks} deadlocks in the gunicorn log)"
         )
@@ -659,7 +464,7 @@ def run(args, db_name: str, server: Server) -> Result:
 
     copy_seconds = copy_baseline(db_name, work, api_key_id, args.clients)
     check_copied(db_name, work)
-    log(f"baseline COPY: {copy_seconds:.2f} s")
+    common.log(f"baseline COPY: {copy_seconds:.2f} s")
 
     if args.profile:
         profile_one_batch(key, args.batch, args.seed)
@@ -676,35 +481,18 @@ def run(args, db_name: str, server: Server) -> Result:
     )
 
 
-def machine() -> str:
-    """CPU model, cores and load average, for docs/performance.md."""
-    model = ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return f"{model or 'unknown CPU'}, {os.cpu_count()} cores, load average {load}"
-
-
 def print_report(result: Result, args) -> None:
     ratio = result.app_rate / result.copy_rate
-    print(f"\n{datetime.now(SHANGHAI):%Y-%m-%d %H:%M %z}; {result.machine_at_start}")
+    common.print_heading(result.machine_at_start)
     print(
         f"{result.events} events in {result.batches} batches of up to {args.batch}, "
         f"{result.links} officer links, {args.clients} concurrent clients, "
         f"{args.workers} gunicorn workers"
     )
-    print(f"{'':<32} {'events':>8} {'seconds':>9} {'rows/s':>9}")
-    print(
-        f"{'Minyi POST /api/v1/events':<32} {result.events:>8} "
-        f"{result.app_seconds:>9.2f} {result.app_rate:>9.0f}"
-    )
-    print(
-        f"{'raw psycopg COPY (same rows)':<32} {result.events:>8} "
-        f"{result.copy_seconds:>9.2f} {result.copy_rate:>9.0f}"
-    )
+    table = common.Table(label=32, count=8, seconds=9, rate=9)
+    table.header("events", "rows/s")
+    table.row("Minyi POST /api/v1/events", result.events, result.app_seconds)
+    table.row("raw psycopg COPY (same rows)", result.events, result.copy_seconds)
     if result.retried:
         print(
             f"(the application figure includes {result.retried} batches re-sent after a server "
@@ -737,76 +525,24 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    db_name = f"minyi_bench_{os.getpid()}"
-    workdir = Path(tempfile.mkdtemp(prefix="minyi_bench_"))
-    server = Server(workers=args.workers, log_path=workdir / "gunicorn.log")
-    created = False
-
-    def on_alarm(_signum, _frame):
-        raise BenchTimeout
-
-    def on_term(_signum, _frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.signal(signal.SIGTERM, on_term)
-    signal.alarm(args.timeout)
-    result, status = None, 1
-    try:
-        with admin_connection() as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db_name)))
-        created = True
-        log(f"database {db_name} on {PG_HOST}:{PG_PORT}")
-        configure_environment(db_name)
-        result = run(args, db_name, server)
-        status = 0
-    except BenchTimeout:
-        log(f"aborted: over the {args.timeout} s time limit")
-        status = 2
-    except KeyboardInterrupt:
-        log("interrupted")
-        status = 130
-    except BenchError as exc:
-        log(f"failed: {exc}")
-        tail = server.tail()
-        if tail:
-            log(f"gunicorn log (last lines):\n{tail}")
-    except Exception:
-        log(f"failed:\n{traceback.format_exc()}")
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # clean up without being cut short
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        cleanup(server, db_name if created else None, workdir)
+    result = None
+    with common.Session("minyi_bench", args.timeout) as session:
+        session.create_database()
+        sock = common.listening_socket(backlog=128)
+        session.on_exit("close the web socket", sock.close)
+        server = common.Server(
+            app="minyi.wsgi:application",
+            sock=sock,
+            workers=args.workers,
+            log_path=session.workdir / "gunicorn.log",
+        )
+        session.on_exit("stop gunicorn", server.stop)
+        session.show_on_failure("gunicorn", server.log_path)
+        common.configure_environment(session.db_name, {"MINYI_SMS_BACKEND": "console"})
+        result = run(args, session.db_name, server)
     if result is not None:
         print_report(result, args)
-    return status
-
-
-def cleanup(server: Server, db_name: str | None, workdir: Path) -> None:
-    try:
-        server.stop()
-    except Exception as exc:
-        log(f"could not stop gunicorn: {exc}")
-    if "django" in sys.modules:
-        from django.db import connections
-
-        with contextlib.suppress(Exception):
-            connections.close_all()
-    if db_name:
-        try:
-            with admin_connection() as conn:
-                conn.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                        sql.Identifier(db_name)
-                    )
-                )
-            log(f"dropped {db_name}")
-        except psycopg.Error as exc:
-            log(f"could not drop {db_name}: {exc}")
-    for path in workdir.iterdir():
-        path.unlink()
-    workdir.rmdir()
+    return session.status
 
 
 if __name__ == "__main__":

@@ -28,51 +28,34 @@ cProfile of one worker pass and of inbound replies through the view.
 import argparse
 import contextlib
 import cProfile
+import functools
 import os
 import pstats
 import random
 import secrets
-import signal
 import socket
 import subprocess
 import sys
-import tempfile
-import threading
 import time
-import traceback
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote_to_bytes, urlencode
 
 import httpx
-import psycopg
-from cryptography.fernet import Fernet
-from psycopg import sql
 
-ROOT = Path(__file__).resolve().parent.parent
-PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
-HOST = "127.0.0.1"
-SHANGHAI = timezone(timedelta(hours=8))
+if __package__:  # imported as bench.sms by gunicorn, for bare_app
+    from bench import common
+else:  # run as a script: bench/ is sys.path[0]
+    import common
+
 INBOUND_PATH = "/sms/kannel/inbound"
 STALL_SECONDS = 45  # no progress for this long: fail with the logs instead of waiting on
 BARE_LOG_ENV = "MINYI_BENCH_BARE_LOG"
 PROFILE_OUT, PROFILE_IN = 1000, 300  # surveys set aside for --profile
-
-
-class BenchError(Exception):
-    pass
-
-
-class BenchTimeout(BaseException):
-    """Raised in the main thread by SIGALRM; a BaseException so nothing swallows it."""
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
 # --- The bare receiver (imported by gunicorn as bench.sms:bare_app) --------------------------
@@ -96,33 +79,10 @@ def bare_app(environ, start_response):
 # --- Database and Django ---------------------------------------------------------------------
 
 
-def admin_connection() -> psycopg.Connection:
-    return psycopg.connect(
-        host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres", autocommit=True
-    )
-
-
-def checkpoint() -> None:
-    """Flush dirty pages before each measurement, so neither pays for the other's writes."""
-    with admin_connection() as conn:
-        conn.execute("CHECKPOINT")
-
-
 def configure_environment(db_name: str, web_url: str, kannel, token: str) -> None:
-    """Everything the settings need, set before Django is imported (the repository's .env
-    never overrides these: it is read with overwrite=False). The worker and gunicorn get a
-    copy."""
-    os.environ.update(
+    common.configure_environment(
+        db_name,
         {
-            "DJANGO_SETTINGS_MODULE": "minyi.settings",
-            "MINYI_DATABASE_URL": f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{db_name}",
-            "MINYI_DEBUG": "false",
-            "MINYI_DEMO_MODE": "true",
-            "MINYI_SECRET_KEY": secrets.token_urlsafe(50),
-            "MINYI_PII_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-            "MINYI_PII_HASH_KEY": secrets.token_urlsafe(32),
-            "MINYI_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "MINYI_LOG_LEVEL": "WARNING",
             "MINYI_SMS_BACKEND": "kannel",
             "MINYI_KANNEL_SENDSMS_URL": kannel.sendsms_url,
             "MINYI_KANNEL_USERNAME": kannel.sendsms_username,
@@ -132,28 +92,7 @@ def configure_environment(db_name: str, web_url: str, kannel, token: str) -> Non
             # No quiet hours: the time of day must not matter.
             "MINYI_SURVEY_QUIET_START_HOUR": "24",
             "MINYI_SURVEY_QUIET_END_HOUR": "0",
-        }
-    )
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-
-
-def prepare_database() -> None:
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    from minyi.orgs.demo import build_demo_city
-
-    started = time.perf_counter()
-    call_command("migrate", verbosity=0, interactive=False)
-    log(f"migrated in {time.perf_counter() - started:.1f} s")
-    started = time.perf_counter()
-    city = build_demo_city()
-    log(
-        f"demo city: {city.units} units, {city.officers} officers "
-        f"({time.perf_counter() - started:.1f} s)"
+        },
     )
 
 
@@ -174,8 +113,6 @@ _TYPES = {
         ("driving_licence", 6, "jjpt"),
     ),
 }
-_MOBILE_PREFIXES = ("130", "133", "135", "136", "137", "138", "139", "150", "151", "152")
-_MOBILE_PREFIXES += ("158", "159", "180", "182", "186", "187", "188", "189", "191", "199")
 
 # What citizens answer (all of it a rating, so that every reply answers its survey), with
 # weights: mostly a digit, sometimes a word or a digit and a comment.
@@ -214,14 +151,14 @@ def generate_items(n: int, rng: random.Random) -> list[dict]:
         staff.setdefault(kind, []).append((number, unit_code))
     choices = [(k, t) for k, types in _TYPES.items() if staff.get(k) for t in types]
     if not choices:
-        raise BenchError("the demo city has no stations or brigades with officers")
+        raise common.BenchError("the demo city has no stations or brigades with officers")
     weights = [t[1] * len(staff[k]) for k, t in choices]
     mobiles = [
-        rng.choice(_MOBILE_PREFIXES) + f"{m:08d}" for m in rng.sample(range(10**8), n)
+        rng.choice(common.MOBILE_PREFIXES) + f"{m:08d}" for m in rng.sample(range(10**8), n)
     ]  # distinct numbers: one open survey per mobile
     if len(set(mobiles)) != n:
         mobiles = [f"139{i:08d}" for i in range(n)]
-    now = datetime.now(SHANGHAI).replace(microsecond=0)
+    now = datetime.now(common.SHANGHAI).replace(microsecond=0)
     items = []
     for i, (kind, (code, _weight, source)) in enumerate(rng.choices(choices, weights, k=n)):
         number, unit_code = rng.choice(staff[kind])
@@ -257,12 +194,12 @@ def build_surveys(args, rng: random.Random) -> Surveys:
         results = events_ingest(items=items[start : start + MAX_BATCH], scope_unit=None)
         bad = [r for r in results if r.status != "accepted"]
         if bad:
-            raise BenchError(f"{len(bad)} events not accepted, e.g. {bad[:3]}")
+            raise common.BenchError(f"{len(bad)} events not accepted, e.g. {bad[:3]}")
     while surveys_schedule_pending():
         pass
     rows = list(Survey.objects.order_by("id").values_list("id", "event__external_id"))
     if len(rows) != total:
-        raise BenchError(f"{len(rows)} surveys scheduled for {total} events")
+        raise common.BenchError(f"{len(rows)} surveys scheduled for {total} events")
     now = dj_timezone.now()
     Survey.objects.update(send_at=now + timedelta(days=30))  # nothing due yet
     ids = [pk for pk, _external in rows]
@@ -273,7 +210,7 @@ def build_surveys(args, rng: random.Random) -> Surveys:
     Survey.objects.filter(pk__in=ids[n : n + extra] + reserve_in).update(
         status=SurveyStatus.SENT, sent_at=now, expires_at=now + timedelta(hours=72)
     )
-    log(
+    common.log(
         f"{total} events ingested and {total} surveys scheduled in-process "
         f"({time.perf_counter() - started:.1f} s)"
     )
@@ -294,92 +231,10 @@ def check_replies() -> None:
     for text, _weight in REPLIES:
         parsed = parse_reply(text)
         if parsed.kind != ReplyKind.RATING or not parsed.rating:
-            raise BenchError(f"reply {text!r} does not parse as a rating: {parsed}")
+            raise common.BenchError(f"reply {text!r} does not parse as a rating: {parsed}")
 
 
 # --- Processes -------------------------------------------------------------------------------
-
-
-def listening_socket() -> socket.socket:
-    """The web socket, bound here and inherited by each gunicorn in turn, so that Kannel's
-    get-url and the dlr-urls keep one address. A deep backlog: smsbox opens up to 512
-    callbacks at once, and a refused one waits http-queue-delay before its retry."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind((HOST, 0))
-    sock.listen(4096)
-    sock.set_inheritable(True)
-    return sock
-
-
-class Server:
-    """gunicorn serving `app` on the shared loopback socket."""
-
-    def __init__(self, *, app: str, sock: socket.socket, workers: int, log_path: Path, env=None):
-        self.app = app
-        self.sock = sock
-        self.workers = workers
-        self.log_path = log_path
-        self.env = env or {}
-        self.proc: subprocess.Popen | None = None
-        self.base_url = f"http://{HOST}:{sock.getsockname()[1]}"
-
-    def start(self) -> None:
-        try:
-            import gunicorn  # noqa: F401
-        except ImportError as exc:
-            raise BenchError(
-                "gunicorn is not installed in the virtualenv (.venv/bin/pip install gunicorn)"
-            ) from exc
-        command = [
-            sys.executable, "-m", "gunicorn", self.app,
-            "--bind", f"fd://{self.sock.fileno()}",
-            "--workers", str(self.workers),
-            "--worker-class", "sync",
-            "--timeout", "120",
-            "--graceful-timeout", "5",
-            "--no-control-socket",
-            "--log-level", "warning",
-            "--error-logfile", str(self.log_path),
-            "--capture-output",
-        ]  # fmt: skip
-        self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
-            command,
-            cwd=ROOT,
-            env={**os.environ, **self.env},
-            pass_fds=(self.sock.fileno(),),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,  # Ctrl-C in the terminal reaches us only; we stop it
-        )
-        deadline = time.monotonic() + 60
-        with httpx.Client(base_url=self.base_url, timeout=5) as client:
-            while True:
-                if self.proc.poll() is not None:
-                    raise BenchError(f"gunicorn exited with {self.proc.returncode}:\n{self.tail()}")
-                with contextlib.suppress(httpx.TransportError):
-                    if client.get("/healthz").status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise BenchError(f"gunicorn did not answer /healthz in 60 s:\n{self.tail()}")
-                time.sleep(0.2)
-        log(f"gunicorn {self.app}: pid {self.proc.pid}, {self.workers} workers, {self.base_url}")
-
-    def tail(self, lines: int = 30) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        return ""
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)  # the arbiter stops its workers
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)  # its own session
-                self.proc.wait(timeout=10)
-        self.proc = None
 
 
 class Worker:
@@ -403,7 +258,7 @@ class Worker:
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
                 command,
-                cwd=ROOT,
+                cwd=common.ROOT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -415,9 +270,11 @@ class Worker:
         deadline = time.monotonic() + timeout
         while not any(self.BANNER in line for _t, line in self.poll()):
             if self.proc is None or self.proc.poll() is not None:
-                raise BenchError(f"perception_worker exited:\n{self.tail()}")
+                raise common.BenchError(f"perception_worker exited:\n{self.tail()}")
             if time.monotonic() > deadline:
-                raise BenchError(f"perception_worker did not start in {timeout} s:\n{self.tail()}")
+                raise common.BenchError(
+                    f"perception_worker did not start in {timeout} s:\n{self.tail()}"
+                )
             time.sleep(0.1)
 
     def poll(self) -> list[tuple[float, str]]:
@@ -431,20 +288,12 @@ class Worker:
         return self.proc is not None and self.proc.poll() is None
 
     def tail(self, lines: int = 30) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        return ""
+        return common.tail(self.log_path, lines)
 
     def stop(self, grace: float = 15) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)  # it finishes its pass, then exits
-            try:
-                self.proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
+        if self.proc is not None:
+            # It finishes its pass, then exits.
+            common.stop_process(self.proc, grace=grace, group=True)
         self.proc = None
 
 
@@ -462,7 +311,9 @@ def start_kannel(web_url: str, token: str):
         stop_timeout=10,
     )
     kannel.start()
-    log(f"Kannel: sendsms {kannel.sendsms_url}, fake SMSC MO link port {kannel.fake_mo_port}")
+    common.log(
+        f"Kannel: sendsms {kannel.sendsms_url}, fake SMSC MO link port {kannel.fake_mo_port}"
+    )
     return kannel
 
 
@@ -530,7 +381,7 @@ class MoInjector:
 
     def send(self, lines: list[str]) -> None:
         self.received_before = smsc_status(self.kannel, "fake-mo")[1]
-        self.sock = socket.create_connection((HOST, self.kannel.fake_mo_port), timeout=30)
+        self.sock = socket.create_connection((common.HOST, self.kannel.fake_mo_port), timeout=30)
         self.sock.sendall("".join(line + "\n" for line in lines).encode("ascii"))
 
     def received(self) -> int:
@@ -569,7 +420,7 @@ def wait_until(what: str, progress, target: int, diagnostics=None, poll: float =
             last, moved = value, time.monotonic()
         elif time.monotonic() - moved > STALL_SECONDS:
             detail = diagnostics() if diagnostics else ""
-            raise BenchError(
+            raise common.BenchError(
                 f"{what}: stuck at {value} of {target} for {STALL_SECONDS} s\n{detail}"
             )
         time.sleep(poll)
@@ -621,8 +472,8 @@ def measure_outbound_app(args, surveys: Surveys, kannel, counter, server, worker
         worker.wait_ready()
     time.sleep(max(0.5, args.interval))  # past the first (empty) pass
     counter.mark()
-    checkpoint()
-    log(f"outbound: {n} surveys due now, {len(workers)} perception_worker process(es)")
+    common.checkpoint()
+    common.log(f"outbound: {n} surveys due now, {len(workers)} perception_worker process(es)")
 
     started = time.perf_counter()
     Survey.objects.filter(pk__in=surveys.outbound).update(send_at=dj_timezone.now())
@@ -645,14 +496,14 @@ def measure_outbound_app(args, surveys: Surveys, kannel, counter, server, worker
             last, moved = (sent, seen), time.monotonic()
         elif time.monotonic() - moved > STALL_SECONDS:
             statuses = Counter(OutboundSms.objects.values_list("status", flat=True))
-            raise BenchError(
+            raise common.BenchError(
                 f"outbound stuck: {sent} of {n} sent, fakesmsc saw {seen}, outbox {statuses}\n"
                 f"{workers[0].tail()}\n{server.tail()}"
             )
         if not all(w.alive() for w in workers):
-            raise BenchError(f"perception_worker exited:\n{workers[0].tail()}")
+            raise common.BenchError(f"perception_worker exited:\n{workers[0].tail()}")
         time.sleep(0.05)
-    log(f"outbound: all sent in {t_sent:.2f} s, fakesmsc had them at {t_mt:.2f} s")
+    common.log(f"outbound: all sent in {t_sent:.2f} s, fakesmsc had them at {t_mt:.2f} s")
 
     want = expected_dlrs(n)
 
@@ -680,12 +531,12 @@ def check_outbound(surveys: Surveys, counter) -> None:
     sent = Counter(OutboundSms.objects.values_list("to_mobile", "body"))
     seen = Counter((m.receiver, m.text) for m in counter.messages())
     if sent != seen:
-        raise BenchError(
+        raise common.BenchError(
             f"fakesmsc saw {sum(seen.values())} messages, {len(seen - sent)} unexpected, "
             f"{len(sent - seen)} missing"
         )
     if sorted(m for m, _b in sent) != sorted(surveys.mobile[s] for s in surveys.outbound):
-        raise BenchError("the messages did not go to the surveyed mobiles")
+        raise common.BenchError("the messages did not go to the surveyed mobiles")
 
 
 def sendsms_requests() -> list[dict]:
@@ -731,14 +582,14 @@ def measure_sendsms_baseline(requests: list[dict], kannel, counter, bare_log: Pa
     n = len(requests)
     counter.mark()
     _inbound, dlr_before = bare_counts(bare_log)
-    checkpoint()
+    common.checkpoint()
     with client, ThreadPoolExecutor(max_workers=concurrency) as pool:
         started = time.perf_counter()
         answers = list(pool.map(send, requests))
         t_http = time.perf_counter() - started
     bad = [a for a in answers if a[0] not in (200, 202) or a[1][:2] not in ("0:", "3:")]
     if bad:
-        raise BenchError(f"sendsms: {len(bad)} of {n} not accepted, e.g. {bad[:3]}")
+        raise common.BenchError(f"sendsms: {len(bad)} of {n} not accepted, e.g. {bad[:3]}")
     t_mt = wait_until("baseline at fakesmsc", counter.update, n) - started
     want = expected_dlrs(n)
     t_dlr = (
@@ -747,7 +598,7 @@ def measure_sendsms_baseline(requests: list[dict], kannel, counter, bare_log: Pa
     )
     seen = Counter((m.receiver, m.text) for m in counter.messages())
     if seen != Counter((r["to"], r["text"]) for r in requests):
-        raise BenchError("baseline: fakesmsc did not see exactly the requested messages")
+        raise common.BenchError("baseline: fakesmsc did not see exactly the requested messages")
     return t_http, t_mt, t_dlr
 
 
@@ -809,7 +660,7 @@ def measure_via_kannel(label: str, kannel, lines: list[str], progress, diagnosti
     """Inject the lines on the fake SMSC link; done when `progress()` reaches len(lines)."""
     injector = MoInjector(kannel)
     m = len(lines)
-    checkpoint()
+    common.checkpoint()
     started = time.perf_counter()
     received_at = None
     try:
@@ -831,37 +682,24 @@ def measure_via_kannel(label: str, kannel, lines: list[str], progress, diagnosti
 
 
 def measure_direct(label: str, urls: list[str], clients: int) -> InboundPath:
-    """`clients` threads, each with its own httpx client, GET the URLs from a shared list."""
-    work = list(reversed(urls))
-    lock = threading.Lock()
-    errors: list[str] = []
-    ready = threading.Barrier(clients + 1)
+    """`clients` threads, each with its own httpx client, GET the URLs from a shared queue."""
 
-    def run():
+    @contextlib.contextmanager
+    def worker():
         with httpx.Client(timeout=60) as client:
-            ready.wait()
-            while not errors:
-                with lock:
-                    if not work:
-                        return
-                    url = work.pop()
+
+            def handle(url):
                 response = client.get(url)
                 if response.status_code != 200:
-                    errors.append(f"HTTP {response.status_code}: {response.text[:200]}")
+                    raise common.BenchError(
+                        f"{label}: a request failed, HTTP {response.status_code}: "
+                        f"{response.text[:200]}"
+                    )
 
-    threads = [threading.Thread(target=run, daemon=True) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    checkpoint()
-    ready.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        while thread.is_alive():
-            thread.join(timeout=0.2)  # short joins: SIGALRM and Ctrl-C get through
-    elapsed = time.perf_counter() - started
-    if errors:
-        raise BenchError(f"{label}: {len(errors)} requests failed, e.g. {errors[0]}")
-    return InboundPath(label, len(urls), elapsed)
+            yield handle
+
+    common.checkpoint()
+    return InboundPath(label, len(urls), common.run_concurrently(urls, clients, worker))
 
 
 def check_inbound(expected_answered: int) -> None:
@@ -870,8 +708,10 @@ def check_inbound(expected_answered: int) -> None:
     answered = answered_count()
     review = InboundSms.objects.filter(status=InboundStatus.NEEDS_REVIEW).count()
     if answered != expected_answered or review:
-        raise BenchError(f"{answered} surveys answered (expected {expected_answered}); {review} "
-                         "replies need review")  # fmt: skip
+        raise common.BenchError(
+            f"{answered} surveys answered (expected {expected_answered}); {review} "
+            "replies need review"
+        )
 
 
 def measure_send_mo(kannel, bare_log: Path, mobiles: list[str], sender: str) -> float:
@@ -932,13 +772,7 @@ def _print_profile(title: str, profiler, breakdown, extra: list[str]) -> None:
     for line in extra:
         print(f"  {line}")
     print(f"  {'whole profiled run':<44} {stats.total_tt:8.3f}")
-    for label, suffix, name in breakdown:
-        total = sum(
-            ct
-            for (path, _line, func), (_cc, _nc, _tt, ct, _callers) in stats.stats.items()
-            if func == name and path.replace("\\", "/").endswith(suffix)
-        )
-        print(f"  {label:<44} {total:8.3f}")
+    common.print_breakdown(stats, breakdown)
     print("Top functions by own time:", flush=True)
     stats.sort_stats("tottime").print_stats(12)
 
@@ -972,7 +806,7 @@ def _profile_requests(what: str, urls: list[str], breakdown) -> None:
     def get(url):
         response = client.get(url)
         if response.status_code != 200:
-            raise BenchError(f"profile: {url[:60]}: HTTP {response.status_code}")
+            raise common.BenchError(f"profile: {url[:60]}: HTTP {response.status_code}")
 
     third = (len(urls) - 21) // 3
     warm, plain, one, profiled = (
@@ -1073,33 +907,33 @@ APP_KANNEL, BARE_KANNEL = "Minyi via Kannel", "bare receiver via Kannel"
 APP_DIRECT, BARE_DIRECT = "Minyi direct HTTP", "bare receiver direct HTTP"
 
 
-def run(args, kannel, sock: socket.socket, workdir: Path, servers: list) -> Result:
+def run(args, kannel, sock: socket.socket, session: common.Session) -> Result:
     from django.conf import settings
     from django.db import connections
 
-    at_start = machine()
-    if os.getloadavg()[0] > (os.cpu_count() or 1) * 0.5:
-        log(f"note: the machine is busy ({at_start}); figures will be low and noisy")
+    at_start = common.machine_at_start()
     rng = random.Random(args.seed)  # noqa: S311 - synthetic data, deterministic by design
-    prepare_database()
+    common.migrate_and_build_city()
     check_replies()
     surveys = build_surveys(args, rng)
     connections.close_all()
     counter = MtCounter(kannel)
+    workdir = session.workdir
     bare_log = workdir / "bare.log"
 
     # Minyi on the socket: outbound, then replies through Kannel and directly.
-    app = Server(
+    app = common.Server(
         app="minyi.wsgi:application", sock=sock, workers=args.workers,
         log_path=workdir / "gunicorn-minyi.log",
     )  # fmt: skip
-    servers.append(app)
+    session.on_exit("stop gunicorn", app.stop)
     app.start()
     senders = [
         Worker(log_path=workdir / f"worker-{i}.log", interval=args.interval, batch=args.batch)
         for i in range(args.senders)
     ]
-    servers.extend(senders)
+    for sender in senders:  # the database is dropped anyway
+        session.on_exit("stop perception_worker", functools.partial(sender.stop, grace=3))
     t_sent, t_mt, t_dlr, dlrs, dlr_at_sent, passes = measure_outbound_app(
         args, surveys, kannel, counter, app, senders
     )
@@ -1115,29 +949,29 @@ def run(args, kannel, sock: socket.socket, workdir: Path, servers: list) -> Resu
     def app_diagnostics():
         return f"{app.tail()}\n{kannel.diagnostics(10)}"
 
-    log(f"inbound: {args.replies} replies through Kannel to Minyi")
+    common.log(f"inbound: {args.replies} replies through Kannel to Minyi")
     inbound = [measure_via_kannel(APP_KANNEL, kannel, lines, answered_count, app_diagnostics)]
     check_inbound(args.replies)
-    log(f"inbound: {args.replies} replies by direct HTTP to Minyi ({args.clients} clients)")
+    common.log(f"inbound: {args.replies} replies by direct HTTP to Minyi ({args.clients} clients)")
     inbound.append(measure_direct(APP_DIRECT, urls, args.clients))
     check_inbound(2 * args.replies)
     connections.close_all()
     app.stop()
 
     # The bare receiver on the same socket: the same traffic.
-    bare = Server(
+    bare = common.Server(
         app="bench.sms:bare_app", sock=sock, workers=args.workers,
         log_path=workdir / "gunicorn-bare.log", env={BARE_LOG_ENV: str(bare_log)},
     )  # fmt: skip
-    servers.append(bare)
+    session.on_exit("stop gunicorn", bare.stop)
     bare.start()
-    log(f"baseline: {len(requests)} sendsms requests straight to Kannel")
+    common.log(f"baseline: {len(requests)} sendsms requests straight to Kannel")
     k_http, k_mt, k_dlr = measure_sendsms_baseline(requests, kannel, counter, bare_log)
 
     def bare_diagnostics():
         return f"{bare.tail()}\n{kannel.diagnostics(10)}"
 
-    log(f"baseline: {args.replies} replies through Kannel to the bare receiver")
+    common.log(f"baseline: {args.replies} replies through Kannel to the bare receiver")
     before = bare_counts(bare_log)[0]
     inbound.append(
         measure_via_kannel(
@@ -1148,7 +982,7 @@ def run(args, kannel, sock: socket.socket, workdir: Path, servers: list) -> Resu
             bare_diagnostics,
         )
     )
-    log(f"baseline: {args.replies} replies by direct HTTP to the bare receiver")
+    common.log(f"baseline: {args.replies} replies by direct HTTP to the bare receiver")
     inbound.append(measure_direct(BARE_DIRECT, urls, args.clients))
     send_mo_rate = measure_send_mo(kannel, bare_log, mobiles_k[:10], settings.KANNEL_SENDER)
 
@@ -1181,32 +1015,18 @@ def run(args, kannel, sock: socket.socket, workdir: Path, servers: list) -> Resu
     )
 
 
-def machine() -> str:
-    """CPU model, cores and load average, for docs/performance.md."""
-    model = ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return f"{model or 'unknown CPU'}, {os.cpu_count()} cores, load average {load}"
-
-
 def print_report(r: Result) -> None:
     o = r.outbound
     n = o.messages
-    print(f"\n{datetime.now(SHANGHAI):%Y-%m-%d %H:%M %z}; {r.machine_at_start}")
+    common.print_heading(r.machine_at_start)
     print(
         f"Outbound: {n} surveys, {o.senders} perception_worker process(es) (--batch {r.batch}, "
         f"--interval {r.interval:g} s; {o.passes} pass(es) with sends), {r.concurrency} parallel "
         f"sendsms requests a process; delivery reports to Minyi on gunicorn, {r.workers} workers"
     )
-    print(f"{'':<50} {'count':>7} {'seconds':>9} {'per s':>8}")
-
-    def row(label, count, seconds):
-        print(f"{label:<50} {count:>7} {seconds:>9.2f} {count / seconds:>8.0f}")
-
+    table = common.Table(label=50, count=7, seconds=9, rate=8)
+    row = table.row
+    table.header("count", "per s")
     row("Minyi: due -> accepted by Kannel (all sent)", n, o.app_sent)
     row("  ... and all seen by fakesmsc", n, o.app_mt)
     row("  ... and all delivery reports recorded", o.dlr_count, o.app_dlr)
@@ -1220,7 +1040,7 @@ def print_report(r: Result) -> None:
         f"Inbound: {r.path(APP_KANNEL).replies} replies a path; through Kannel = lines on the fake "
         f"SMSC link, smsbox get-url; direct = {r.clients} HTTP clients"
     )
-    print(f"{'':<50} {'replies':>7} {'seconds':>9} {'per s':>8}")
+    table.header("replies", "per s")
     for p in r.inbound:
         row(p.label + (" (answered)" if p.label.startswith("Minyi") else ""), p.replies, p.seconds)
         if p.kannel_received is not None:
@@ -1262,89 +1082,23 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    db_name = f"minyi_bench_sms_{os.getpid()}"
-    workdir = Path(tempfile.mkdtemp(prefix="minyi_bench_sms_"))
-    servers: list = []  # gunicorns and workers, stopped in reverse order
-    kannel = sock = None
-    created = False
-
-    def on_alarm(_signum, _frame):
-        raise BenchTimeout
-
-    def on_term(_signum, _frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.signal(signal.SIGTERM, on_term)
-    signal.alarm(args.timeout)
-    result, status = None, 1
-    try:
-        with admin_connection() as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db_name)))
-        created = True
-        log(f"database {db_name} on {PG_HOST}:{PG_PORT}")
-        sock = listening_socket()
-        web_url = f"http://{HOST}:{sock.getsockname()[1]}"
+    result = None
+    with common.Session("minyi_bench_sms", args.timeout) as session:
+        session.create_database()
+        # The web socket, inherited by each gunicorn in turn, so that Kannel's get-url and the
+        # dlr-urls keep one address. A deep backlog: smsbox opens up to 512 callbacks at once,
+        # and a refused one waits http-queue-delay before its retry.
+        sock = common.listening_socket(backlog=4096)
+        session.on_exit("close the web socket", sock.close)
+        web_url = f"http://{common.HOST}:{sock.getsockname()[1]}"
         token = secrets.token_urlsafe(24)
         kannel = start_kannel(web_url, token)
-        configure_environment(db_name, web_url, kannel, token)
-        result = run(args, kannel, sock, workdir, servers)
-        status = 0
-    except BenchTimeout:
-        log(f"aborted: over the {args.timeout} s time limit")
-        status = 2
-    except KeyboardInterrupt:
-        log("interrupted")
-        status = 130
-    except BenchError as exc:
-        log(f"failed: {exc}")
-    except Exception:
-        log(f"failed:\n{traceback.format_exc()}")
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # clean up without being cut short
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        cleanup(servers, kannel, sock, db_name if created else None, workdir)
+        session.on_exit("stop Kannel", kannel.stop)
+        configure_environment(session.db_name, web_url, kannel, token)
+        result = run(args, kannel, sock, session)
     if result is not None:
         print_report(result)
-    return status
-
-
-def cleanup(servers: list, kannel, sock, db_name: str | None, workdir: Path) -> None:
-    for server in reversed(servers):
-        try:
-            if isinstance(server, Worker):
-                server.stop(grace=3)  # the database is dropped anyway
-            else:
-                server.stop()
-        except Exception as exc:
-            log(f"could not stop {type(server).__name__}: {exc}")
-    if kannel is not None:
-        try:
-            kannel.stop()
-        except Exception as exc:
-            log(f"could not stop Kannel: {exc}")
-    if sock is not None:
-        sock.close()
-    if "django" in sys.modules:
-        from django.db import connections
-
-        with contextlib.suppress(Exception):
-            connections.close_all()
-    if db_name:
-        try:
-            with admin_connection() as conn:
-                conn.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                        sql.Identifier(db_name)
-                    )
-                )
-            log(f"dropped {db_name}")
-        except psycopg.Error as exc:
-            log(f"could not drop {db_name}: {exc}")
-    for path in workdir.iterdir():
-        path.unlink()
-    workdir.rmdir()
+    return session.status
 
 
 if __name__ == "__main__":

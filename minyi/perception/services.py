@@ -12,7 +12,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from minyi.core.audit import audit_record
 from minyi.core.errors import ApplicationError
+from minyi.core.models import AuditAction
 from minyi.core.pii import lookup_hash, normalize_mobile
 from minyi.integrations.sms.models import InboundSms, InboundStatus, OptOut, OutboundSms, SmsPurpose
 from minyi.integrations.sms.services import in_quiet_hours, optout_add, sms_enqueue
@@ -649,3 +651,13 @@ def callback_open(*, survey: Survey, now=None) -> Callback:
         },
     )
     return callback
+
+
+def inbox_message_review(*, actor, inbound: InboundSms) -> None:
+    """A person has read a message the system could not handle (短信收件箱). Audited."""
+    updated = InboundSms.objects.filter(pk=inbound.pk, status=InboundStatus.NEEDS_REVIEW).update(
+        status=InboundStatus.REVIEWED, handled_by=actor
+    )
+    if not updated:
+        raise ApplicationError("already_reviewed", _("该短信已被查看处理。"), status=409)
+    audit_record(action=AuditAction.CHANGE, actor=actor, obj=inbound, detail={"reviewed": True})

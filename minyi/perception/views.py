@@ -2,7 +2,6 @@
 
 import csv
 import io
-from datetime import datetime
 
 from django import forms
 from django.contrib import messages
@@ -12,17 +11,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
-from pydantic import ValidationError
 
 from minyi.console.access import staff_view
 from minyi.core.errors import ApplicationError, NotFound
-from minyi.integrations.sms.models import InboundStatus
 from minyi.orgs.roles import Perm
-from minyi.orgs.selectors import orgunit_root_for
+from minyi.perception.imports import CSV_COLUMNS, events_import_rows
 from minyi.perception.models import Rating, Survey, SurveyStatus
-from minyi.perception.schemas import EventIn, printable
 from minyi.perception.selectors import callback_list_visible_to, inbox_list_visible_to
-from minyi.perception.services import events_ingest, survey_answer_h5
+from minyi.perception.services import inbox_message_review, survey_answer_h5
 
 PAGE_SIZE = 50
 
@@ -98,26 +94,12 @@ def inbox(request):
 @staff_view(Perm.INBOX_VIEW)
 @require_POST
 def inbox_mark_read(request, pk):
-    updated = (
-        inbox_list_visible_to(request.user)
-        .filter(pk=pk)
-        .update(status=InboundStatus.REVIEWED, handled_by=request.user)
-    )
-    if not updated:
+    inbound = inbox_list_visible_to(request.user).filter(pk=pk).first()
+    if inbound is None:
         raise NotFound()
+    inbox_message_review(actor=request.user, inbound=inbound)
     messages.success(request, _("已标记为已查看。"))
     return redirect("perception:inbox")
-
-
-CSV_COLUMNS = [
-    "source",
-    "external_id",
-    "business_type",
-    "unit",
-    "officers",
-    "citizen_mobile",
-    "occurred_at",
-]
 
 
 class ImportForm(forms.Form):
@@ -138,59 +120,12 @@ class ImportForm(forms.Form):
         return list(reader)
 
 
-def _parse_csv_row(row: dict) -> dict | str:
-    """A CSV row as the API's EventIn (same limits, same checks), or why it is not one."""
-    cell = {column: (row.get(column) or "").strip() for column in CSV_COLUMNS}
-    try:
-        occurred = datetime.fromisoformat(cell["occurred_at"])
-    except ValueError:
-        return _("发生时间格式应为 2026-11-24 09:30")
-    if timezone.is_naive(occurred):
-        occurred = timezone.make_aware(occurred)
-    numbers = [n.strip() for n in cell["officers"].replace("；", ";").split(";") if n.strip()]
-    try:
-        event = EventIn.model_validate({**cell, "officers": numbers, "occurred_at": occurred})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        return printable(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
-    return event.model_dump()
-
-
 @staff_view(Perm.EVENT_IMPORT)
 def event_import(request):
     form = ImportForm(request.POST or None, request.FILES or None)
     results = None
     if request.method == "POST" and form.is_valid():
-        rows = form.cleaned_data["file"]
-        parsed = [_parse_csv_row(r) for r in rows]
-        valid = [(i, p) for i, p in enumerate(parsed) if isinstance(p, dict)]
-        scope = orgunit_root_for(request.user)
-        ingested = iter(
-            events_ingest(
-                items=[p for _, p in valid], scope_unit=None if request.user.is_superuser else scope
-            )
-        )
-        results = []
-        for index, p in enumerate(parsed):
-            if isinstance(p, dict):
-                r = next(ingested)
-                results.append(
-                    {
-                        "line": index + 2,
-                        "external_id": r.external_id,
-                        "status": r.status,
-                        "message": r.message,
-                    }
-                )
-            else:
-                results.append(
-                    {
-                        "line": index + 2,
-                        "external_id": rows[index].get("external_id", ""),
-                        "status": "rejected",
-                        "message": p,
-                    }
-                )
+        results = events_import_rows(actor=request.user, rows=form.cleaned_data["file"])
     return render(
         request,
         "perception/event_import.html",

@@ -114,3 +114,15 @@ def test_csv_with_wrong_columns_is_refused(client, world, btypes):
     upload.name = "x.csv"
     page = client.post(reverse("perception:event_import"), {"file": upload}).content.decode()
     assert "缺少列" in page
+
+
+def test_marking_an_inbox_message_read_is_audited(client, world, btypes):
+    from minyi.core.models import AuditEvent
+
+    inbound, _ = inbound_receive(gateway="t", gateway_message_id="r", sender=MOBILE, text="?")
+    reply_record_sms(inbound_id=inbound.pk)
+    client.force_login(world.user("city", Role.EVALUATOR))
+    client.post(reverse("perception:inbox_mark_read", args=[inbound.pk]))
+    assert AuditEvent.objects.filter(object_id=str(inbound.pk), detail__reviewed=True).exists()
+    # A second click finds nothing left to review.
+    assert client.post(reverse("perception:inbox_mark_read", args=[inbound.pk])).status_code == 404
