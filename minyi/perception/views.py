@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from minyi.console.access import staff_view
@@ -41,6 +42,10 @@ class SurveyForm(forms.Form):
     )
 
 
+# The unguessable single-use token in the URL is the credential, so a forged cross-site post
+# would need it; without cookies (some in-app browsers block them) a citizen must still be
+# able to answer, not meet a CSRF error page.
+@csrf_exempt
 def survey_h5(request, token):
     survey = (
         Survey.objects.select_related("event", "unit", "business_type").filter(token=token).first()

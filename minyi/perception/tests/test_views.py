@@ -126,3 +126,12 @@ def test_marking_an_inbox_message_read_is_audited(client, world, btypes):
     assert AuditEvent.objects.filter(object_id=str(inbound.pk), detail__reviewed=True).exists()
     # A second click finds nothing left to review.
     assert client.post(reverse("perception:inbox_mark_read", args=[inbound.pk])).status_code == 404
+
+
+def test_h5_answer_works_without_cookies(world, btypes, daytime):
+    from django.test import Client
+
+    survey = _sent_survey(world)
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.post(f"/s/{survey.token}", {"rating": "2"}).status_code == 302
+    assert Survey.objects.get(pk=survey.pk).rating == 2
