@@ -181,14 +181,6 @@ class SurveyStatus(models.TextChoices):
 
 OPEN_SURVEY_STATUSES = (SurveyStatus.SCHEDULED, SurveyStatus.SENT)
 
-SURVEY_ALLOWED = {
-    SurveyStatus.SCHEDULED: {SurveyStatus.SENT, SurveyStatus.CANCELLED, SurveyStatus.EXPIRED},
-    SurveyStatus.SENT: {SurveyStatus.ANSWERED, SurveyStatus.EXPIRED, SurveyStatus.CANCELLED},
-    SurveyStatus.ANSWERED: set(),
-    SurveyStatus.EXPIRED: set(),
-    SurveyStatus.CANCELLED: set(),
-}
-
 
 class Rating(models.IntegerChoices):
     """National 好差评 five levels; 4 and 5 are "unsatisfied"."""

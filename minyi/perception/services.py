@@ -77,13 +77,13 @@ def events_ingest(
         )
     }
     keys = {(str(i.get("source", "")), str(i.get("external_id", ""))) for i in items}
-    existing = dict(
-        ((s, e), pk)
-        for s, e, pk in ServiceEvent.objects.filter(
+    existing = {
+        (s, e): (pk, path)
+        for s, e, pk, path in ServiceEvent.objects.filter(
             source__in={k[0] for k in keys}, external_id__in={k[1] for k in keys}
-        ).values_list("source", "external_id", "id")
+        ).values_list("source", "external_id", "id", "unit__path")
         if (s, e) in keys
-    )
+    }
 
     results: list[ItemResult] = []
     new: list[tuple[ItemResult, ServiceEvent, list[int]]] = []
@@ -114,7 +114,19 @@ def events_ingest(
             )
             continue
         if key in existing:
-            results.append(ItemResult(index, key[1], "duplicate", id=existing[key]))
+            stored_id, stored_path = existing[key]
+            if scope_unit is not None and not stored_path.startswith(scope_unit.path):
+                # Stored for a unit outside this key's scope: say nothing about it.
+                results.append(
+                    _reject(
+                        index,
+                        item,
+                        "unit_out_of_scope",
+                        _("单位 %(v)s 不在授权范围内。") % {"v": unit.code},
+                    )
+                )
+            else:
+                results.append(ItemResult(index, key[1], "duplicate", id=stored_id))
             continue
         if key in seen:
             results.append(ItemResult(index, key[1], "duplicate"))

@@ -156,3 +156,22 @@ def test_csv_short_rows_and_long_fields_are_rejected_lines(client, world, btypes
     assert response.status_code == 200
     page = response.content.decode()
     assert page.count("rejected") == 2
+
+
+def test_duplicate_of_an_event_stored_for_another_scope_reveals_nothing(world, btypes):
+    event = make_event(world.station_b1)
+    [result] = events_ingest(
+        items=[
+            {
+                "source": event.source,
+                "external_id": event.external_id,
+                "business_type": "hukou",
+                "unit": world.station_a1.code,
+                "officers": [],
+                "citizen_mobile": "",
+                "occurred_at": timezone.now(),
+            }
+        ],
+        scope_unit=world.district_a,
+    )
+    assert (result.status, result.code, result.id) == ("rejected", "unit_out_of_scope", None)
