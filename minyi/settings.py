@@ -58,6 +58,11 @@ INSTALLED_APPS = [
     "minyi.core",
     "minyi.orgs",
     "minyi.perception",
+    "minyi.workorders",
+    "minyi.notifications",
+    "minyi.insight",
+    "minyi.dashboards",
+    "minyi.earlywarning",
     "minyi.console",
     "minyi.integrations.sms",
 ]
@@ -147,6 +152,20 @@ SURVEY_EXPIRY_HOURS = env.int("MINYI_SURVEY_EXPIRY_HOURS", default=72)
 SURVEY_REMINDER_HOURS = env.int("MINYI_SURVEY_REMINDER_HOURS", default=24)  # 0: no reminder
 SURVEY_STALE_DAYS = env.int("MINYI_SURVEY_STALE_DAYS", default=3)  # older contacts: no survey
 CALLBACK_DUE_HOURS = env.int("MINYI_CALLBACK_DUE_HOURS", default=24)
+# The callback workbench (回访工作台): a claimed task returns to the queue after this long
+# without a save; an unanswered call waits this long before the next attempt (at another
+# time of day); after this many unanswered calls the citizen counts as unreachable.
+CALLBACK_CLAIM_MINUTES = env.int("MINYI_CALLBACK_CLAIM_MINUTES", default=30)
+CALLBACK_RETRY_MINUTES = env.int("MINYI_CALLBACK_RETRY_MINUTES", default=120)
+CALLBACK_MAX_ATTEMPTS = env.int("MINYI_CALLBACK_MAX_ATTEMPTS", default=3)
+# Work orders (整改工单): a unit may appeal within this many working days of dispatch; a
+# reminder goes this many working days before the deadline; evidence files are at most this
+# big and of these types (checked by content, not by name).
+APPEAL_WINDOW_WORKDAYS = env.int("MINYI_APPEAL_WINDOW_WORKDAYS", default=3)
+WORKORDER_REMIND_WORKDAYS = env.int("MINYI_WORKORDER_REMIND_WORKDAYS", default=1)
+EVIDENCE_MAX_BYTES = env.int("MINYI_EVIDENCE_MAX_BYTES", default=10 * 1024 * 1024)
+# Uploaded evidence lives here, outside STATIC_ROOT and never served directly.
+MEDIA_ROOT = env.path("MINYI_MEDIA_ROOT", default=BASE_DIR / "var" / "media")
 if not (0 <= SURVEY_QUIET_END < SURVEY_QUIET_START <= 24):
     raise ImproperlyConfigured("Survey quiet hours must satisfy 0 <= END < START <= 24.")
 

@@ -29,6 +29,11 @@ urlpatterns = [
     path("s/<str:token>", perception_views.survey_h5, name="survey_h5"),
     path("sms/", include("minyi.integrations.sms.urls")),
     path("perception/", include("minyi.perception.urls")),
+    path("workorders/", include("minyi.workorders.urls")),
+    path("notifications/", include("minyi.notifications.urls")),
+    path("insight/", include("minyi.insight.urls")),
+    path("dashboards/", include("minyi.dashboards.urls")),
+    path("warnings/", include("minyi.earlywarning.urls")),
     path("", include("minyi.console.urls")),
 ]
 

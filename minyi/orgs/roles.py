@@ -13,9 +13,21 @@ class Perm:
     CALLBACK_VIEW = "callback.view"
     INBOX_VIEW = "inbox.view"
     EVENT_IMPORT = "event.import"
+    CALLBACK_WORK = "callback.work"  # take tasks from the queue, call, attribute
+    CALLBACK_REVEAL_MOBILE = "callback.reveal_mobile"
+    WORKORDER_VIEW = "workorder.view"
+    WORKORDER_HANDLE = "workorder.handle"  # the unit: accept, feed back, appeal
+    WORKORDER_CLOSE = "workorder.close"  # the centre: audit and close, or return
+    APPEAL_DECIDE = "appeal.decide"
+    DASHBOARD_VIEW = "dashboard.view"
+    DATA_EXPORT = "data.export"
+    WARNING_VIEW = "warning.view"
+    WARNING_REPLY = "warning.reply"
+    TAGGER_VIEW = "tagger.view"  # the reason tagger's quality figures
+    NOTIFICATION_VIEW = "notification.view"
 
 
-_SEE = {Perm.ORG_VIEW, Perm.OFFICER_VIEW}
+_SEE = {Perm.ORG_VIEW, Perm.OFFICER_VIEW, Perm.NOTIFICATION_VIEW, Perm.DASHBOARD_VIEW}
 ROLE_PERMS: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset(
         _SEE
@@ -26,13 +38,48 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
             Perm.CALLBACK_VIEW,
             Perm.INBOX_VIEW,
             Perm.EVENT_IMPORT,
+            Perm.WORKORDER_VIEW,
+            Perm.DATA_EXPORT,
+            Perm.WARNING_VIEW,
+            Perm.TAGGER_VIEW,
         }
     ),
     Role.SUPERVISOR: frozenset(
-        _SEE | {Perm.OFFICER_REVEAL_PII, Perm.AUDIT_VIEW, Perm.CALLBACK_VIEW, Perm.INBOX_VIEW}
+        _SEE
+        | {
+            Perm.OFFICER_REVEAL_PII,
+            Perm.AUDIT_VIEW,
+            Perm.CALLBACK_VIEW,
+            Perm.CALLBACK_REVEAL_MOBILE,
+            Perm.INBOX_VIEW,
+            Perm.WORKORDER_VIEW,
+            Perm.WORKORDER_CLOSE,
+            Perm.APPEAL_DECIDE,
+            Perm.DATA_EXPORT,
+            Perm.WARNING_VIEW,
+        }
     ),
-    Role.EVALUATOR: frozenset(_SEE | {Perm.CALLBACK_VIEW, Perm.INBOX_VIEW, Perm.EVENT_IMPORT}),
-    Role.UNIT_LEADER: frozenset(_SEE),
+    Role.EVALUATOR: frozenset(
+        _SEE
+        | {
+            Perm.CALLBACK_VIEW,
+            Perm.CALLBACK_WORK,
+            Perm.CALLBACK_REVEAL_MOBILE,
+            Perm.INBOX_VIEW,
+            Perm.EVENT_IMPORT,
+            Perm.WORKORDER_VIEW,
+        }
+    ),
+    Role.UNIT_LEADER: frozenset(
+        _SEE
+        | {
+            Perm.WORKORDER_VIEW,
+            Perm.WORKORDER_HANDLE,
+            Perm.DATA_EXPORT,
+            Perm.WARNING_VIEW,
+            Perm.WARNING_REPLY,
+        }
+    ),
 }
 
 

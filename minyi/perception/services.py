@@ -1,5 +1,6 @@
 """Satisfaction perception loop, steps 1–4 (capability 1, Shaoxing 民意感知): events in,
-surveys scheduled and sent, replies understood, unsatisfied citizens queued for a callback.
+surveys scheduled and sent, replies understood, unsatisfied citizens called back (the
+evaluator's workbench). Work orders and appeals (step 5) are in minyi.workorders.
 """
 
 import secrets
@@ -9,22 +10,33 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from minyi.core.audit import audit_record
-from minyi.core.errors import ApplicationError
+from minyi.core.errors import ApplicationError, NotFound, PermissionDenied
 from minyi.core.models import AuditAction
 from minyi.core.pii import lookup_hash, normalize_mobile
 from minyi.integrations.sms.models import InboundSms, InboundStatus, OptOut, OutboundSms, SmsPurpose
 from minyi.integrations.sms.services import in_quiet_hours, optout_add, sms_enqueue
 from minyi.orgs.models import Officer, OrgUnit
+from minyi.orgs.roles import Perm, has_perm
+from minyi.orgs.selectors import scope_q
 from minyi.perception.models import (
+    CALLBACK_ALLOWED,
     OPEN_SURVEY_STATUSES,
     UNSATISFIED_RATINGS,
+    Attribution,
     BusinessType,
     Callback,
+    CallbackAttempt,
+    CallbackEvent,
+    CallbackKind,
+    CallbackStatus,
     CallbackTier,
+    CallOutcome,
+    ReasonTag,
     SatisfactionDaily,
     ServiceEvent,
     Survey,
@@ -243,7 +255,13 @@ def _rollup_key(event: ServiceEvent) -> tuple:
     return (day, event.unit_id, event.business_type_id)
 
 
-ROLLUP_FIELDS = ("events", "surveys_sent", "replies", *(f"rating_{i}" for i in range(1, 6)))
+ROLLUP_FIELDS = (
+    "events",
+    "surveys_sent",
+    "replies",
+    *(f"rating_{i}" for i in range(1, 6)),
+    "excluded",
+)
 
 
 def _rollup_add(counts: Counter, *fields: str) -> None:
@@ -653,8 +671,9 @@ def perception_centre_for(unit: OrgUnit, tier: str) -> OrgUnit:
 def callback_open(*, survey: Survey, now=None) -> Callback:
     now = now or timezone.now()
     centre = perception_centre_for(survey.unit, survey.business_type.callback_tier)
-    callback, _ = Callback.objects.get_or_create(
+    callback, created = Callback.objects.get_or_create(
         survey=survey,
+        kind=CallbackKind.FIRST,
         defaults={
             "centre": centre,
             "unit_id": survey.unit_id,
@@ -662,7 +681,367 @@ def callback_open(*, survey: Survey, now=None) -> Callback:
             "due_at": now + timedelta(hours=settings.CALLBACK_DUE_HOURS),
         },
     )
+    if created:
+        CallbackEvent.objects.create(
+            callback=callback, to_status=CallbackStatus.OPEN, note="不满意评价", created_at=now
+        )
     return callback
+
+
+def callback_follow_up_open(*, order, now=None) -> Callback:
+    """The second callback (追评) once a unit has reported its rectification: the citizen is
+    asked once more, by the centre that made the first call."""
+    now = now or timezone.now()
+    callback = Callback.objects.create(
+        survey_id=order.survey_id,
+        kind=CallbackKind.FOLLOW_UP,
+        work_order=order,
+        centre_id=order.centre_id,
+        unit_id=order.unit_id,
+        created_at=now,
+        due_at=now + timedelta(hours=settings.CALLBACK_DUE_HOURS),
+    )
+    CallbackEvent.objects.create(
+        callback=callback, to_status=CallbackStatus.OPEN, note="整改反馈后追评", created_at=now
+    )
+    return callback
+
+
+# --- 4. The callback workbench (回访工作台) ------------------------------------------------
+
+
+def _available(now) -> Q:
+    """Tasks an evaluator may take: open and not waiting for a later attempt, or claimed by
+    someone whose claim has lapsed."""
+    lapsed = now - timedelta(minutes=settings.CALLBACK_CLAIM_MINUTES)
+    return Q(status=CallbackStatus.OPEN) & (
+        Q(not_before__isnull=True) | Q(not_before__lte=now)
+    ) | Q(status=CallbackStatus.IN_PROGRESS, claimed_at__lt=lapsed)
+
+
+def _require_work(actor) -> None:
+    if not has_perm(actor, Perm.CALLBACK_WORK):
+        raise PermissionDenied()
+
+
+def _callback_event(callback, *, actor, from_status, to_status, note="", now=None):
+    CallbackEvent.objects.create(
+        callback=callback,
+        actor=actor,
+        from_status=from_status,
+        to_status=to_status,
+        note=note[:200],
+        created_at=now or timezone.now(),
+    )
+
+
+def _claim(actor, pk, now, queue: Q) -> bool:
+    """Take task `pk` if it is still available; True when this call won it."""
+    with transaction.atomic():
+        current = Callback.objects.filter(pk=pk).values_list("status", flat=True).first()
+        won = (
+            Callback.objects.filter(queue, pk=pk)
+            .filter(_available(now))
+            .update(
+                status=CallbackStatus.IN_PROGRESS,
+                assignee=actor,
+                claimed_at=now,
+                not_before=None,
+            )
+        )
+        if won:
+            callback = Callback(pk=pk)
+            _callback_event(
+                callback,
+                actor=actor,
+                from_status=current or "",
+                to_status=CallbackStatus.IN_PROGRESS,
+                note="领取",
+                now=now,
+            )
+        return bool(won)
+
+
+def callback_claim_next(*, actor, now=None) -> Callback | None:
+    """ "Take the next one" (领取下一条): the task already held by `actor`, else the open task
+    of their centres due soonest. Two evaluators never get the same task: the claim is an
+    UPDATE that succeeds only while the task is still available, and on PostgreSQL candidates
+    another transaction is claiming are skipped (SKIP LOCKED) rather than waited for."""
+    _require_work(actor)
+    now = now or timezone.now()
+    held = (
+        Callback.objects.filter(status=CallbackStatus.IN_PROGRESS, assignee=actor)
+        .order_by("due_at", "id")
+        .first()
+    )
+    if held is not None:
+        return held
+    queue = scope_q(actor, "centre__")
+    candidates = Callback.objects.filter(queue).filter(_available(now)).order_by("due_at", "id")
+    for _attempt in range(20):
+        with transaction.atomic():
+            pk = candidates.select_for_update(skip_locked=True).values_list("pk", flat=True).first()
+            if pk is None:
+                return None
+            if _claim(actor, pk, now, queue):
+                return Callback.objects.get(pk=pk)
+    return None  # lost twenty races in a row: the caller shows "try again"
+
+
+def callback_claim(*, actor, callback: Callback, now=None) -> Callback:
+    """Take a particular task from the list; refused while another evaluator holds it."""
+    _require_work(actor)
+    now = now or timezone.now()
+    queue = scope_q(actor, "centre__")
+    if not Callback.objects.filter(queue, pk=callback.pk).exists():
+        raise NotFound()
+    callback.refresh_from_db()
+    if callback.status == CallbackStatus.IN_PROGRESS and callback.assignee_id == actor.pk:
+        return callback
+    if not _claim(actor, callback.pk, now, queue):
+        callback.refresh_from_db()
+        if callback.status == CallbackStatus.DONE:
+            raise ApplicationError("callback_done", _("该回访任务已完成。"), status=409)
+        if callback.status == CallbackStatus.IN_PROGRESS:
+            holder = callback.assignee.full_name or callback.assignee.username
+            raise ApplicationError(
+                "callback_taken", _("该任务已由 %(name)s 领取。") % {"name": holder}, status=409
+            )
+        raise ApplicationError(
+            "callback_waiting",
+            _("上次未接通，%(time)s 后再拨。")
+            % {"time": timezone.localtime(callback.not_before).strftime("%H:%M")},
+            status=409,
+        )
+    return Callback.objects.get(pk=callback.pk)
+
+
+def _held(actor, callback: Callback) -> Callback:
+    """The task, locked, if `actor` holds it; refused otherwise."""
+    current = Callback.objects.select_for_update().filter(pk=callback.pk).first()
+    if current is None:
+        raise NotFound()
+    if current.status == CallbackStatus.DONE:
+        raise ApplicationError("callback_done", _("该回访任务已完成。"), status=409)
+    if current.status != CallbackStatus.IN_PROGRESS or current.assignee_id != actor.pk:
+        raise ApplicationError(
+            "callback_not_held", _("请先领取该任务；它可能已被他人领取。"), status=409
+        )
+    return current
+
+
+def _move(callback: Callback, *, actor, to: str, note: str, now, **fields) -> None:
+    if to not in CALLBACK_ALLOWED[callback.status]:
+        raise ApplicationError(
+            "invalid_transition", _("该任务当前状态不能进行此操作。"), status=409
+        )
+    updated = Callback.objects.filter(pk=callback.pk, status=callback.status).update(
+        status=to, **fields
+    )
+    if not updated:
+        raise ApplicationError("stale_state", _("任务状态已变化，请刷新后重试。"), status=409)
+    _callback_event(
+        callback, actor=actor, from_status=callback.status, to_status=to, note=note, now=now
+    )
+
+
+@transaction.atomic
+def callback_release(*, actor, callback: Callback, now=None) -> None:
+    """Put a held task back in the queue untouched (放回)."""
+    now = now or timezone.now()
+    current = _held(actor, callback)
+    _move(current, actor=actor, to=CallbackStatus.OPEN, note="放回", now=now, assignee=None)
+
+
+def callback_reveal_mobile(*, actor, callback: Callback) -> str:
+    """The citizen's number in full, for the call. Every reveal is audited."""
+    if not has_perm(actor, Perm.CALLBACK_REVEAL_MOBILE):
+        raise PermissionDenied()
+    if not Callback.objects.filter(scope_q(actor, "centre__"), pk=callback.pk).exists():
+        raise NotFound()
+    mobile = callback.survey.event.citizen_mobile
+    audit_record(
+        action=AuditAction.PII_REVEAL,
+        actor=actor,
+        obj=callback,
+        detail={"field": "citizen_mobile", "survey": callback.survey_id},
+    )
+    return mobile
+
+
+def _clean_tags(tags) -> list[str]:
+    cleaned = sorted(set(tags or []))
+    unknown = set(cleaned) - set(ReasonTag.values)
+    if unknown:
+        raise ApplicationError("invalid_tag", _("未知的原因标签。"), field="tags")
+    return cleaned
+
+
+@transaction.atomic
+def callback_record(
+    *,
+    actor,
+    callback: Callback,
+    outcome: str,
+    note: str = "",
+    reason_text: str = "",
+    tags=(),
+    attribution: str = "",
+    officer: Officer | None = None,
+    follow_up_rating: int | None = None,
+    now=None,
+) -> Callback:
+    """Record one phone call of a held task, all or nothing.
+
+    Not reached: the attempt is counted; after an unanswered call the task goes back to the
+    queue and waits CALLBACK_RETRY_MINUTES (another time of day); after CALLBACK_MAX_ATTEMPTS,
+    or on a refusal or a wrong number, the citizen counts as unreachable and the task is done.
+    Reached, first callback: reason, confirmed tags and attribution are required; police at
+    fault dispatches a work order. Reached, 追评: the citizen's second rating is required and
+    moves the work order on.
+    """
+    from minyi.workorders import services as workorders
+
+    now = now or timezone.now()
+    _require_work(actor)
+    current = _held(actor, callback)
+    if outcome not in CallOutcome.values:
+        raise ApplicationError("invalid_outcome", _("请选择拨打结果。"), field="outcome")
+    note = (note or "").strip()[:200]
+    CallbackAttempt.objects.create(
+        callback=current, evaluator=actor, outcome=outcome, note=note, created_at=now
+    )
+    attempts = current.attempts + 1
+    if outcome != CallOutcome.REACHED:
+        retry = outcome == CallOutcome.NO_ANSWER and attempts < settings.CALLBACK_MAX_ATTEMPTS
+        if retry:
+            _move(
+                current,
+                actor=actor,
+                to=CallbackStatus.OPEN,
+                note=f"第{attempts}次拨打：{CallOutcome(outcome).label}",
+                now=now,
+                attempts=attempts,
+                outcome=outcome,
+                assignee=None,
+                not_before=now + timedelta(minutes=settings.CALLBACK_RETRY_MINUTES),
+            )
+            return Callback.objects.get(pk=current.pk)
+        _move(
+            current,
+            actor=actor,
+            to=CallbackStatus.DONE,
+            note=f"第{attempts}次拨打：{CallOutcome(outcome).label}，无法联系",
+            now=now,
+            attempts=attempts,
+            outcome=outcome,
+            attribution=Attribution.UNREACHABLE,
+            completed_at=now,
+            completed_by=actor,
+        )
+        if current.kind == CallbackKind.FOLLOW_UP:
+            workorders.workorder_follow_up_unreachable(
+                actor=actor, order=current.work_order, now=now
+            )
+        return Callback.objects.get(pk=current.pk)
+
+    if current.kind == CallbackKind.FOLLOW_UP:
+        if follow_up_rating not in range(1, 6):
+            raise ApplicationError(
+                "invalid_rating", _("请记录群众的追评（1 到 5）。"), field="follow_up_rating"
+            )
+        _move(
+            current,
+            actor=actor,
+            to=CallbackStatus.DONE,
+            note=f"追评：{follow_up_rating}",
+            now=now,
+            attempts=attempts,
+            outcome=outcome,
+            reason_text=reason_text.strip()[:2000],
+            follow_up_rating=follow_up_rating,
+            completed_at=now,
+            completed_by=actor,
+        )
+        workorders.workorder_follow_up_record(
+            actor=actor,
+            order=current.work_order,
+            rating=follow_up_rating,
+            note=reason_text,
+            now=now,
+        )
+        return Callback.objects.get(pk=current.pk)
+
+    reason_text = (reason_text or "").strip()
+    if not reason_text:
+        raise ApplicationError("reason_required", _("请填写不满意原因。"), field="reason_text")
+    if len(reason_text) > 2000:
+        raise ApplicationError("reason_too_long", _("原因不能超过2000字。"), field="reason_text")
+    tags = _clean_tags(tags)
+    if not tags:
+        raise ApplicationError("tags_required", _("请至少确认一个原因标签。"), field="tags")
+    reached = set(Attribution.values) - {Attribution.UNREACHABLE}
+    if attribution not in reached:
+        raise ApplicationError("attribution_required", _("请选择责任认定。"), field="attribution")
+    if officer is not None and not current.survey.event.officers.filter(pk=officer.pk).exists():
+        raise ApplicationError(
+            "officer_not_on_event", _("责任民警须为该事件的经办民警。"), field="officer"
+        )
+    _move(
+        current,
+        actor=actor,
+        to=CallbackStatus.DONE,
+        note=Attribution(attribution).label,
+        now=now,
+        attempts=attempts,
+        outcome=outcome,
+        reason_text=reason_text,
+        tags=tags,
+        attribution=attribution,
+        officer=officer,
+        completed_at=now,
+        completed_by=actor,
+    )
+    current.refresh_from_db()
+    if attribution == Attribution.AT_FAULT:
+        workorders.workorder_dispatch(actor=actor, callback=current, now=now)
+    return current
+
+
+def callback_close_follow_ups(*, actor, order, note: str, now=None) -> None:
+    """An order cancelled by an upheld appeal needs no 追评: its open follow-up is closed."""
+    now = now or timezone.now()
+    for callback in Callback.objects.filter(
+        work_order=order, status__in=[CallbackStatus.OPEN, CallbackStatus.IN_PROGRESS]
+    ):
+        _move(
+            callback,
+            actor=actor,
+            to=CallbackStatus.DONE,
+            note=note,
+            now=now,
+            assignee=None,
+            completed_at=now,
+            completed_by=actor,
+        )
+
+
+def survey_exclude(*, survey: Survey, now=None) -> bool:
+    """Take a rating out of the figures after an upheld appeal (申诉成立): the survey keeps
+    its rating for the record; the rollup moves it from its rating to `excluded`."""
+    now = now or timezone.now()
+    if not Survey.objects.filter(pk=survey.pk, excluded_at__isnull=True).update(excluded_at=now):
+        return False
+    if survey.rating:
+        day, unit_id, business_type_id = _rollup_key(survey.event)
+        SatisfactionDaily.objects.filter(
+            day=day, unit_id=unit_id, business_type_id=business_type_id
+        ).update(
+            replies=F("replies") - 1,
+            excluded=F("excluded") + 1,
+            **{f"rating_{survey.rating}": F(f"rating_{survey.rating}") - 1},
+        )
+    return True
 
 
 def inbox_message_review(*, actor, inbound: InboundSms) -> None:

@@ -6,20 +6,21 @@ without the permission, as an allowed role of a sibling unit (must see nothing) 
 allowed role of the owning unit. Django admin pages are generated from the admin registry.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import importlib
+import pkgutil
 
 import pytest
 from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django_otp import DEVICE_ID_SESSION_KEY
 
+import minyi
 from minyi.admin import admin_site
+from minyi.console.tests.matrix import Case
 from minyi.core.audit import audit_record
 from minyi.core.models import AuditAction
 from minyi.orgs.choices import Role
 from minyi.orgs.roles import ROLE_PERMS, Perm
-from minyi.orgs.tests.factories import World
 
 # URLs anyone may request.
 PUBLIC = {
@@ -41,18 +42,6 @@ PUBLIC = {
 # Integration endpoints authenticated by API key, scoped to the key's subtree
 # (perception/tests/test_ingest_api.py covers wrong keys and other subtrees).
 API_KEY_ONLY = {"api:events_ingest_api"}
-
-
-@dataclass
-class Case:
-    permission: str
-    url: Callable[[World], str]  # an address about station a2 (the owner)
-    # Text the owner sees and a sibling must not; None for a page that shows no unit's data.
-    marker: Callable[[World], str] | None
-    api: bool = False
-    method: str = "get"
-    detail: bool = False  # a sibling gets 404 (detail) or a list without the marker
-    owner_status: int = 200
 
 
 def _audit_marker(world):
@@ -178,16 +167,33 @@ CASES = {
     ),
 }
 
+# Each app may add its own cases in tests/permission_cases.py: CASES (URL name → Case) and
+# ADMIN_OBJECTS (admin label → function making an object owned by station a2), with
+# CITY_ADMIN_LABELS for city-wide configuration only city administrators change.
+ADMIN_OBJECTS = {}
+CITY_ADMIN_LABELS = {"perception.businesstype", "core.calendaroverride"}
+for _app in pkgutil.walk_packages(minyi.__path__, "minyi."):
+    if _app.name.endswith(".tests.permission_cases"):
+        _module = importlib.import_module(_app.name)
+        CASES.update(getattr(_module, "CASES", {}))
+        ADMIN_OBJECTS.update(getattr(_module, "ADMIN_OBJECTS", {}))
+        CITY_ADMIN_LABELS |= set(getattr(_module, "CITY_ADMIN_LABELS", ()))
 
-def _named_urls(resolver: URLResolver, namespace: str = ""):
+
+def _named_callbacks(resolver: URLResolver, namespace: str = ""):
     for pattern in resolver.url_patterns:
         if isinstance(pattern, URLResolver):
             if pattern.app_name == "admin":
                 continue  # generated from the admin registry below
             ns = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
-            yield from _named_urls(pattern, ns)
+            yield from _named_callbacks(pattern, ns)
         elif isinstance(pattern, URLPattern):
-            yield f"{namespace}{pattern.name}" if pattern.name else f"<unnamed {pattern}>"
+            name = f"{namespace}{pattern.name}" if pattern.name else f"<unnamed {pattern}>"
+            yield name, pattern.callback
+
+
+def _named_urls(resolver: URLResolver):
+    return (name for name, _callback in _named_callbacks(resolver))
 
 
 def _roles_with(permission):
@@ -219,13 +225,11 @@ def test_every_url_has_a_case():
 
 
 def test_every_staff_view_declares_its_permission():
-    from minyi.console.urls import urlpatterns as console
-    from minyi.perception.urls import urlpatterns as perception
-
-    for namespace, patterns in (("console", console), ("perception", perception)):
-        for pattern in patterns:
-            declared = getattr(pattern.callback, "required_permission", None)
-            assert declared == CASES[f"{namespace}:{pattern.name}"].permission, pattern.name
+    callbacks = dict(_named_callbacks(get_resolver()))
+    for name, case in CASES.items():
+        if not case.api:
+            declared = getattr(callbacks[name], "required_permission", None)
+            assert declared == case.permission, name
 
 
 @pytest.mark.django_db
@@ -357,6 +361,8 @@ def _admin_object_of_a2(world, label):
             return CalendarOverride.objects.create(
                 day=datetime.date(2027, 2, 8), is_workday=False, name="测试"
             )
+    if label in ADMIN_OBJECTS:
+        return ADMIN_OBJECTS[label](world)
     raise AssertionError(f"no admin ownership case for {label}; add one")
 
 
@@ -366,7 +372,7 @@ def test_admin_owner_sees_it(client, world, label):
     owned = _admin_object_of_a2(world, label)
     admin = (
         world.user("a2", Role.ADMIN)
-        if label not in ("perception.businesstype", "core.calendaroverride")
+        if label not in CITY_ADMIN_LABELS
         else world.user("city", Role.ADMIN)
     )
     _login(client, admin)

@@ -1,0 +1,486 @@
+"""Every write on work orders and appeals. Each status change goes through `_transition`,
+which moves the row only while it is still in the old status and records the history row."""
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from minyi.core.audit import audit_record
+from minyi.core.errors import ApplicationError, NotFound, PermissionDenied
+from minyi.core.models import AuditAction
+from minyi.core.workdays import add_working_days, working_days_between
+from minyi.notifications.models import NotificationKind
+from minyi.notifications.services import notify_supervisors_above, notify_unit
+from minyi.orgs.models import OrgUnit
+from minyi.orgs.roles import Perm, has_perm
+from minyi.orgs.selectors import scope_q
+from minyi.workorders.models import (
+    OPEN_STATUSES,
+    UNIT_STATUSES,
+    WORKORDER_ALLOWED,
+    Appeal,
+    AppealStatus,
+    Evidence,
+    WorkOrder,
+    WorkOrderEvent,
+    WorkOrderStatus,
+)
+
+S = WorkOrderStatus
+MAX_EVIDENCE_FILES = 5
+# Evidence is judged by its first bytes, not by the name or the browser's word for it.
+EVIDENCE_SIGNATURES = {
+    b"\xff\xd8\xff": ("image/jpeg", ".jpg"),
+    b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
+    b"%PDF-": ("application/pdf", ".pdf"),
+}
+
+
+def _order_url(order) -> str:
+    return reverse("workorders:order_detail", args=[order.pk])
+
+
+def _after_commit(fn, **kwargs):
+    transaction.on_commit(lambda: fn(**kwargs))
+
+
+def _transition(order: WorkOrder, *, actor, to: str, note: str = "", now=None, **fields):
+    now = now or timezone.now()
+    if to not in WORKORDER_ALLOWED[order.status]:
+        if order.status == S.CLOSED:
+            raise ApplicationError("order_closed", _("该工单已办结。"), status=409)
+        raise ApplicationError(
+            "invalid_transition",
+            _("工单当前状态为“%(status)s”，不能进行此操作。")
+            % {"status": order.get_status_display()},
+            status=409,
+        )
+    updated = WorkOrder.objects.filter(pk=order.pk, status=order.status).update(status=to, **fields)
+    if not updated:
+        raise ApplicationError("stale_state", _("工单状态已变化，请刷新后重试。"), status=409)
+    WorkOrderEvent.objects.create(
+        order=order, actor=actor, from_status=order.status, to_status=to, note=note, created_at=now
+    )
+    audit_record(
+        action=AuditAction.CHANGE,
+        actor=actor,
+        obj=order,
+        detail={"from": order.status, "to": to},
+    )
+    order.refresh_from_db()
+    return order
+
+
+def _locked(actor, order: WorkOrder, perm: str) -> WorkOrder:
+    """The order, locked for this transaction, if it is in the actor's subtree and the actor
+    may do `perm`. Outside the subtree it does not exist."""
+    if not has_perm(actor, perm):
+        raise PermissionDenied()
+    current = (
+        WorkOrder.objects.select_for_update().filter(scope_q(actor, "unit__"), pk=order.pk).first()
+    )
+    if current is None:
+        raise NotFound()
+    return current
+
+
+def _new_number(now) -> str:
+    return f"ZG{timezone.localtime(now):%Y%m%d}{secrets.randbelow(10**6):06d}"
+
+
+@transaction.atomic
+def workorder_dispatch(*, actor, callback, now=None) -> WorkOrder:
+    """Police at fault (民警责任): a rectification order to the unit, due in the business
+    type's working days (holidays and make-up workdays counted)."""
+    now = now or timezone.now()
+    survey = callback.survey
+    deadline, provisional = add_working_days(
+        timezone.localtime(now).date(), survey.business_type.rectification_days
+    )
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                order = WorkOrder.objects.create(
+                    number=_new_number(now),
+                    callback=callback,
+                    survey=survey,
+                    unit_id=callback.unit_id,
+                    centre_id=callback.centre_id,
+                    business_type_id=survey.business_type_id,
+                    officer=callback.officer,
+                    problem=callback.reason_text,
+                    tags=callback.tags,
+                    dispatched_at=now,
+                    deadline=deadline,
+                    deadline_provisional=provisional,
+                )
+            break
+        except IntegrityError:
+            if WorkOrder.objects.filter(callback=callback).exists():
+                raise ApplicationError(
+                    "order_exists", _("该回访已生成整改工单。"), status=409
+                ) from None
+    else:
+        raise ApplicationError("order_number", _("工单号生成失败，请重试。"), status=503)
+    WorkOrderEvent.objects.create(
+        order=order,
+        actor=actor,
+        to_status=S.DISPATCHED,
+        note=_("民警责任，派发整改"),
+        created_at=now,
+    )
+    audit_record(action=AuditAction.CREATE, actor=actor, obj=order, detail={"unit": order.unit_id})
+    notify_unit(
+        unit=order.unit,
+        kind=NotificationKind.ORDER_ARRIVED,
+        text=_("新整改工单 %(no)s，请于 %(day)s 前反馈。")
+        % {"no": order.number, "day": f"{deadline:%m月%d日}"},
+        url=_order_url(order),
+    )
+    return order
+
+
+@transaction.atomic
+def workorder_accept(*, actor, order: WorkOrder, now=None) -> WorkOrder:
+    current = _locked(actor, order, Perm.WORKORDER_HANDLE)
+    now = now or timezone.now()
+    return _transition(
+        current, actor=actor, to=S.ACCEPTED, note=_("签收"), now=now, accepted_at=now
+    )
+
+
+def _check_evidence(files) -> list[tuple]:
+    files = list(files or [])
+    if len(files) > MAX_EVIDENCE_FILES:
+        raise ApplicationError(
+            "too_many_files",
+            _("最多上传 %(n)d 个佐证文件。") % {"n": MAX_EVIDENCE_FILES},
+            field="evidence",
+        )
+    checked = []
+    for upload in files:
+        if upload.size > settings.EVIDENCE_MAX_BYTES:
+            raise ApplicationError(
+                "file_too_large",
+                _("文件“%(name)s”超过 %(mb)d MB。")
+                % {"name": upload.name, "mb": settings.EVIDENCE_MAX_BYTES // 2**20},
+                field="evidence",
+            )
+        head = upload.read(8)
+        upload.seek(0)
+        kind = next((v for sig, v in EVIDENCE_SIGNATURES.items() if head.startswith(sig)), None)
+        if kind is None:
+            raise ApplicationError(
+                "file_type",
+                _("文件“%(name)s”不是 JPG、PNG 或 PDF。") % {"name": upload.name},
+                field="evidence",
+            )
+        checked.append((upload, *kind))
+    return checked
+
+
+@transaction.atomic
+def workorder_feedback(*, actor, order: WorkOrder, text: str, files=(), now=None) -> WorkOrder:
+    """The unit reports its rectification (整改反馈) with evidence; the centre then asks the
+    citizen once more (追评)."""
+    from minyi.perception.services import callback_follow_up_open
+
+    now = now or timezone.now()
+    current = _locked(actor, order, Perm.WORKORDER_HANDLE)
+    text = (text or "").strip()
+    if len(text) < 10:
+        raise ApplicationError(
+            "feedback_too_short", _("请写明整改情况（至少10个字）。"), field="feedback_text"
+        )
+    if len(text) > 5000:
+        raise ApplicationError(
+            "feedback_too_long", _("整改情况不能超过5000字。"), field="feedback_text"
+        )
+    checked = _check_evidence(files)
+    if current.status not in (S.ACCEPTED, S.RETURNED):
+        _transition(current, actor=actor, to=S.FEEDBACK)  # raises with the right message
+    order = _transition(
+        current, actor=actor, to=S.FEEDBACK, note=text, now=now, feedback_at=now, feedback_text=text
+    )
+    for upload, content_type, suffix in checked:
+        evidence = Evidence(
+            order=order,
+            original_name=upload.name[:200],
+            content_type=content_type,
+            size=upload.size,
+            uploaded_by=actor,
+            created_at=now,
+        )
+        evidence.file.save(f"{order.pk}{suffix}", upload, save=False)
+        evidence.save()
+    callback_follow_up_open(order=order, now=now)
+    return order
+
+
+@transaction.atomic
+def workorder_follow_up_record(*, actor, order: WorkOrder, rating: int, note: str = "", now=None):
+    """The citizen's 追评: satisfied → the centre audits; still unsatisfied → back to the unit."""
+    now = now or timezone.now()
+    current = WorkOrder.objects.select_for_update().get(pk=order.pk)
+    if rating <= 3:
+        return _transition(
+            current,
+            actor=actor,
+            to=S.AUDIT,
+            note=_("追评满意（%(r)d）") % {"r": rating},
+            now=now,
+            follow_up_rating=rating,
+        )
+    order = _transition(
+        current,
+        actor=actor,
+        to=S.RETURNED,
+        note=_("追评仍不满意（%(r)d）：%(note)s") % {"r": rating, "note": note[:500]},
+        now=now,
+        follow_up_rating=rating,
+        returns=current.returns + 1,
+    )
+    _notify_returned(order)
+    return order
+
+
+@transaction.atomic
+def workorder_follow_up_unreachable(*, actor, order: WorkOrder, now=None) -> WorkOrder:
+    current = WorkOrder.objects.select_for_update().get(pk=order.pk)
+    return _transition(current, actor=actor, to=S.AUDIT, note=_("追评未能联系到群众"), now=now)
+
+
+def _notify_returned(order):
+    notify_unit(
+        unit=order.unit,
+        kind=NotificationKind.ORDER_RETURNED,
+        text=_("整改工单 %(no)s 被退回，请重新整改。") % {"no": order.number},
+        url=_order_url(order),
+    )
+
+
+@transaction.atomic
+def workorder_close(*, actor, order: WorkOrder, note: str = "", now=None) -> WorkOrder:
+    """The centre audits and closes (审核办结). True resolution only after a satisfied 追评."""
+    now = now or timezone.now()
+    current = _locked(actor, order, Perm.WORKORDER_CLOSE)
+    resolved = current.follow_up_rating is not None and current.follow_up_rating <= 3
+    return _transition(
+        current,
+        actor=actor,
+        to=S.CLOSED,
+        note=(note or "").strip()[:1000] or _("审核通过，办结"),
+        now=now,
+        closed_at=now,
+        resolved=resolved,
+    )
+
+
+@transaction.atomic
+def workorder_return(*, actor, order: WorkOrder, note: str, now=None) -> WorkOrder:
+    """The centre finds the rectification not good enough and sends it back (审核退回)."""
+    now = now or timezone.now()
+    current = _locked(actor, order, Perm.WORKORDER_CLOSE)
+    note = (note or "").strip()
+    if not note:
+        raise ApplicationError("note_required", _("请写明退回原因。"), field="note")
+    if current.status != S.AUDIT:
+        raise ApplicationError("invalid_transition", _("只有待审核的工单可以退回。"), status=409)
+    order = _transition(
+        current, actor=actor, to=S.RETURNED, note=note[:1000], now=now, returns=current.returns + 1
+    )
+    _notify_returned(order)
+    return order
+
+
+def workorders_escalate_overdue(*, now=None) -> int:
+    """Orders past their deadline while the unit still has them go up to the parent unit
+    (超期升级), once; they show red from then on."""
+    now = now or timezone.now()
+    today = timezone.localtime(now).date()
+    count = 0
+    overdue = WorkOrder.objects.filter(
+        status__in=UNIT_STATUSES, deadline__lt=today, escalated_at__isnull=True
+    ).select_related("unit")
+    for order in overdue.iterator():
+        parent = OrgUnit.objects.get_parent(order.unit) if order.unit.depth > 1 else order.unit
+        with transaction.atomic():
+            if not WorkOrder.objects.filter(pk=order.pk, escalated_at__isnull=True).update(
+                escalated_at=now, escalated_to=parent
+            ):
+                continue
+            WorkOrderEvent.objects.create(
+                order=order,
+                from_status=order.status,
+                to_status=order.status,
+                note=_("超期未反馈，升级至%(unit)s") % {"unit": parent.name},
+                created_at=now,
+            )
+            text = _("整改工单 %(no)s（%(unit)s）已超期，请督促。") % {
+                "no": order.number,
+                "unit": order.unit.name,
+            }
+            notify_unit(
+                unit=parent, kind=NotificationKind.ORDER_OVERDUE, text=text, url=_order_url(order)
+            )
+            notify_unit(
+                unit=order.unit,
+                kind=NotificationKind.ORDER_OVERDUE,
+                text=text,
+                url=_order_url(order),
+            )
+        count += 1
+    return count
+
+
+def workorders_remind_due(*, now=None) -> int:
+    """A reminder when an order is within WORKORDER_REMIND_WORKDAYS working days of its
+    deadline and the unit has not fed back (临期提醒), once per order."""
+    now = now or timezone.now()
+    today = timezone.localtime(now).date()
+    count = 0
+    due = WorkOrder.objects.filter(
+        status__in=UNIT_STATUSES,
+        deadline__gte=today,
+        deadline__lte=today + timedelta(days=settings.WORKORDER_REMIND_WORKDAYS * 3 + 10),
+        deadline_reminded_at__isnull=True,
+    ).select_related("unit")
+    for order in due.iterator():
+        if working_days_between(today, order.deadline) > settings.WORKORDER_REMIND_WORKDAYS:
+            continue
+        with transaction.atomic():
+            if not WorkOrder.objects.filter(pk=order.pk, deadline_reminded_at__isnull=True).update(
+                deadline_reminded_at=now
+            ):
+                continue
+            notify_unit(
+                unit=order.unit,
+                kind=NotificationKind.ORDER_DUE_SOON,
+                text=_("整改工单 %(no)s 将于 %(day)s 到期，请及时反馈。")
+                % {"no": order.number, "day": f"{order.deadline:%m月%d日}"},
+                url=_order_url(order),
+            )
+        count += 1
+    return count
+
+
+# --- Appeals (申诉复核) ----------------------------------------------------------------------
+
+
+def appeal_deadline(order: WorkOrder):
+    return add_working_days(
+        timezone.localtime(order.dispatched_at).date(), settings.APPEAL_WINDOW_WORKDAYS
+    )[0]
+
+
+@transaction.atomic
+def appeal_file(*, actor, order: WorkOrder, reason: str, now=None) -> Appeal:
+    """The unit contests the attribution, within APPEAL_WINDOW_WORKDAYS working days of
+    dispatch and while the order is open; once per order."""
+    now = now or timezone.now()
+    current = _locked(actor, order, Perm.WORKORDER_HANDLE)
+    reason = (reason or "").strip()
+    if len(reason) < 10:
+        raise ApplicationError(
+            "reason_too_short", _("请写明申诉理由（至少10个字）。"), field="reason"
+        )
+    if len(reason) > 2000:
+        raise ApplicationError("reason_too_long", _("申诉理由不能超过2000字。"), field="reason")
+    if current.status not in OPEN_STATUSES:
+        raise ApplicationError("order_not_open", _("工单已办结或已撤销，不能申诉。"), status=409)
+    if timezone.localtime(now).date() > appeal_deadline(current):
+        raise ApplicationError(
+            "appeal_too_late",
+            _("已超过申诉期限（派发后 %(n)d 个工作日内，截至 %(day)s）。")
+            % {"n": settings.APPEAL_WINDOW_WORKDAYS, "day": f"{appeal_deadline(current):%m月%d日}"},
+            status=409,
+        )
+    if Appeal.objects.filter(order=current).exists():
+        raise ApplicationError("appeal_exists", _("该工单已申诉过。"), status=409)
+    appeal = Appeal.objects.create(
+        order=current, unit_id=current.unit_id, reason=reason, filed_by=actor, filed_at=now
+    )
+    WorkOrderEvent.objects.create(
+        order=current,
+        actor=actor,
+        from_status=current.status,
+        to_status=current.status,
+        note=_("提出申诉：%(reason)s") % {"reason": reason[:500]},
+        created_at=now,
+    )
+    audit_record(action=AuditAction.CREATE, actor=actor, obj=appeal, detail={"order": order.pk})
+    notify_supervisors_above(
+        unit=current.unit,
+        kind=NotificationKind.APPEAL_FILED,
+        text=_("%(unit)s 对工单 %(no)s 提出申诉，请复核。")
+        % {"unit": current.unit.name, "no": current.number},
+        url=_order_url(current),
+        sms=False,
+    )
+    return appeal
+
+
+@transaction.atomic
+def appeal_decide(*, actor, appeal: Appeal, uphold: bool, note: str, now=None) -> Appeal:
+    """A supervisor of a higher tier decides. Upheld: the order is cancelled and the rating
+    leaves the unit's and officer's figures (the survey, callback and this appeal remain)."""
+    from minyi.perception.services import callback_close_follow_ups, survey_exclude
+
+    now = now or timezone.now()
+    if not has_perm(actor, Perm.APPEAL_DECIDE):
+        raise PermissionDenied()
+    current = (
+        Appeal.objects.select_for_update()
+        .filter(scope_q(actor, "unit__"), pk=appeal.pk)
+        .select_related("unit", "order")
+        .first()
+    )
+    if current is None:
+        raise NotFound()
+    if actor.unit_id == current.unit_id or actor.unit.depth >= current.unit.depth:
+        raise ApplicationError("higher_tier_required", _("申诉须由上级单位复核。"), status=403)
+    note = (note or "").strip()
+    if not note:
+        raise ApplicationError("note_required", _("请填写复核意见。"), field="note")
+    status = AppealStatus.UPHELD if uphold else AppealStatus.REJECTED
+    if not Appeal.objects.filter(pk=current.pk, status=AppealStatus.PENDING).update(
+        status=status, decided_by=actor, decided_at=now, decision_note=note[:2000]
+    ):
+        raise ApplicationError("appeal_decided", _("该申诉已复核。"), status=409)
+    order = WorkOrder.objects.select_for_update().get(pk=current.order_id)
+    if uphold:
+        if order.status in OPEN_STATUSES:
+            _transition(
+                order,
+                actor=actor,
+                to=S.CANCELLED,
+                note=_("申诉成立：%(note)s") % {"note": note[:500]},
+                now=now,
+            )
+        callback_close_follow_ups(actor=actor, order=order, note=_("申诉成立，工单撤销"), now=now)
+        survey_exclude(survey=order.survey, now=now)
+    else:
+        WorkOrderEvent.objects.create(
+            order=order,
+            actor=actor,
+            from_status=order.status,
+            to_status=order.status,
+            note=_("申诉驳回：%(note)s") % {"note": note[:500]},
+            created_at=now,
+        )
+    audit_record(action=AuditAction.CHANGE, actor=actor, obj=current, detail={"decision": status})
+    notify_unit(
+        unit=current.unit,
+        kind=NotificationKind.APPEAL_DECIDED,
+        text=_("工单 %(no)s 的申诉%(result)s。")
+        % {"no": order.number, "result": AppealStatus(status).label},
+        url=_order_url(order),
+        sms=False,
+    )
+    current.refresh_from_db()
+    return current
