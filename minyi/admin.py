@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from minyi.core.audit import audit_record
 from minyi.core.errors import ApplicationError
-from minyi.core.models import AuditAction, AuditEvent, CalendarOverride
+from minyi.core.models import AuditAction, AuditEvent, CalendarOverride, CalendarYear
 from minyi.core.pii import lookup_hash, normalize_id_number, normalize_mobile
 from minyi.orgs.models import ApiKey, Officer, OrgUnit, User
 from minyi.orgs.roles import Perm, has_perm
@@ -336,6 +336,13 @@ class CalendarOverrideAdmin(ScopedAdmin):
     global_config = True
     list_display = ["day", "is_workday", "name"]
     date_hierarchy = "day"
+
+
+@admin.register(CalendarYear, site=admin_site)
+class CalendarYearAdmin(ScopedAdmin):
+    scope_prefix = None
+    global_config = True
+    list_display = ["year", "complete"]
 
 
 @admin.register(AuditEvent, site=admin_site)

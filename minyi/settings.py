@@ -103,6 +103,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "minyi.console.context_processors.console",
+                "minyi.notifications.context_processors.notifications",
             ],
         },
     },
@@ -164,8 +165,6 @@ CALLBACK_MAX_ATTEMPTS = env.int("MINYI_CALLBACK_MAX_ATTEMPTS", default=3)
 APPEAL_WINDOW_WORKDAYS = env.int("MINYI_APPEAL_WINDOW_WORKDAYS", default=3)
 WORKORDER_REMIND_WORKDAYS = env.int("MINYI_WORKORDER_REMIND_WORKDAYS", default=1)
 EVIDENCE_MAX_BYTES = env.int("MINYI_EVIDENCE_MAX_BYTES", default=10 * 1024 * 1024)
-# Uploaded evidence lives here, outside STATIC_ROOT and never served directly.
-MEDIA_ROOT = env.path("MINYI_MEDIA_ROOT", default=BASE_DIR / "var" / "media")
 if not (0 <= SURVEY_QUIET_END < SURVEY_QUIET_START <= 24):
     raise ImproperlyConfigured("Survey quiet hours must satisfy 0 <= END < START <= 24.")
 
@@ -273,6 +272,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("MINYI_STATIC_ROOT", default=BASE_DIR / "var" / "static")
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploads (work-order evidence) live here, outside STATIC_ROOT, never served directly.
 MEDIA_ROOT = env.path("MINYI_MEDIA_ROOT", default=BASE_DIR / "var" / "media")
 
 LOGGING = {

@@ -6,12 +6,17 @@ from minyi.orgs.roles import Perm, has_perm
 
 _NAV = [
     ("console:home", _("首页"), Perm.ORG_VIEW),
+    ("dashboards:index", _("数据看板"), Perm.DASHBOARD_VIEW),
     ("console:unit_tree", _("组织架构"), Perm.ORG_VIEW),
     ("console:officer_list", _("民警"), Perm.OFFICER_VIEW),
-    ("perception:callback_list", _("不满意回访"), Perm.CALLBACK_VIEW),
+    ("perception:callback_list", _("回访工作台"), Perm.CALLBACK_VIEW),
+    ("workorders:order_list", _("整改工单"), Perm.WORKORDER_VIEW),
+    ("workorders:appeal_list", _("申诉复核"), Perm.APPEAL_DECIDE),
+    ("earlywarning:warning_list", _("三色预警"), Perm.WARNING_VIEW),
     ("perception:inbox", _("短信收件箱"), Perm.INBOX_VIEW),
     ("perception:event_import", _("导入事件"), Perm.EVENT_IMPORT),
     ("console:audit_list", _("审计日志"), Perm.AUDIT_VIEW),
+    ("insight:tagger", _("原因标签模型"), Perm.TAGGER_VIEW),
 ]
 
 

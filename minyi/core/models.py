@@ -115,3 +115,20 @@ class CalendarOverride(models.Model):
 
     def __str__(self):
         return f"{self.day} {'上班' if self.is_workday else '休息'} {self.name}"
+
+
+class CalendarYear(models.Model):
+    """An administrator's statement that a year's whole schedule (holidays and make-up
+    workdays) is entered as CalendarOverride rows; until then deadlines in a year the library
+    does not know stay provisional."""
+
+    year = models.PositiveSmallIntegerField(_("年度"), unique=True)
+    complete = models.BooleanField(_("放假安排已全部录入"), default=False)
+
+    class Meta:
+        verbose_name = _("年度放假安排")
+        verbose_name_plural = _("年度放假安排")
+        ordering = ["-year"]
+
+    def __str__(self):
+        return str(self.year)

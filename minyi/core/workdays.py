@@ -1,16 +1,18 @@
 """Working days (工作日) for deadlines: weekends, Chinese public holidays and make-up workdays
 (调休上班) from `chinese-calendar`, overridden or extended by `CalendarOverride` rows.
 
-For a year neither source knows, weekends and the fixed-date statutory holidays are used and
-the result is marked provisional, so deadlines keep working while an administrator is
-reminded to enter the year's schedule.
+When an administrator marks a year complete (CalendarYear), its holidays and make-up
+workdays are the override rows and every other day follows the week. For a year neither source
+knows, weekends and the fixed-date statutory holidays are used and the result is marked
+provisional, so deadlines keep working while an administrator is reminded to enter the
+year's schedule.
 """
 
 from datetime import date, timedelta
 
 import chinese_calendar
 
-from minyi.core.models import CalendarOverride
+from minyi.core.models import CalendarOverride, CalendarYear
 
 # Fixed-date statutory holidays (全国年节及纪念日放假办法, 2024 revision); the lunar ones
 # (春节, 清明, 端午, 中秋) and the make-up days come only from the library or overrides.
@@ -26,6 +28,11 @@ class WorkCalendar:
                 "day", "is_workday"
             )
         )
+        self.entered_years = set(
+            CalendarYear.objects.filter(
+                year__gte=start.year, year__lte=end.year, complete=True
+            ).values_list("year", flat=True)
+        )
         self.provisional = False
 
     def is_workday(self, day: date) -> bool:
@@ -34,6 +41,8 @@ class WorkCalendar:
         try:
             return chinese_calendar.is_workday(day)
         except NotImplementedError:
+            if day.year in self.entered_years:
+                return day.weekday() < 5
             self.provisional = True
             return day.weekday() < 5 and (day.month, day.day) not in _FIXED_HOLIDAYS
 

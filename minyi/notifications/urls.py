@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from minyi.notifications import views
 
 app_name = "notifications"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.notification_list, name="list"),
+    path("<int:pk>/read/", views.notification_mark_read_view, name="mark_read"),
+    path("read-all/", views.notification_mark_all_read, name="mark_all_read"),
+]

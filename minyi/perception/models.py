@@ -164,7 +164,10 @@ class ServiceEvent(models.Model):
                 fields=["id"],
                 name="event_pending_idx",
                 condition=models.Q(survey_decision="pending"),
-            )
+            ),
+            # Drill-downs list a unit's (or a period's) contacts newest first.
+            models.Index(fields=["unit", "occurred_at"], name="event_unit_time_idx"),
+            models.Index(fields=["occurred_at"], name="event_time_idx"),
         ]
 
     def __str__(self):

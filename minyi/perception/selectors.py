@@ -6,10 +6,11 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Substr
 from django.utils import timezone
 
+from minyi.core.errors import NotFound
 from minyi.integrations.sms.models import InboundSms, InboundStatus
 from minyi.orgs.models import OrgUnit
 from minyi.orgs.selectors import scope_q
-from minyi.perception.models import Callback, CallbackStatus, SatisfactionDaily
+from minyi.perception.models import Callback, CallbackStatus, SatisfactionDaily, Survey
 
 # Aggregate aliases must differ from the rollup's field names.
 SUMS = {
@@ -20,14 +21,59 @@ SUMS = {
 }
 
 
-def callback_list_visible_to(user, *, status: str = CallbackStatus.OPEN):
+def callback_list_visible_to(user, *, status: str = CallbackStatus.OPEN, kind: str = ""):
     """The callback queue of the perception centres in the user's subtree, due first."""
     qs = Callback.objects.filter(scope_q(user, "centre__")).select_related(
-        "centre", "unit", "survey__business_type"
+        "centre", "unit", "survey__business_type", "assignee"
     )
     if status:
         qs = qs.filter(status=status)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if status == CallbackStatus.DONE:
+        return qs.order_by("-completed_at", "-id")
     return qs.order_by("due_at", "id")
+
+
+def callback_counts_visible_to(user) -> dict:
+    """Tasks per status, and how many unfinished ones are past due, for the queue's tabs."""
+    now = timezone.now()
+    return Callback.objects.filter(scope_q(user, "centre__")).aggregate(
+        open=Count("id", filter=Q(status=CallbackStatus.OPEN)),
+        in_progress=Count("id", filter=Q(status=CallbackStatus.IN_PROGRESS)),
+        overdue=Count("id", filter=~Q(status=CallbackStatus.DONE) & Q(due_at__lt=now)),
+    )
+
+
+def callback_get_visible_to(user, pk) -> Callback:
+    callback = (
+        Callback.objects.filter(scope_q(user, "centre__"), pk=pk)
+        .select_related(
+            "centre",
+            "unit",
+            "assignee",
+            "officer",
+            "work_order",
+            "survey__business_type",
+            "survey__event",
+        )
+        .first()
+    )
+    if callback is None:
+        raise NotFound()
+    return callback
+
+
+def citizen_history_visible_to(user, callback: Callback, *, limit: int = 10):
+    """The same citizen's other contacts the user may see (same mobile, by its hash), newest
+    first, with what came of them: the evaluator sees the whole story on one screen."""
+    return (
+        Survey.objects.filter(scope_q(user), mobile_hash=callback.survey.mobile_hash)
+        .exclude(pk=callback.survey_id)
+        .select_related("business_type", "unit")
+        .prefetch_related("callbacks")
+        .order_by("-created_at")[:limit]
+    )
 
 
 def inbox_list_visible_to(user):

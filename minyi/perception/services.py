@@ -735,12 +735,15 @@ def _callback_event(callback, *, actor, from_status, to_status, note="", now=Non
     )
 
 
-def _claim(actor, pk, now, queue: Q) -> bool:
-    """Take task `pk` if it is still available; True when this call won it."""
+def _claim(actor, pk, now) -> bool:
+    """Take task `pk` if it is still available; True when this call won it. The caller has
+    checked that the task is in the actor's queue: the UPDATE must not join another table,
+    or Django moves its conditions into a subquery that PostgreSQL does not re-check against
+    a claim committed meanwhile, and both claims win."""
     with transaction.atomic():
         current = Callback.objects.filter(pk=pk).values_list("status", flat=True).first()
         won = (
-            Callback.objects.filter(queue, pk=pk)
+            Callback.objects.filter(pk=pk)
             .filter(_available(now))
             .update(
                 status=CallbackStatus.IN_PROGRESS,
@@ -780,10 +783,16 @@ def callback_claim_next(*, actor, now=None) -> Callback | None:
     candidates = Callback.objects.filter(queue).filter(_available(now)).order_by("due_at", "id")
     for _attempt in range(20):
         with transaction.atomic():
-            pk = candidates.select_for_update(skip_locked=True).values_list("pk", flat=True).first()
+            # Lock the task row only: locking the joined centre row too would make every
+            # other evaluator of the centre skip the whole queue while one claim is running.
+            pk = (
+                candidates.select_for_update(skip_locked=True, of=("self",))
+                .values_list("pk", flat=True)
+                .first()
+            )
             if pk is None:
                 return None
-            if _claim(actor, pk, now, queue):
+            if _claim(actor, pk, now):
                 return Callback.objects.get(pk=pk)
     return None  # lost twenty races in a row: the caller shows "try again"
 
@@ -798,7 +807,7 @@ def callback_claim(*, actor, callback: Callback, now=None) -> Callback:
     callback.refresh_from_db()
     if callback.status == CallbackStatus.IN_PROGRESS and callback.assignee_id == actor.pk:
         return callback
-    if not _claim(actor, callback.pk, now, queue):
+    if not _claim(actor, callback.pk, now):
         callback.refresh_from_db()
         if callback.status == CallbackStatus.DONE:
             raise ApplicationError("callback_done", _("该回访任务已完成。"), status=409)
@@ -807,6 +816,8 @@ def callback_claim(*, actor, callback: Callback, now=None) -> Callback:
             raise ApplicationError(
                 "callback_taken", _("该任务已由 %(name)s 领取。") % {"name": holder}, status=409
             )
+        if callback.not_before is None:
+            raise ApplicationError("stale_state", _("任务状态已变化，请刷新后重试。"), status=409)
         raise ApplicationError(
             "callback_waiting",
             _("上次未接通，%(time)s 后再拨。")
@@ -900,6 +911,7 @@ def callback_record(
     fault dispatches a work order. Reached, 追评: the citizen's second rating is required and
     moves the work order on.
     """
+    from minyi.insight.tagging import suggest_tags
     from minyi.workorders import services as workorders
 
     now = now or timezone.now()
@@ -997,6 +1009,8 @@ def callback_record(
         outcome=outcome,
         reason_text=reason_text,
         tags=tags,
+        # What the tagger proposed, beside what the evaluator confirmed: its quality figures.
+        suggested_tags=suggest_tags(reason_text),
         attribution=attribution,
         officer=officer,
         completed_at=now,

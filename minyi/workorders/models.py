@@ -3,6 +3,8 @@ DOMAIN.md. A callback that finds the police at fault dispatches an order to the 
 accepts it, rectifies and reports back with evidence; an evaluator asks the citizen once more
 (追评); the centre audits and closes it. A unit may contest the attribution by appeal."""
 
+import os
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -142,7 +144,10 @@ class WorkOrderEvent(models.Model):
 
 
 def evidence_path(instance, filename):
-    return f"evidence/{timezone.now():%Y/%m}/{instance.order_id}-{timezone.now():%H%M%S%f}"
+    """evidence/<year>/<month>/<order>-<time><suffix>: the suffix is the one the content
+    check chose (.jpg, .png, .pdf), never the uploader's."""
+    suffix = os.path.splitext(filename)[1]
+    return f"evidence/{timezone.now():%Y/%m}/{instance.order_id}-{timezone.now():%H%M%S%f}{suffix}"
 
 
 class Evidence(models.Model):

@@ -19,6 +19,7 @@ from minyi.notifications.services import notify_supervisors_above, notify_unit
 from minyi.orgs.models import OrgUnit
 from minyi.orgs.roles import Perm, has_perm
 from minyi.orgs.selectors import scope_q
+from minyi.perception.models import Callback, CallbackStatus
 from minyi.workorders.models import (
     OPEN_STATUSES,
     UNIT_STATUSES,
@@ -81,12 +82,28 @@ def _locked(actor, order: WorkOrder, perm: str) -> WorkOrder:
     may do `perm`. Outside the subtree it does not exist."""
     if not has_perm(actor, perm):
         raise PermissionDenied()
+    # Only the order's row: locking the joined unit row too would queue every other order
+    # of the unit (and any edit of the unit) behind this one.
     current = (
-        WorkOrder.objects.select_for_update().filter(scope_q(actor, "unit__"), pk=order.pk).first()
+        WorkOrder.objects.select_for_update(of=("self",))
+        .filter(scope_q(actor, "unit__"), pk=order.pk)
+        .first()
     )
     if current is None:
         raise NotFound()
     return current
+
+
+def _require_centre(actor, order: WorkOrder) -> None:
+    """Auditing and closing is the perception centre's (or a unit above it): a station does
+    not sign off its own rectification."""
+    if actor.unit_id is None:  # the break-glass superuser
+        return
+    centre = OrgUnit.objects.only("path").get(pk=order.centre_id)
+    if not centre.path.startswith(actor.unit.path):
+        raise ApplicationError(
+            "centre_required", _("工单须由民意感知中心或其上级审核办结。"), status=403
+        )
 
 
 def _new_number(now) -> str:
@@ -269,6 +286,7 @@ def workorder_close(*, actor, order: WorkOrder, note: str = "", now=None) -> Wor
     """The centre audits and closes (审核办结). True resolution only after a satisfied 追评."""
     now = now or timezone.now()
     current = _locked(actor, order, Perm.WORKORDER_CLOSE)
+    _require_centre(actor, current)
     resolved = current.follow_up_rating is not None and current.follow_up_rating <= 3
     return _transition(
         current,
@@ -286,6 +304,7 @@ def workorder_return(*, actor, order: WorkOrder, note: str, now=None) -> WorkOrd
     """The centre finds the rectification not good enough and sends it back (审核退回)."""
     now = now or timezone.now()
     current = _locked(actor, order, Perm.WORKORDER_CLOSE)
+    _require_centre(actor, current)
     note = (note or "").strip()
     if not note:
         raise ApplicationError("note_required", _("请写明退回原因。"), field="note")
@@ -435,14 +454,15 @@ def appeal_decide(*, actor, appeal: Appeal, uphold: bool, note: str, now=None) -
     if not has_perm(actor, Perm.APPEAL_DECIDE):
         raise PermissionDenied()
     current = (
-        Appeal.objects.select_for_update()
+        Appeal.objects.select_for_update(of=("self",))
         .filter(scope_q(actor, "unit__"), pk=appeal.pk)
         .select_related("unit", "order")
         .first()
     )
     if current is None:
         raise NotFound()
-    if actor.unit_id == current.unit_id or actor.unit.depth >= current.unit.depth:
+    # The break-glass superuser has no unit and stands above every tier.
+    if actor.unit_id is not None and actor.unit.depth >= current.unit.depth:
         raise ApplicationError("higher_tier_required", _("申诉须由上级单位复核。"), status=403)
     note = (note or "").strip()
     if not note:
@@ -452,6 +472,17 @@ def appeal_decide(*, actor, appeal: Appeal, uphold: bool, note: str, now=None) -
         status=status, decided_by=actor, decided_at=now, decision_note=note[:2000]
     ):
         raise ApplicationError("appeal_decided", _("该申诉已复核。"), status=409)
+    if uphold:
+        # Callback before order, the order callback_record takes them in: an evaluator
+        # recording the 追评 at this moment then finishes first instead of deadlocking.
+        list(
+            Callback.objects.select_for_update()
+            .filter(
+                work_order_id=current.order_id,
+                status__in=[CallbackStatus.OPEN, CallbackStatus.IN_PROGRESS],
+            )
+            .order_by("pk")
+        )
     order = WorkOrder.objects.select_for_update().get(pk=current.order_id)
     if uphold:
         if order.status in OPEN_STATUSES:
@@ -477,7 +508,7 @@ def appeal_decide(*, actor, appeal: Appeal, uphold: bool, note: str, now=None) -
     notify_unit(
         unit=current.unit,
         kind=NotificationKind.APPEAL_DECIDED,
-        text=_("工单 %(no)s 的申诉%(result)s。")
+        text=_("工单 %(no)s：%(result)s。")
         % {"no": order.number, "result": AppealStatus(status).label},
         url=_order_url(order),
         sms=False,

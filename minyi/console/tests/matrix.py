@@ -16,3 +16,6 @@ class Case:
     method: str = "get"
     detail: bool = False  # a sibling gets 404 (detail) or a list without the marker
     owner_status: int = 200
+    # What a sibling gets when it is neither a 404 nor a 200 list (e.g. "take the next task"
+    # redirects everyone back to the queue).
+    sibling_status: int | None = None

@@ -26,3 +26,11 @@ def percent(value, digits=1):
     if value is None:
         return "—"
     return f"{value * 100:.{digits}f}%"
+
+
+@register.filter
+def reason_tag(code):
+    """The Chinese label of a ReasonTag value stored in a JSON list."""
+    from minyi.perception.models import ReasonTag
+
+    return ReasonTag(code).label if code in ReasonTag.values else code

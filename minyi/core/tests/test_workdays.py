@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from minyi.core.models import CalendarOverride
+from minyi.core.models import CalendarOverride, CalendarYear
 from minyi.core.workdays import add_working_days, is_working_day, working_days_between
 
 
@@ -36,6 +36,19 @@ def test_year_the_library_does_not_know_uses_overrides_then_fallback():
     # Then the weekend and the override are skipped, and the answer says it is provisional
     assert due == date(2027, 2, 9)
     assert provisional
+
+
+@pytest.mark.django_db
+def test_a_year_marked_complete_is_no_longer_provisional():
+    # Given the administrator entered 2027's Spring Festival days and marked the year complete
+    CalendarOverride.objects.create(day=date(2027, 2, 8), is_workday=False, name="春节")
+    CalendarYear.objects.create(year=2027, complete=True)
+    # When a deadline crosses them
+    due, provisional = add_working_days(date(2027, 2, 5), 1)
+    # Then the entered days decide and the answer is firm
+    assert (due, provisional) == (date(2027, 2, 9), False)
+    # And 1 October 2027 is what the administrator said (not entered here: a working Friday)
+    assert is_working_day(date(2027, 10, 1))
 
 
 @pytest.mark.django_db

@@ -253,3 +253,28 @@ def test_commands_refuse_outside_demo_mode(settings, command):
     with pytest.raises(CommandError, match="DEMO_MODE"):
         call_command(command, "--once" if command == "demo_traffic" else "--days=1")
     assert ServiceEvent.objects.count() == count
+
+
+@pytest.mark.django_db
+def test_demo_staff_work_the_callbacks_through_the_services(history):
+    from minyi.workorders.demo import work_callbacks
+    from minyi.workorders.models import WorkOrder, WorkOrderEvent, WorkOrderStatus
+
+    with transaction.atomic():
+        # When the demo's evaluators, leaders and supervisors work what the history opened
+        worked = work_callbacks(now=NOW)
+        # Then most callbacks are done, with confirmed tags and an attribution
+        done = Callback.objects.filter(kind="first", status="done")
+        assert worked["callbacks"] == done.count() > 0.8 * history["callbacks"]
+        assert not done.filter(attribution="").exists()
+        assert done.exclude(attribution="unreachable").filter(tags=[]).count() == 0
+        # And the at-fault ones became work orders in every stage of their life
+        statuses = set(WorkOrder.objects.values_list("status", flat=True))
+        assert {WorkOrderStatus.CLOSED, WorkOrderStatus.DISPATCHED} <= statuses
+        assert len(statuses) >= 3
+        closed = WorkOrder.objects.filter(status=WorkOrderStatus.CLOSED)
+        assert closed.filter(resolved=True).exists()
+        assert WorkOrderEvent.objects.filter(to_status=WorkOrderStatus.CLOSED).count() == (
+            closed.count()
+        )
+        transaction.set_rollback(True)

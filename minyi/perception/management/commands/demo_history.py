@@ -64,3 +64,25 @@ class Command(BaseCommand):
                 + summary_line(figures)
             )
         )
+        # The evaluators, units and supervisors then work what the history opened.
+        from minyi.workorders.demo import work_callbacks
+
+        worked = work_callbacks(seed=seed)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo staff worked {worked['callbacks']} callbacks; "
+                f"{worked['orders']} work orders moved on ({worked['closed']} closed, "
+                f"{worked['appeals']} appealed)."
+            )
+        )
+        # The reason tagger learns from the tags the demo evaluators confirmed.
+        from minyi.core.errors import ApplicationError
+        from minyi.insight.services import tagger_train
+
+        try:
+            model = tagger_train()
+        except ApplicationError as exc:
+            self.stdout.write(f"Reason tagger not trained: {exc.message}")
+        else:
+            state = "active" if model.is_active else "kept inactive"
+            self.stdout.write(f"Reason tagger v{model.version} trained ({state}).")

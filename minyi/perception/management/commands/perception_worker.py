@@ -1,5 +1,6 @@
 """The perception loop's worker: decides surveys, puts due ones in the outbox, sends the
-outbox, reminds and expires, and recovers what a killed sender left behind.
+outbox, reminds and expires, recovers what a killed sender left behind, and moves work
+orders on (deadline reminders, escalation of overdue orders).
 
 Run as many as the load needs (on PostgreSQL they claim work with SKIP LOCKED, so no two do
 the same thing); `make run` starts one.
@@ -19,6 +20,7 @@ from minyi.perception.services import (
     surveys_remind_and_expire,
     surveys_schedule_pending,
 )
+from minyi.workorders.services import workorders_escalate_overdue, workorders_remind_due
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +31,67 @@ STEPS = {
     "reminders": surveys_remind_and_expire,
     "recovered": outbox_recover,
     "inbound": inbound_process_pending,
+    "orders_reminded": workorders_remind_due,
+    "orders_escalated": workorders_escalate_overdue,
 }
+
+
+def _warnings():
+    from minyi.earlywarning.services import warnings_compute
+
+    return {"warnings": sum(v for v in warnings_compute().values() if isinstance(v, int))}
+
+
+def _tagger():
+    from minyi.core.errors import ApplicationError
+    from minyi.insight.services import tagger_train
+
+    try:
+        return {"tagger_version": tagger_train().version}
+    except ApplicationError:  # too few confirmed tags yet
+        return {}
+
+
+def _rollups():
+    from minyi.dashboards.rollups import dashboard_rollups_refresh
+
+    dashboard_rollups_refresh()
+    return {}
+
+
+def _rollups_full():
+    from minyi.dashboards.rollups import dashboard_rollups_refresh
+
+    dashboard_rollups_refresh(full=True)
+    return {}
+
+
+# Slower jobs, each at most once per period (seconds) per worker process. With several
+# workers they may each run them; all are idempotent (dashboard rollups are recomputed, a
+# warning row is written only when a colour changes, a tagger model is kept only if it does
+# no worse than the rules). The full rollup rebuild picks up appeals upheld long after the
+# contact; in production run it (and the others) from cron at night instead: docs/deployment.md.
+PERIODIC = {
+    "rollups": (_rollups, 300),
+    "warnings": (_warnings, 3600),
+    "tagger": (_tagger, 24 * 3600),
+    "rollups_full": (_rollups_full, 24 * 3600),
+}
+_last_run: dict[str, float] = {}
+
+
+def run_periodic(now: float | None = None) -> dict:
+    now = time.monotonic() if now is None else now
+    done = {}
+    for name, (job, period) in PERIODIC.items():
+        if now - _last_run.get(name, -period) < period:
+            continue
+        _last_run[name] = now
+        try:
+            done.update(job())
+        except Exception:
+            log.exception("perception worker: periodic job %s failed", name)
+    return done
 
 
 def run_once(backend, *, batch: int = 200) -> dict:
@@ -74,6 +136,10 @@ class Command(BaseCommand):
         self.stdout.write(f"perception worker: SMS via {backend.name}")
         while not stopping:
             done = run_once(backend, batch=batch)
+            if not once:
+                periodic = run_periodic()
+                if periodic:
+                    self.stdout.write(" ".join(f"{k}={v}" for k, v in periodic.items()))
             if any(done.values()):
                 self.stdout.write(" ".join(f"{k}={v}" for k, v in done.items() if v))
             if once:
