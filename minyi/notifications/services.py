@@ -23,12 +23,17 @@ def notify_users(*, users, kind: str, text: str, url: str = "", sms: bool = True
     if sms:
         from django.conf import settings
 
+        from minyi.perception.services import next_send_time
+
+        # A deadline passes at midnight; the leader's phone hears of it in the morning.
+        not_before = next_send_time(now)
         for user in users:
             if user.mobile:
                 sms_enqueue(
                     mobile=user.mobile,
                     body=f"{settings.SMS_SIGNATURE}{text}",
                     purpose=SmsPurpose.NOTIFICATION,
+                    not_before=not_before,
                 )
     return len(users)
 

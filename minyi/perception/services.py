@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from minyi.core.audit import audit_record
 from minyi.core.errors import ApplicationError, NotFound, PermissionDenied
-from minyi.core.models import AuditAction
+from minyi.core.models import AuditAction, AuditOutcome
 from minyi.core.pii import lookup_hash, normalize_mobile
 from minyi.integrations.sms.models import InboundSms, InboundStatus, OptOut, OutboundSms, SmsPurpose
 from minyi.integrations.sms.services import in_quiet_hours, optout_add, sms_enqueue
@@ -859,14 +859,23 @@ def _move(callback: Callback, *, actor, to: str, note: str, now, **fields) -> No
 @transaction.atomic
 def callback_release(*, actor, callback: Callback, now=None) -> None:
     """Put a held task back in the queue untouched (放回)."""
+    _require_work(actor)
     now = now or timezone.now()
     current = _held(actor, callback)
     _move(current, actor=actor, to=CallbackStatus.OPEN, note="放回", now=now, assignee=None)
 
 
-def callback_reveal_mobile(*, actor, callback: Callback) -> str:
-    """The citizen's number in full, for the call. Every reveal is audited."""
+def callback_reveal_mobile(*, actor, callback: Callback, request=None) -> str:
+    """The citizen's number in full, for the call. Every reveal is audited, refusals too."""
     if not has_perm(actor, Perm.CALLBACK_REVEAL_MOBILE):
+        audit_record(
+            action=AuditAction.PII_REVEAL,
+            actor=actor,
+            request=request,
+            obj=callback,
+            outcome=AuditOutcome.DENIED,
+            detail={"field": "citizen_mobile"},
+        )
         raise PermissionDenied()
     if not Callback.objects.filter(scope_q(actor, "centre__"), pk=callback.pk).exists():
         raise NotFound()
@@ -874,6 +883,7 @@ def callback_reveal_mobile(*, actor, callback: Callback) -> str:
     audit_record(
         action=AuditAction.PII_REVEAL,
         actor=actor,
+        request=request,
         obj=callback,
         detail={"field": "citizen_mobile", "survey": callback.survey_id},
     )

@@ -178,8 +178,10 @@ def callback_release_view(request, pk):
 @require_POST
 def callback_reveal(request, pk):
     callback = callback_get_visible_to(request.user, pk)
-    value = callback_reveal_mobile(actor=request.user, callback=callback)
-    return render(request, "console/_revealed.html", {"value": value})
+    value = callback_reveal_mobile(actor=request.user, callback=callback, request=request)
+    response = render(request, "console/_revealed.html", {"value": value})
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 class CallbackRecordForm(forms.Form):
@@ -300,7 +302,10 @@ def callback_record_view(request, pk):
         if exc.field and exc.field in form.fields:
             form.add_error(exc.field, str(exc.message))
         else:
+            # Not about one field (the task was taken over, or is done): said on top of the
+            # page, which shows the form only to the evaluator holding the task.
             form.add_error(None, str(exc.message))
+            messages.error(request, exc.message)
         callback.refresh_from_db()
         return _callback_page(request, callback, form, status=exc.status)
     if callback.status == CallbackStatus.DONE:

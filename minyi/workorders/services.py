@@ -106,6 +106,20 @@ def _require_centre(actor, order: WorkOrder) -> None:
         )
 
 
+def _fresh_deadline(order: WorkOrder, now) -> dict:
+    """A returned order gets the business type's working days again, from today: the unit
+    rectifies anew, and reminders and escalation start over."""
+    deadline, provisional = add_working_days(
+        timezone.localtime(now or timezone.now()).date(), order.business_type.rectification_days
+    )
+    return {
+        "deadline": deadline,
+        "deadline_provisional": provisional,
+        "deadline_reminded_at": None,
+        "escalated_at": None,
+    }
+
+
 def _new_number(now) -> str:
     return f"ZG{timezone.localtime(now):%Y%m%d}{secrets.randbelow(10**6):06d}"
 
@@ -253,14 +267,16 @@ def workorder_follow_up_record(*, actor, order: WorkOrder, rating: int, note: st
             now=now,
             follow_up_rating=rating,
         )
+    # The citizen's words stay encrypted on the callback; the history names it.
     order = _transition(
         current,
         actor=actor,
         to=S.RETURNED,
-        note=_("追评仍不满意（%(r)d）：%(note)s") % {"r": rating, "note": note[:500]},
+        note=_("追评仍不满意（%(r)d），重新整改") % {"r": rating},
         now=now,
         follow_up_rating=rating,
         returns=current.returns + 1,
+        **_fresh_deadline(current, now),
     )
     _notify_returned(order)
     return order
@@ -311,7 +327,13 @@ def workorder_return(*, actor, order: WorkOrder, note: str, now=None) -> WorkOrd
     if current.status != S.AUDIT:
         raise ApplicationError("invalid_transition", _("只有待审核的工单可以退回。"), status=409)
     order = _transition(
-        current, actor=actor, to=S.RETURNED, note=note[:1000], now=now, returns=current.returns + 1
+        current,
+        actor=actor,
+        to=S.RETURNED,
+        note=note[:1000],
+        now=now,
+        returns=current.returns + 1,
+        **_fresh_deadline(current, now),
     )
     _notify_returned(order)
     return order

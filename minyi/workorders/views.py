@@ -113,7 +113,10 @@ _MAIN_FIELD = {
 def _allowed_actions(user, order, appeal, appeal_until) -> dict[str, bool]:
     """What THIS user may do to the order in ITS status; the services enforce the same."""
     handle = has_perm(user, Perm.WORKORDER_HANDLE)
-    close = has_perm(user, Perm.WORKORDER_CLOSE)
+    # Auditing is the perception centre's (or a unit above it), as workorder_close enforces.
+    close = has_perm(user, Perm.WORKORDER_CLOSE) and (
+        user.unit_id is None or user.unit.contains(order.centre)
+    )
     return {
         "accept": handle and order.status == S.DISPATCHED,
         "feedback": handle and order.status in (S.ACCEPTED, S.RETURNED),

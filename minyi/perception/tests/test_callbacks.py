@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from minyi.core.errors import ApplicationError, NotFound, PermissionDenied
-from minyi.core.models import AuditAction, AuditEvent
+from minyi.core.models import AuditAction, AuditEvent, AuditOutcome
 from minyi.core.workdays import add_working_days
 from minyi.integrations.sms.models import OutboundSms, SmsPurpose
 from minyi.notifications.models import Notification, NotificationKind
@@ -208,7 +208,9 @@ def test_reveal_refused_to_a_role_without_the_permission(world):
     callback = first_callback(unsatisfied_survey(world))
     with pytest.raises(PermissionDenied):
         callback_reveal_mobile(actor=world.user("a", Role.UNIT_LEADER), callback=callback)
-    assert not AuditEvent.objects.filter(action=AuditAction.PII_REVEAL).exists()
+    # The refusal is on the record too
+    refused = AuditEvent.objects.get(action=AuditAction.PII_REVEAL)
+    assert refused.outcome == AuditOutcome.DENIED
 
 
 # --- Calls -----------------------------------------------------------------------------------

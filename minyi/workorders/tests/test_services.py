@@ -181,7 +181,7 @@ def test_the_whole_loop_returned_once_then_resolved_and_closed(
     ]
     notes = list(WorkOrderEvent.objects.filter(order=order).values_list("note", flat=True))
     assert notes[2] == FEEDBACK
-    assert "群众表示仍未解决" in notes[3]
+    assert "追评仍不满意" in notes[3] and "群众表示仍未解决" not in notes[3]  # kept encrypted
     assert notes[-1] == "整改到位"
     assert Evidence.objects.filter(order=order).count() == 2
     assert Callback.objects.filter(work_order=order, status=CallbackStatus.DONE).count() == 2
@@ -433,3 +433,30 @@ def test_an_order_is_overdue_only_after_its_deadline(order):
     WorkOrder.objects.filter(pk=order.pk).update(deadline=timezone.localdate() - timedelta(days=1))
     order.refresh_from_db()
     assert order.is_overdue
+
+
+def test_escalation_sms_waits_for_the_morning(world, order):
+    give_mobile(world.user("a", Role.UNIT_LEADER), "13900004321")
+    # When the deadline passes and the sweep runs just after midnight
+    moment = _at(order.deadline + timedelta(days=1), 0)
+    assert workorders_escalate_overdue(now=moment) == 1
+    # Then the console knows at once, but the SMS is held until the quiet hours end
+    sms = OutboundSms.objects.get(to_mobile_hash=lookup_hash("mobile", "13900004321"))
+    assert timezone.localtime(sms.not_before).hour == 8
+
+
+def test_a_returned_order_gets_a_fresh_deadline(order, accepted, leader, evaluator):
+    # Given an order fed back late, escalated, then rated unsatisfied again on the 追评
+    workorder_feedback(actor=leader, order=accepted, text=FEEDBACK)
+    WorkOrder.objects.filter(pk=order.pk).update(
+        deadline=timezone.localdate() - timedelta(days=3), escalated_at=timezone.now()
+    )
+    _follow_up(evaluator, order, rating=5)
+    order.refresh_from_db()
+    # Then the unit has the business type's working days again, and the sweeps start over
+    assert order.status == S.RETURNED
+    assert order.deadline > timezone.localdate()
+    assert order.escalated_at is None and order.deadline_reminded_at is None
+    # And the history names the 追评 without copying the citizen's words
+    last = WorkOrderEvent.objects.filter(order=order).last()
+    assert "仍未解决" not in last.note
