@@ -50,24 +50,13 @@ FEEDBACK = "已约谈当事民警并责令其当面道歉，组织全所开展�
 
 
 @pytest.fixture(autouse=True)
-def _setup(world, btypes, settings, tmp_path):
+def _setup(world, btypes):
     open_centres(world)
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def leader(world):
-    return world.user("a2", Role.UNIT_LEADER)
 
 
 @pytest.fixture
 def district_supervisor(world):
     return world.user("a", Role.SUPERVISOR)
-
-
-@pytest.fixture
-def order(world):
-    return at_fault_order(world)
 
 
 @pytest.fixture

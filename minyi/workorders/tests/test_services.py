@@ -33,7 +33,6 @@ from minyi.workorders.tests.factories import (
     LEADER_MOBILE,
     PDF,
     PNG,
-    at_fault_order,
     follow_up_of,
     give_mobile,
     open_centres,
@@ -47,35 +46,8 @@ FEEDBACK = "已约谈当事民警并责令其当面道歉，组织全所开展�
 
 
 @pytest.fixture(autouse=True)
-def _setup(world, btypes, settings, tmp_path):
+def _setup(world, btypes):
     open_centres(world)
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def leader(world):
-    return world.user("a2", Role.UNIT_LEADER)
-
-
-@pytest.fixture
-def evaluator(world):
-    return world.user("a", Role.EVALUATOR)
-
-
-@pytest.fixture
-def auditor(world):
-    """A supervisor of the 甲区 centre, which made the call and audits the order."""
-    return world.user("a", Role.SUPERVISOR)
-
-
-@pytest.fixture
-def order(world):
-    return at_fault_order(world)
-
-
-@pytest.fixture
-def accepted(order, leader):
-    return workorder_accept(actor=leader, order=order)
 
 
 def _follow_up(evaluator, order, *, rating=None, outcome=CallOutcome.REACHED):
