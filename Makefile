@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench-ingest bench-sms lint format check-migrations demo messages system-deps clean
+.PHONY: run test bench-ingest bench-sms bench-dashboard lint format check-migrations demo messages system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ bench-ingest: $(STAMP)
 ## bench-sms: surveys out through Kannel vs Kannel alone; replies in vs a bare receiver
 bench-sms: $(STAMP) system-deps
 	$(BIN)/python bench/sms.py
+
+## bench-dashboard: dashboard pages over 10M replies vs the same figures from raw rows (~30 min)
+bench-dashboard: $(STAMP)
+	$(BIN)/python bench/dashboard.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
