@@ -39,7 +39,8 @@ STEPS = {
 def _warnings():
     from minyi.earlywarning.services import warnings_compute
 
-    return {"warnings": sum(v for v in warnings_compute().values() if isinstance(v, int))}
+    summary = warnings_compute()
+    return {k: v for k, v in summary.items() if k.endswith(("_red", "_orange")) and v}
 
 
 def _tagger():
@@ -71,11 +72,12 @@ def _rollups_full():
 # warning row is written only when a colour changes, a tagger model is kept only if it does
 # no worse than the rules). The full rollup rebuild picks up appeals upheld long after the
 # contact; in production run it (and the others) from cron at night instead: docs/deployment.md.
+# (job, period in seconds, run at start): the daily jobs wait a day after a (re)start.
 PERIODIC = {
-    "rollups": (_rollups, 300),
-    "warnings": (_warnings, 3600),
-    "tagger": (_tagger, 24 * 3600),
-    "rollups_full": (_rollups_full, 24 * 3600),
+    "rollups": (_rollups, 300, True),
+    "warnings": (_warnings, 3600, True),
+    "tagger": (_tagger, 24 * 3600, False),
+    "rollups_full": (_rollups_full, 24 * 3600, False),
 }
 _last_run: dict[str, float] = {}
 
@@ -83,8 +85,9 @@ _last_run: dict[str, float] = {}
 def run_periodic(now: float | None = None) -> dict:
     now = time.monotonic() if now is None else now
     done = {}
-    for name, (job, period) in PERIODIC.items():
-        if now - _last_run.get(name, -period) < period:
+    for name, (job, period, at_start) in PERIODIC.items():
+        _last_run.setdefault(name, now - period if at_start else now)
+        if now - _last_run[name] < period:
             continue
         _last_run[name] = now
         try:
