@@ -4,6 +4,7 @@ suggestions the callback workbench asks for while an evaluator types."""
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from minyi.console.access import staff_view
 from minyi.insight.selectors import tagger_overview
@@ -32,11 +33,13 @@ def tagger_train(request):
 
 
 @staff_view(Perm.CALLBACK_WORK)
+@require_POST
 def suggest(request):
     """The reason-tag checkboxes for a reason text (an htmx fragment): every tag, the
     suggested ones checked and marked. With `current=1`, tags the evaluator checked by hand
-    (`tags` minus the previous `suggested_tags`) stay checked."""
-    data = request.POST if request.method == "POST" else request.GET
+    (`tags` minus the previous `suggested_tags`) stay checked. POST only: the citizen's words
+    must not end up in a URL (and so in access logs)."""
+    data = request.POST
     text = (data.get("text") or data.get("reason_text") or "")[:MAX_TEXT]
     suggested = suggest_tags(text)
     checked = set(suggested)

@@ -1,8 +1,6 @@
 """Permission-matrix cases for insight. The tagger is city-wide configuration without unit
 data, so there is no marker; test_views.py checks that no reason text ever shows."""
 
-from urllib.parse import urlencode
-
 from django.urls import reverse
 
 from minyi.console.tests.matrix import Case
@@ -14,7 +12,8 @@ CASES = {
     "insight:tagger_train": Case(Perm.TAGGER_VIEW, lambda w: reverse("insight:tagger_train"), None),
     "insight:suggest": Case(
         Perm.CALLBACK_WORK,
-        lambda w: reverse("insight:suggest") + "?" + urlencode({"text": "民警态度很差"}),
+        lambda w: reverse("insight:suggest"),
         None,
+        method="post",
     ),
 }

@@ -140,8 +140,10 @@ def test_suggest_keeps_tags_checked_by_hand_and_drops_stale_suggestions(client, 
 
 def test_suggest_for_empty_or_unclear_text(client, world):
     login(client, world.user("a2", Role.EVALUATOR))
-    assert _boxes(client.get(reverse("insight:suggest"), {"text": ""}).content.decode())[1] == []
-    unclear = client.get(reverse("insight:suggest"), {"text": "不满意"}).content.decode()
+    assert _boxes(client.post(reverse("insight:suggest"), {"text": ""}).content.decode())[1] == []
+    # The citizen's words never travel in a URL
+    assert client.get(reverse("insight:suggest"), {"text": "态度差"}).status_code == 405
+    unclear = client.post(reverse("insight:suggest"), {"text": "不满意"}).content.decode()
     assert _boxes(unclear)[1] == ["other"]
 
 
