@@ -63,6 +63,9 @@ INSTALLED_APPS = [
     "minyi.insight",
     "minyi.dashboards",
     "minyi.earlywarning",
+    "minyi.portal",
+    "minyi.opinions",
+    "minyi.cases",
     "minyi.console",
     "minyi.integrations.sms",
 ]
@@ -168,6 +171,22 @@ CALLBACK_MAX_ATTEMPTS = env.int("MINYI_CALLBACK_MAX_ATTEMPTS", default=3)
 APPEAL_WINDOW_WORKDAYS = env.int("MINYI_APPEAL_WINDOW_WORKDAYS", default=3)
 WORKORDER_REMIND_WORKDAYS = env.int("MINYI_WORKORDER_REMIND_WORKDAYS", default=1)
 EVIDENCE_MAX_BYTES = env.int("MINYI_EVIDENCE_MAX_BYTES", default=10 * 1024 * 1024)
+
+# Citizen portal (群众门户): one-time SMS codes, opinions, case progress, officer directory.
+OTP_TTL_MINUTES = env.int("MINYI_OTP_TTL_MINUTES", default=10)
+OTP_PER_MOBILE_HOUR = env.int("MINYI_OTP_PER_MOBILE_HOUR", default=5)
+OTP_PER_IP_HOUR = env.int("MINYI_OTP_PER_IP_HOUR", default=20)
+OTP_PER_IP_DAY = env.int("MINYI_OTP_PER_IP_DAY", default=100)
+OTP_MAX_FAILURES = env.int("MINYI_OTP_MAX_FAILURES", default=5)
+# The first lock lasts this long; each next one twice as long, up to a day.
+OTP_LOCK_MINUTES = env.int("MINYI_OTP_LOCK_MINUTES", default=15)
+# How long a proven mobile stays proven in the citizen's browser session.
+OTP_SESSION_MINUTES = env.int("MINYI_OTP_SESSION_MINUTES", default=30)
+CASE_LOOKUPS_PER_IP_HOUR = env.int("MINYI_CASE_LOOKUPS_PER_IP_HOUR", default=30)
+OPINIONS_PER_MOBILE_DAY = env.int("MINYI_OPINIONS_PER_MOBILE_DAY", default=10)
+OPINION_PHOTO_MAX_BYTES = env.int("MINYI_OPINION_PHOTO_MAX_BYTES", default=5 * 1024 * 1024)
+# An answer the citizen has not rated is closed after this many days.
+OPINION_RATING_DAYS = env.int("MINYI_OPINION_RATING_DAYS", default=7)
 if not (0 <= SURVEY_QUIET_END < SURVEY_QUIET_START <= 24):
     raise ImproperlyConfigured("Survey quiet hours must satisfy 0 <= END < START <= 24.")
 

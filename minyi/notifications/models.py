@@ -13,6 +13,12 @@ class NotificationKind(models.TextChoices):
     APPEAL_FILED = "appeal_filed", _("新申诉待复核")
     APPEAL_DECIDED = "appeal_decided", _("申诉已复核")
     WARNING = "warning", _("预警")
+    OPINION_ARRIVED = "opinion_arrived", _("新群众诉求")
+    OPINION_DUE = "opinion_due", _("诉求即将到期")
+    OPINION_OVERDUE = "opinion_overdue", _("诉求超期升级")
+    OPINION_UNSATISFIED = "opinion_unsatisfied", _("群众不满意答复")
+    REWARD_PROPOSED = "reward_proposed", _("线索奖励待审批")
+    REWARD_DECIDED = "reward_decided", _("线索奖励已审批")
 
 
 class Notification(models.Model):

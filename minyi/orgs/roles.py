@@ -25,9 +25,25 @@ class Perm:
     WARNING_REPLY = "warning.reply"
     TAGGER_VIEW = "tagger.view"  # the reason tagger's quality figures
     NOTIFICATION_VIEW = "notification.view"
+    OPINION_VIEW = "opinion.view"
+    OPINION_HANDLE = "opinion.handle"  # the unit: accept, answer, verify a tip
+    OPINION_ROUTE = "opinion.route"  # the centre: transfer to another unit (转办)
+    OPINION_REVEAL_CONTACT = "opinion.reveal_contact"  # a named author's mobile, audited
+    TIP_IDENTITY_VIEW = "tip.identity_view"  # a named tipster's identity, audited
+    REWARD_MANAGE = "reward.manage"  # the unit: propose a reward, record its payment
+    REWARD_APPROVE = "reward.approve"  # a higher tier approves or refuses it
+    CASE_VIEW = "case.view"
+    CASE_IMPORT = "case.import"
+    CARD_PRINT = "card.print"  # printable officer and station QR cards, scan counts
 
 
-_SEE = {Perm.ORG_VIEW, Perm.OFFICER_VIEW, Perm.NOTIFICATION_VIEW, Perm.DASHBOARD_VIEW}
+_SEE = {
+    Perm.ORG_VIEW,
+    Perm.OFFICER_VIEW,
+    Perm.NOTIFICATION_VIEW,
+    Perm.DASHBOARD_VIEW,
+    Perm.OPINION_VIEW,
+}
 ROLE_PERMS: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset(
         _SEE
@@ -42,6 +58,9 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
             Perm.DATA_EXPORT,
             Perm.WARNING_VIEW,
             Perm.TAGGER_VIEW,
+            Perm.CASE_VIEW,
+            Perm.CASE_IMPORT,
+            Perm.CARD_PRINT,
         }
     ),
     Role.SUPERVISOR: frozenset(
@@ -57,6 +76,11 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
             Perm.APPEAL_DECIDE,
             Perm.DATA_EXPORT,
             Perm.WARNING_VIEW,
+            Perm.OPINION_ROUTE,
+            Perm.OPINION_REVEAL_CONTACT,
+            Perm.TIP_IDENTITY_VIEW,
+            Perm.REWARD_APPROVE,
+            Perm.CASE_VIEW,
         }
     ),
     Role.EVALUATOR: frozenset(
@@ -68,6 +92,8 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
             Perm.INBOX_VIEW,
             Perm.EVENT_IMPORT,
             Perm.WORKORDER_VIEW,
+            Perm.OPINION_ROUTE,
+            Perm.OPINION_REVEAL_CONTACT,
         }
     ),
     Role.UNIT_LEADER: frozenset(
@@ -78,6 +104,11 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
             Perm.DATA_EXPORT,
             Perm.WARNING_VIEW,
             Perm.WARNING_REPLY,
+            Perm.OPINION_HANDLE,
+            Perm.OPINION_REVEAL_CONTACT,
+            Perm.REWARD_MANAGE,
+            Perm.CASE_VIEW,
+            Perm.CARD_PRINT,
         }
     ),
 }

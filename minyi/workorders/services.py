@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from minyi.core.audit import audit_record
 from minyi.core.errors import ApplicationError, NotFound, PermissionDenied
 from minyi.core.models import AuditAction
+from minyi.core.uploads import JPEG, PDF, PNG, check_uploads
 from minyi.core.workdays import add_working_days, working_days_between
 from minyi.notifications.models import NotificationKind
 from minyi.notifications.services import notify_supervisors_above, notify_unit
@@ -34,12 +35,6 @@ from minyi.workorders.models import (
 
 S = WorkOrderStatus
 MAX_EVIDENCE_FILES = 5
-# Evidence is judged by its first bytes, not by the name or the browser's word for it.
-EVIDENCE_SIGNATURES = {
-    b"\xff\xd8\xff": ("image/jpeg", ".jpg"),
-    b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
-    b"%PDF-": ("application/pdf", ".pdf"),
-}
 
 
 def _order_url(order) -> str:
@@ -186,33 +181,15 @@ def workorder_accept(*, actor, order: WorkOrder, now=None) -> WorkOrder:
 
 
 def _check_evidence(files) -> list[tuple]:
-    files = list(files or [])
-    if len(files) > MAX_EVIDENCE_FILES:
-        raise ApplicationError(
-            "too_many_files",
-            _("最多上传 %(n)d 个佐证文件。") % {"n": MAX_EVIDENCE_FILES},
-            field="evidence",
-        )
-    checked = []
-    for upload in files:
-        if upload.size > settings.EVIDENCE_MAX_BYTES:
-            raise ApplicationError(
-                "file_too_large",
-                _("文件“%(name)s”超过 %(mb)d MB。")
-                % {"name": upload.name, "mb": settings.EVIDENCE_MAX_BYTES // 2**20},
-                field="evidence",
-            )
-        head = upload.read(8)
-        upload.seek(0)
-        kind = next((v for sig, v in EVIDENCE_SIGNATURES.items() if head.startswith(sig)), None)
-        if kind is None:
-            raise ApplicationError(
-                "file_type",
-                _("文件“%(name)s”不是 JPG、PNG 或 PDF。") % {"name": upload.name},
-                field="evidence",
-            )
-        checked.append((upload, *kind))
-    return checked
+    return check_uploads(
+        files,
+        kinds=(JPEG, PNG, PDF),
+        max_files=MAX_EVIDENCE_FILES,
+        max_bytes=settings.EVIDENCE_MAX_BYTES,
+        field="evidence",
+        too_many=_("最多上传 %(n)d 个佐证文件。"),
+        wrong_type=_("文件“%(name)s”不是 JPG、PNG 或 PDF。"),
+    )
 
 
 @transaction.atomic

@@ -1,0 +1,258 @@
+"""Opinions (警务e广场): suggestions, complaints, consultations and tips (线索举报) from
+citizens, each with a tracking number, routed to a unit, answered within a deadline in working
+days, and rated by the citizen. Capability 4 of DOMAIN.md.
+
+A verified tip can earn a reward (线索奖励), recorded from proposal through approval to
+payment. A tipster's identity is shown only to roles that must see it, and every view of it is
+audited; an anonymous author's mobile is never shown to anyone.
+"""
+
+import os
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from minyi.core.pii import EncryptedTextField, mask_mobile
+
+
+class OpinionKind(models.TextChoices):
+    SUGGESTION = "suggestion", _("建议")
+    COMPLAINT = "complaint", _("投诉")
+    CONSULTATION = "consultation", _("咨询")
+    TIP = "tip", _("线索举报")
+
+
+class OpinionStatus(models.TextChoices):
+    RECEIVED = "received", _("待签收")
+    ACCEPTED = "accepted", _("办理中")
+    ANSWERED = "answered", _("已答复")
+    CLOSED = "closed", _("已办结")
+
+
+S = OpinionStatus
+# The only moves an opinion makes. A transfer (转办) keeps it RECEIVED at another unit.
+OPINION_ALLOWED = {
+    S.RECEIVED: {S.RECEIVED, S.ACCEPTED},
+    S.ACCEPTED: {S.ANSWERED, S.RECEIVED},
+    S.ANSWERED: {S.CLOSED},
+    S.CLOSED: set(),
+}
+OPEN_STATUSES = (S.RECEIVED, S.ACCEPTED)
+
+
+class TipVerdict(models.TextChoices):
+    PENDING = "pending", _("待核实")
+    VERIFIED = "verified", _("核实属实")
+    UNFOUNDED = "unfounded", _("核实不实")
+
+
+class OpinionPolicy(models.Model):
+    """How many working days a unit has to answer each kind (答复期限), set by the bureau."""
+
+    kind = models.CharField(_("类别"), max_length=16, choices=OpinionKind.choices, unique=True)
+    answer_days = models.PositiveSmallIntegerField(_("答复期限（工作日）"))
+
+    class Meta:
+        verbose_name = _("答复期限")
+        verbose_name_plural = _("答复期限")
+
+    def __str__(self):
+        return f"{self.get_kind_display()}：{self.answer_days}"
+
+
+class Opinion(models.Model):
+    number = models.CharField(_("受理编号"), max_length=20, unique=True)
+    kind = models.CharField(_("类别"), max_length=16, choices=OpinionKind.choices)
+    status = models.CharField(
+        _("状态"), max_length=12, choices=OpinionStatus.choices, default=S.RECEIVED
+    )
+    content = EncryptedTextField(_("内容"))
+    area = models.CharField(_("涉及地点或区域"), max_length=100, blank=True)
+    # The unit the citizen chose (or the community's station); `unit` is where it is now.
+    requested_unit = models.ForeignKey(
+        "orgs.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    unit = models.ForeignKey(
+        "orgs.OrgUnit",
+        verbose_name=_("承办单位"),
+        on_delete=models.PROTECT,
+        related_name="opinions",
+    )
+    case = models.ForeignKey(
+        "cases.Case",
+        verbose_name=_("关联案件"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="opinions",
+    )
+    anonymous = models.BooleanField(_("匿名"), default=False)
+    contact_name = EncryptedTextField(_("姓名"), blank=True)
+    mobile = EncryptedTextField(_("手机"))
+    mobile_hash = models.CharField(max_length=64, db_index=True)
+    wall_consent = models.BooleanField(_("同意公开"), default=False)
+    wall_hidden = models.BooleanField(_("不在民意墙展示"), default=False)
+    submitted_at = models.DateTimeField(_("提交时间"), default=timezone.now, db_index=True)
+    deadline = models.DateField(_("答复期限"))
+    deadline_provisional = models.BooleanField(default=False)
+    accepted_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
+    answer = models.TextField(_("答复内容"), blank=True)
+    answered_at = models.DateTimeField(_("答复时间"), null=True, blank=True)
+    answered_by = models.ForeignKey(
+        "orgs.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    answered_on_time = models.BooleanField(_("按期答复"), null=True, blank=True)
+    rating = models.PositiveSmallIntegerField(_("群众评价"), null=True, blank=True)
+    rating_comment = EncryptedTextField(_("评价意见"), blank=True)
+    rated_at = models.DateTimeField(_("评价时间"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+    escalated_to = models.ForeignKey(
+        "orgs.OrgUnit",
+        verbose_name=_("超期升级至"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    tip_verdict = models.CharField(
+        _("核实结果"), max_length=10, choices=TipVerdict.choices, blank=True
+    )
+    tip_verdict_note = models.TextField(_("核实情况"), blank=True)
+    tip_verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("群众诉求")
+        verbose_name_plural = _("群众诉求")
+        indexes = [
+            models.Index(fields=["status", "deadline"], name="opinion_status_deadline_idx"),
+            models.Index(fields=["kind", "status"], name="opinion_kind_status_idx"),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.is_open and self.deadline < timezone.localdate()
+
+    @property
+    def mobile_masked(self) -> str:
+        return mask_mobile(self.mobile)
+
+
+class OpinionEvent(models.Model):
+    """An opinion's history: who moved it, from which status to which, at which unit, why."""
+
+    opinion = models.ForeignKey(Opinion, on_delete=models.CASCADE, related_name="history")
+    actor = models.ForeignKey(
+        "orgs.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    from_status = models.CharField(max_length=12, blank=True)
+    to_status = models.CharField(max_length=12)
+    unit = models.ForeignKey("orgs.OrgUnit", on_delete=models.PROTECT, related_name="+")
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.opinion_id}: {self.from_status} → {self.to_status}"
+
+    @property
+    def to_label(self):
+        return OpinionStatus(self.to_status).label
+
+
+def photo_path(instance, filename):
+    suffix = os.path.splitext(filename)[1]
+    now = timezone.now()
+    return f"opinion-photos/{now:%Y/%m}/{instance.opinion_id}-{now:%H%M%S%f}{suffix}"
+
+
+class OpinionPhoto(models.Model):
+    """A photo the citizen attached. Served only through a scoped staff view."""
+
+    opinion = models.ForeignKey(Opinion, on_delete=models.CASCADE, related_name="photos")
+    file = models.FileField(upload_to=photo_path)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.file.name
+
+
+class RewardStatus(models.TextChoices):
+    PROPOSED = "proposed", _("待审批")
+    APPROVED = "approved", _("已批准待发放")
+    PAID = "paid", _("已发放")
+    REJECTED = "rejected", _("未批准")
+
+
+REWARD_ALLOWED = {
+    RewardStatus.PROPOSED: {RewardStatus.APPROVED, RewardStatus.REJECTED},
+    RewardStatus.APPROVED: {RewardStatus.PAID},
+    RewardStatus.PAID: set(),
+    RewardStatus.REJECTED: set(),
+}
+
+
+class TipReward(models.Model):
+    """A reward for a verified tip (线索奖励): the unit proposes, a supervisor of a higher tier
+    approves, the unit records the payment."""
+
+    opinion = models.OneToOneField(Opinion, on_delete=models.PROTECT, related_name="reward")
+    amount = models.DecimalField(_("奖励金额（元）"), max_digits=9, decimal_places=2)
+    reason = models.TextField(_("奖励理由"))
+    status = models.CharField(
+        _("状态"), max_length=10, choices=RewardStatus.choices, default=RewardStatus.PROPOSED
+    )
+    proposed_by = models.ForeignKey("orgs.User", on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        "orgs.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(_("审批意见"), blank=True)
+    paid_by = models.ForeignKey(
+        "orgs.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    paid_at = models.DateTimeField(null=True, blank=True)
+    payment_reference = models.CharField(_("发放凭证号"), max_length=60, blank=True)
+
+    class Meta:
+        verbose_name = _("线索奖励")
+        verbose_name_plural = _("线索奖励")
+
+    def __str__(self):
+        return f"{self.opinion_id} ¥{self.amount}"
+
+
+class RewardEvent(models.Model):
+    reward = models.ForeignKey(TipReward, on_delete=models.CASCADE, related_name="history")
+    actor = models.ForeignKey("orgs.User", on_delete=models.PROTECT, related_name="+")
+    from_status = models.CharField(max_length=10, blank=True)
+    to_status = models.CharField(max_length=10)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.reward_id}: {self.from_status} → {self.to_status}"
+
+    @property
+    def to_label(self):
+        return RewardStatus(self.to_status).label
