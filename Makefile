@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench-ingest bench-sms bench-dashboard lint format check-migrations demo messages system-deps clean
+.PHONY: run test bench-ingest bench-sms bench-dashboard bench-portal lint format check-migrations demo messages system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,7 @@ run: $(STAMP) .env var
 	@# 90 days of surveys, replies and callbacks, made by the real services (once; ~1 minute
 	@# at a lighter 300 contacts a day; the command's default is Shaoxing-like ~750).
 	$(BIN)/python manage.py demo_history --events-per-day 300
+	$(BIN)/python manage.py demo_portal
 	@echo "\n==> Open http://127.0.0.1:8000 and sign in with an account above. Ctrl-C stops.\n"
 	$(BIN)/honcho start -f Procfile.dev
 
@@ -35,6 +36,7 @@ demo: $(STAMP) .env var
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py demo_city
 	$(BIN)/python manage.py demo_history --events-per-day 300
+	$(BIN)/python manage.py demo_portal
 
 ## test: the whole suite, browser and Kannel tests included (SQLite unless MINYI_DATABASE_URL)
 test: $(STAMP) .env var system-deps
@@ -56,6 +58,10 @@ bench-sms: $(STAMP) system-deps
 ## bench-dashboard: dashboard pages over 10M replies vs the same figures from raw rows (~30 min)
 bench-dashboard: $(STAMP)
 	$(BIN)/python bench/dashboard.py
+
+## bench-portal: case-progress and officer-directory pages vs a hello-world view (~6 min)
+bench-portal: $(STAMP)
+	$(BIN)/python bench/portal.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -14,9 +14,11 @@ from minyi.core.audit import audit_record
 from minyi.core.errors import ApplicationError
 from minyi.core.models import AuditAction, AuditEvent, CalendarOverride, CalendarYear
 from minyi.core.pii import lookup_hash, normalize_id_number, normalize_mobile
+from minyi.core.uploads import JPEG, PNG, check_uploads
+from minyi.opinions.models import OpinionPolicy
 from minyi.orgs.models import ApiKey, Officer, OrgUnit, User
 from minyi.orgs.roles import Perm, has_perm
-from minyi.orgs.selectors import orgunit_list_visible_to, scope_q
+from minyi.orgs.selectors import officer_list_visible_to, orgunit_list_visible_to, scope_q
 from minyi.orgs.services import (
     apikey_create,
     apikey_revoke,
@@ -26,6 +28,7 @@ from minyi.orgs.services import (
     user_create,
 )
 from minyi.perception.models import BusinessType
+from minyi.portal.models import OfficerCard
 
 
 class MinyiAdminSite(admin.AdminSite):
@@ -281,6 +284,65 @@ class UserChangeForm(forms.ModelForm):
         fields = ["full_name", "role", "unit", "is_active"]
 
 
+class OfficerCardForm(forms.ModelForm):
+    """The photo is judged by its first bytes (JPG or PNG only) and stored under the card's
+    code, so neither the uploader's file name nor a disguised file reaches citizens."""
+
+    MAX_PHOTO_BYTES = 2 * 2**20
+
+    class Meta:
+        model = OfficerCard
+        fields = ["officer", "photo"]
+
+    def clean(self):
+        data = super().clean()
+        photo = data.get("photo")
+        if photo is False:  # "clear" ticked
+            self.instance.photo_type = ""
+        elif photo is not None and hasattr(photo, "content_type"):  # a new upload
+            try:
+                [(upload, content_type, suffix)] = check_uploads(
+                    [photo],
+                    kinds=(JPEG, PNG),
+                    max_files=1,
+                    max_bytes=self.MAX_PHOTO_BYTES,
+                    field="photo",
+                    too_many=_("只能上传 %(n)d 张照片。"),
+                    wrong_type=_("照片“%(name)s”不是 JPG 或 PNG 图片。"),
+                )
+            except ApplicationError as exc:
+                self.add_error("photo", str(exc.message))
+                return data
+            upload.name = f"{self.instance.code}{suffix}"
+            self.instance.photo_type = content_type
+        return data
+
+
+@admin.register(OfficerCard, site=admin_site)
+class OfficerCardAdmin(ScopedAdmin):
+    """民警信息卡: the QR code of an officer's public card and its photo. The code is fixed
+    once made (it is printed); the card stays with its officer."""
+
+    form = OfficerCardForm
+    scope_prefix = "officer__unit__"
+    list_display = ["officer", "unit", "code"]
+    list_select_related = ["officer__unit"]
+    search_fields = ["officer__name", "officer__police_number", "code"]
+    readonly_fields = ["code"]
+
+    @admin.display(description=_("所属单位"), ordering="officer__unit__path")
+    def unit(self, card):
+        return card.officer.unit
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["code", "officer"] if obj is not None else ["code"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "officer":
+            kwargs["queryset"] = officer_list_visible_to(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
 @admin.register(User, site=admin_site)
 class UserAdmin(ScopedAdmin):
     list_display = ["username", "full_name", "role", "unit", "is_active", "last_login"]
@@ -343,6 +405,15 @@ class CalendarYearAdmin(ScopedAdmin):
     scope_prefix = None
     global_config = True
     list_display = ["year", "complete"]
+
+
+@admin.register(OpinionPolicy, site=admin_site)
+class OpinionPolicyAdmin(ScopedAdmin):
+    """答复期限: working days a unit has to answer each kind of opinion."""
+
+    scope_prefix = None
+    global_config = True
+    list_display = ["kind", "answer_days"]
 
 
 @admin.register(AuditEvent, site=admin_site)

@@ -9,6 +9,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.renderers import JSONRenderer
 
+from minyi.cases.api import router as cases_router
 from minyi.core.audit import audit_record
 from minyi.core.errors import ApplicationError
 from minyi.core.models import AuditAction, AuditOutcome
@@ -33,6 +34,7 @@ api = NinjaAPI(
 )
 api.add_router("/v1/", orgs_router)
 api.add_router("/v1/", perception_router)
+api.add_router("/v1/", cases_router)
 
 
 @api.exception_handler(ApplicationError)

@@ -34,6 +34,10 @@ urlpatterns = [
     path("insight/", include("minyi.insight.urls")),
     path("dashboards/", include("minyi.dashboards.urls")),
     path("warnings/", include("minyi.earlywarning.urls")),
+    path("c/", include("minyi.portal.urls")),
+    path("opinions/", include("minyi.opinions.urls")),
+    path("cases/", include("minyi.cases.urls")),
+    path("directory/", include("minyi.portal.staff_urls")),
     path("", include("minyi.console.urls")),
 ]
 

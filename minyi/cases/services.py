@@ -22,13 +22,18 @@ from minyi.cases.models import (
     CaseStage,
     PartyRole,
 )
+from minyi.core.audit import audit_record
 from minyi.core.errors import ApplicationError
+from minyi.core.models import AuditAction
 from minyi.core.pii import lookup_hash, normalize_id_number, normalize_mobile
 from minyi.integrations.sms.models import SmsPurpose
 from minyi.integrations.sms.services import sms_enqueue
 from minyi.orgs.models import Officer, OrgUnit
 from minyi.portal.models import OtpPurpose
 from minyi.portal.services import otp_request, otp_verify, throttle_hit
+
+# Clocks of the case system and ours may differ a little; a step "tomorrow" is a mistake.
+FUTURE_SLACK = timedelta(hours=1)
 
 
 def case_not_found() -> ApplicationError:
@@ -44,6 +49,19 @@ def party_subject(party_id: int) -> str:
     return f"party:{party_id}"
 
 
+def normalize_case_number(value) -> str:
+    """Case numbers are compared in upper case without surrounding spaces, by writers and by
+    the party's lookup alike (a lower-case number written by the API must still be found)."""
+    return str(value or "").strip().upper()
+
+
+def _flag(value) -> bool:
+    """A yes/no from JSON or a CSV cell: "0", "false", "否" and "" are no."""
+    if isinstance(value, str):
+        return value.strip().lower() not in {"", "0", "false", "no", "n", "否"}
+    return bool(value)
+
+
 def _moment(value, field: str):
     try:
         moment = value if hasattr(value, "tzinfo") else parse_datetime(str(value or "").strip())
@@ -55,10 +73,12 @@ def _moment(value, field: str):
         )
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
+    if moment > timezone.now() + FUTURE_SLACK:
+        raise ApplicationError("future_time", _("时间不能晚于当前时间。"), field=field)
     return moment
 
 
-def _clean_progress(step: dict, index: int) -> dict:
+def progress_clean(step: dict, index: int = 0) -> dict:
     where = f"progress[{index}]"
     stage = step.get("stage", "")
     if stage not in CaseStage.values:
@@ -85,13 +105,13 @@ def _clean_progress(step: dict, index: int) -> dict:
         "occurred_at": _moment(step.get("occurred_at"), f"{where}.occurred_at"),
         "note": note,
         "external_id": external_id,
-        "notify": bool(step.get("notify", True)),
+        "notify": _flag(step.get("notify", True)),
     }
 
 
-def _clean_party(raw: dict, index: int) -> dict:
+def party_clean(raw: dict, index: int = 0) -> dict:
     where = f"parties[{index}]"
-    role = raw.get("role", PartyRole.PARTY)
+    role = raw.get("role") or PartyRole.PARTY
     if role not in PartyRole.values:
         raise ApplicationError("invalid_role", _("当事人身份不正确。"), field=f"{where}.role")
     name = (raw.get("name") or "").strip()
@@ -110,16 +130,18 @@ def _clean_party(raw: dict, index: int) -> dict:
         "name": name,
         "id_number": id_number,
         "mobile": mobile,
-        "notify": bool(raw.get("notify", True)),
+        "notify": _flag(raw.get("notify", True)),
     }
 
 
 @transaction.atomic
-def case_upsert(*, scope: OrgUnit | None, data: dict, source: str, now=None) -> tuple[Case, bool]:
+def case_upsert(
+    *, scope: OrgUnit | None, data: dict, source: str, actor=None, now=None
+) -> tuple[Case, bool]:
     """Create or update a case with its parties and progress steps (from the API or a CSV
     row). `scope` is the writer's subtree; a case of a unit outside it is refused."""
     now = now or timezone.now()
-    number = str(data.get("number") or "").strip()
+    number = normalize_case_number(data.get("number"))
     if not number or len(number) > 40:
         raise ApplicationError(
             "invalid_number", _("案件编号不能为空，且不超过 40 个字符。"), field="number"
@@ -145,8 +167,8 @@ def case_upsert(*, scope: OrgUnit | None, data: dict, source: str, now=None) -> 
                 _("主办民警警号不存在或不属于办案单位。"),
                 field="officer_police_number",
             )
-    parties = [_clean_party(p, i) for i, p in enumerate(data.get("parties") or [])]
-    steps = [_clean_progress(s, i) for i, s in enumerate(data.get("progress") or [])]
+    parties = [party_clean(p, i) for i, p in enumerate(data.get("parties") or [])]
+    steps = [progress_clean(s, i) for i, s in enumerate(data.get("progress") or [])]
     case = Case.objects.select_for_update().filter(number=number).first()
     created = case is None
     if created:
@@ -163,8 +185,8 @@ def case_upsert(*, scope: OrgUnit | None, data: dict, source: str, now=None) -> 
     case.case_type = case_type
     case.unit = unit
     case.officer = officer
-    case.confidential = bool(data.get("confidential", False))
-    case.private = bool(data.get("private", False))
+    case.confidential = _flag(data.get("confidential", False))
+    case.private = _flag(data.get("private", False))
     case.source = source[:60]
     case.save()
     for party in parties:
@@ -181,8 +203,22 @@ def case_upsert(*, scope: OrgUnit | None, data: dict, source: str, now=None) -> 
                 "notify": party["notify"],
             },
         )
-    for step in sorted(steps, key=lambda s: s["occurred_at"]):
-        _progress_add(case, step, now=now, push=not created or step is steps[-1])
+    added = [
+        progress
+        for step in sorted(steps, key=lambda s: (s["occurred_at"], STAGE_ORDER[s["stage"]]))
+        if (progress := _progress_add(case, step, now=now, push=False)) is not None
+    ]
+    # One message per upsert, for the newest step that is new: a case sent with its whole
+    # history (or re-sent) must not ring the party's phone once per step.
+    if added and added[-1].notify and case.is_public:
+        case_progress_push(case=case, progress=added[-1], now=now)
+    audit_record(
+        action=AuditAction.CREATE if created else AuditAction.CHANGE,
+        actor=actor,
+        username=source[:150],
+        obj=case,
+        detail={"source": source[:60], "steps_added": len(added), "parties": len(parties)},
+    )
     return case, created
 
 
@@ -199,6 +235,7 @@ def _progress_add(case: Case, step: dict, *, now, push: bool) -> CaseProgress | 
     )
     if not created:
         return None  # sent again: already on the timeline
+    progress.notify = step["notify"]
     if (step["occurred_at"], STAGE_ORDER[step["stage"]]) >= (
         case.stage_at,
         STAGE_ORDER[CaseStage(case.stage)],
@@ -211,13 +248,28 @@ def _progress_add(case: Case, step: dict, *, now, push: bool) -> CaseProgress | 
 
 
 @transaction.atomic
-def case_progress_add(*, scope: OrgUnit | None, number: str, step: dict, now=None):
+def case_progress_add(
+    *, scope: OrgUnit | None, number: str, step: dict, source: str = "", now=None
+):
     """One progress step for an existing case (from the API); pushed to the parties by SMS."""
     now = now or timezone.now()
-    case = Case.objects.select_for_update().filter(number=number).first()
+    case = (
+        Case.objects.select_for_update()
+        .select_related("unit")
+        .filter(number=normalize_case_number(number))
+        .first()
+    )
     if case is None or (scope is not None and not scope.contains(case.unit)):
         raise ApplicationError("not_found", _("找不到该案件，或不在授权范围内。"), status=404)
-    return case, _progress_add(case, _clean_progress(step, 0), now=now, push=True)
+    progress = _progress_add(case, progress_clean(step, 0), now=now, push=True)
+    if progress is not None:
+        audit_record(
+            action=AuditAction.CHANGE,
+            username=source[:150],
+            obj=case,
+            detail={"source": source[:60], "progress": progress.external_id},
+        )
+    return case, progress
 
 
 def case_progress_push(*, case: Case, progress: CaseProgress, now=None) -> int:
@@ -241,7 +293,9 @@ def case_progress_push(*, case: Case, progress: CaseProgress, now=None) -> int:
             purpose=SmsPurpose.NOTIFICATION,
         )
         sent += 1
-    CaseProgress.objects.filter(pk=progress.pk).update(notified_at=now)
+    if sent:
+        CaseProgress.objects.filter(pk=progress.pk).update(notified_at=now)
+        progress.notified_at = now
     return sent
 
 
@@ -262,7 +316,7 @@ def case_lookup_start(*, number: str, id_number: str, ip: str = "", now=None) ->
     """Step 1 of a party's lookup: case number + ID number → a code to the mobile on record.
     Counted per address, found or not, so case numbers cannot be tried in bulk."""
     now = now or timezone.now()
-    number = (number or "").strip().upper()
+    number = normalize_case_number(number)
     if not number:
         raise ApplicationError("number_required", _("请输入案件编号。"), field="number")
     id_number = normalize_id_number(id_number)
@@ -305,6 +359,33 @@ def case_lookup_verify(*, party_id: int, code: str, now=None) -> CaseParty:
         purpose=OtpPurpose.CASE_LOOKUP,
         code=code,
         subject=party_subject(party.pk),
+        now=now,
+    )
+    return party
+
+
+def case_lookup_resend(*, party_id: int, ip: str = "", now=None) -> CaseParty:
+    """A new code for the party of step 1 (the first did not arrive, or expired). Counted
+    against the same per-address limit as step 1; the case must still be public."""
+    now = now or timezone.now()
+    throttle_hit(
+        scope="case_lookup",
+        key=ip,
+        limits=[(settings.CASE_LOOKUPS_PER_IP_HOUR, timedelta(hours=1))],
+        now=now,
+    )
+    party = (
+        CaseParty.objects.select_related("case")
+        .filter(pk=party_id, case__confidential=False, case__private=False)
+        .first()
+    )
+    if party is None or not party.mobile:
+        raise case_not_found()
+    otp_request(
+        mobile=party.mobile,
+        purpose=OtpPurpose.CASE_LOOKUP,
+        subject=party_subject(party.pk),
+        ip=ip,
         now=now,
     )
     return party

@@ -15,6 +15,7 @@ from minyi.core import stats
 from minyi.core.errors import NotFound
 from minyi.dashboards import conf
 from minyi.dashboards.exports import table_export
+from minyi.dashboards.opinions import opinion_performance_for, opinions_table
 from minyi.dashboards.periods import ROLLING, Period, month_choices, period_parse
 from minyi.dashboards.selectors import (
     DRILL_FIGURES,
@@ -170,6 +171,9 @@ def index(request):
             table.export_url = _export_url(params, table.name)
     types = [t for t in index.business_types().values() if not t.is_sensitive]
     root_depth = index.root.depth
+    opinions = None
+    if has_perm(request.user, Perm.OPINION_VIEW):
+        opinions = opinion_performance_for(request.user, base.unit, period=base.period, index=index)
     return render(
         request,
         "dashboards/index.html",
@@ -189,6 +193,8 @@ def index(request):
                 for f in DRILL_FIGURES
             },
             "min_sample": conf.min_rank_sample(),
+            "opinions": opinions,
+            "opinions_table": opinions_table(opinions) if opinions is not None else None,
         },
     )
 

@@ -98,7 +98,7 @@ def opinion_route(*, unit_id=None, area: str = "") -> OrgUnit:
         )
         if officer is not None:
             return officer.unit
-    root = OrgUnit.get_root_nodes().filter(is_active=True).first()
+    root = OrgUnit.objects.get_root_nodes().filter(is_active=True).first()
     if root is None:
         raise ApplicationError("no_unit", _("系统尚未配置受理单位。"), status=503)
     return root
@@ -309,6 +309,8 @@ def opinion_transfer(*, actor, opinion: Opinion, unit: OrgUnit, note: str, now=N
         now=now,
         unit_id=target.pk,
         accepted_at=None,
+        # The "due tomorrow" reminder is for whoever holds it now.
+        reminded_at=None,
     )
     notify_unit(
         unit=target,
@@ -428,17 +430,16 @@ def opinion_contact_reveal(*, actor, opinion: Opinion, request=None) -> dict:
     refusals included."""
     from minyi.core.models import AuditOutcome
 
-    needed = (
-        Perm.TIP_IDENTITY_VIEW if opinion.kind == OpinionKind.TIP else Perm.OPINION_REVEAL_CONTACT
-    )
     current = Opinion.objects.filter(scope_q(actor, "unit__"), pk=opinion.pk).first()
     if current is None:
         raise NotFound()
+    # The kind as stored, not as the caller's copy says: the stricter rule must not be
+    # skipped by a stale or hand-made object.
+    is_tip = current.kind == OpinionKind.TIP
+    needed = Perm.TIP_IDENTITY_VIEW if is_tip else Perm.OPINION_REVEAL_CONTACT
     refusal = None
     if not has_perm(actor, needed):
-        refusal = PermissionDenied(
-            _("线索举报人身份仅限督察/局领导查看。") if opinion.kind == OpinionKind.TIP else None
-        )
+        refusal = PermissionDenied(_("线索举报人身份仅限督察/局领导查看。") if is_tip else None)
     elif current.anonymous:
         refusal = ApplicationError("anonymous", _("匿名留言不提供联系人信息。"), status=403)
     audit_record(
@@ -648,7 +649,7 @@ def opinions_sweep(*, now=None) -> dict:
         status__in=(S.RECEIVED, S.ACCEPTED), escalated_at__isnull=True, deadline__lt=today
     ).select_related("unit")
     for opinion in overdue:
-        parent = opinion.unit.get_parent()
+        parent = OrgUnit.objects.get_parent(opinion.unit) if opinion.unit.depth > 1 else None
         with transaction.atomic():
             if not Opinion.objects.filter(pk=opinion.pk, escalated_at__isnull=True).update(
                 escalated_at=now, escalated_to=parent

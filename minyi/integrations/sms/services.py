@@ -132,7 +132,13 @@ def outbox_recover(*, now=None) -> dict:
         claimed_at__lt=now - timedelta(seconds=settings.SMS_UNKNOWN_GRACE_SECONDS),
         reports__isnull=True,
     ).update(status=OutboundStatus.QUEUED)  # not_before is already past: next in line
-    return {"unknown": stuck, "requeued": requeued}
+    # A one-time code nobody could use any more is not sent late (a gateway outage).
+    stale_codes = OutboundSms.objects.filter(
+        status=OutboundStatus.QUEUED,
+        purpose=SmsPurpose.OTP,
+        created_at__lt=now - timedelta(minutes=settings.OTP_TTL_MINUTES),
+    ).update(status=OutboundStatus.FAILED, last_error="one-time code expired before sending")
+    return {"unknown": stuck, "requeued": requeued, "stale_codes": stale_codes}
 
 
 # Kannel's report types; several may arrive for one message, in any order.

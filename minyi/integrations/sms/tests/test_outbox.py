@@ -114,3 +114,18 @@ def test_permanent_rejection_fails_without_retry():
     [message] = _queue(1)
     outbox_send_batch(backend=Gateway(SendOutcome.REJECTED))
     assert OutboundSms.objects.get(pk=message.pk).status == OutboundStatus.FAILED
+
+
+def test_a_one_time_code_still_queued_after_its_lifetime_is_not_sent_late():
+    # Given a code SMS and a staff notice queued while the gateway was down for 11 minutes
+    code = sms_enqueue(mobile="13800000001", body="验证码 123456", purpose="otp")
+    notice = sms_enqueue(mobile="13800000002", body="新工单", purpose="notification")
+    later = timezone.now() + timedelta(minutes=11)
+    # When the worker recovers
+    assert outbox_recover(now=later)["stale_codes"] == 1
+    # Then the code is failed, never sent, and the notice is still queued
+    code.refresh_from_db()
+    notice.refresh_from_db()
+    assert code.status == OutboundStatus.FAILED
+    assert notice.status == OutboundStatus.QUEUED
+    assert outbox_claim(now=later) == [notice.pk]

@@ -1,6 +1,7 @@
 """The perception loop's worker: decides surveys, puts due ones in the outbox, sends the
 outbox, reminds and expires, recovers what a killed sender left behind, and moves work
-orders on (deadline reminders, escalation of overdue orders).
+orders and citizens' opinions on (deadline reminders, escalation of overdue ones, closing
+answers nobody rated).
 
 Run as many as the load needs (on PostgreSQL they claim work with SKIP LOCKED, so no two do
 the same thing); `make run` starts one.
@@ -14,6 +15,7 @@ from django.core.management.base import BaseCommand
 
 from minyi.integrations.sms.backends import get_backend
 from minyi.integrations.sms.services import outbox_recover, outbox_send_batch
+from minyi.opinions.services import opinions_sweep
 from minyi.perception.services import (
     inbound_process_pending,
     surveys_dispatch_due,
@@ -33,6 +35,7 @@ STEPS = {
     "inbound": inbound_process_pending,
     "orders_reminded": workorders_remind_due,
     "orders_escalated": workorders_escalate_overdue,
+    "opinions": lambda: {f"opinions_{k}": v for k, v in opinions_sweep().items() if v},
 }
 
 
@@ -51,6 +54,13 @@ def _tagger():
         return {"tagger_version": tagger_train().version}
     except ApplicationError:  # too few confirmed tags yet
         return {}
+
+
+def _portal_housekeeping():
+    from minyi.portal.services import otp_redact_sent, throttle_purge
+
+    done = {"throttle_purged": throttle_purge(), "otp_redacted": otp_redact_sent()}
+    return {k: v for k, v in done.items() if v}
 
 
 def _rollups():
@@ -75,6 +85,7 @@ def _rollups_full():
 # (job, period in seconds, run at start): the daily jobs wait a day after a (re)start.
 PERIODIC = {
     "rollups": (_rollups, 300, True),
+    "portal": (_portal_housekeeping, 300, True),
     "warnings": (_warnings, 3600, True),
     "tagger": (_tagger, 24 * 3600, False),
     "rollups_full": (_rollups_full, 24 * 3600, False),

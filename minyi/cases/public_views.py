@@ -1,0 +1,214 @@
+"""The party's case pages (阳光警务), under /c/cases/: look a case up with its number and the
+party's ID number, prove the mobile on record with a code, see the timeline, complain.
+
+A wrong number, a wrong ID number and a confidential or private case all get the same page:
+the same message on the same field, the typed number kept, the ID number never written back.
+"""
+
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+from minyi.cases.public_forms import CodeForm, ComplaintForm, LookupForm
+from minyi.cases.selectors import case_party_public
+from minyi.cases.services import (
+    case_lookup_resend,
+    case_lookup_start,
+    case_lookup_verify,
+    case_not_found,
+    party_subject,
+)
+from minyi.core.errors import ApplicationError
+from minyi.core.net import client_ip
+from minyi.core.pii import lookup_hash, mask_mobile
+from minyi.opinions.models import Opinion, OpinionKind
+from minyi.opinions.services import opinion_submit
+from minyi.orgs.models import OrgUnit
+from minyi.portal.models import OtpPurpose
+from minyi.portal.services import session_mark_verified, session_verified_mobile
+from minyi.portal.views import SEND_CODE
+
+SESSION_PARTY = "case_party"  # the party found in step 1, waiting for (or past) its code
+STEP_START, STEP_CODE = "start", "code"
+
+
+def _form_error(form, exc: ApplicationError) -> None:
+    """Put a service's refusal next to the field it names, or above the form."""
+    field = exc.field if exc.field in form.fields else None
+    form.add_error(field, str(exc.message))
+
+
+def _start_page(request, form=None):
+    return render(
+        request, "cases/public/lookup.html", {"step": STEP_START, "form": form or LookupForm()}
+    )
+
+
+def _not_found_page(request):
+    """Step 1 with the not-found refusal: what a case that stopped being public looks like."""
+    request.session.pop(SESSION_PARTY, None)
+    form = LookupForm()
+    form.full_clean()  # unbound: no errors of its own, and add_error works
+    form.cleaned_data = {}
+    form.add_error("number", str(case_not_found().message))
+    return _start_page(request, form)
+
+
+def _code_page(request, party, *, form=None, notice="", code_error=""):
+    return render(
+        request,
+        "cases/public/lookup.html",
+        {
+            "step": STEP_CODE,
+            "form": form or CodeForm(),
+            "sent_to": mask_mobile(party.mobile),
+            "notice": notice,
+            "code_error": code_error,
+        },
+    )
+
+
+def case_lookup(request):
+    if request.GET.get("restart"):
+        request.session.pop(SESSION_PARTY, None)
+        return redirect("portal:case_lookup")
+    party_id = request.session.get(SESSION_PARTY)
+    if request.method == "POST" and request.POST.get("step") == STEP_CODE and party_id:
+        return _lookup_code(request, party_id)
+    if request.method == "POST" and request.POST.get("step") != STEP_CODE:
+        return _lookup_start(request)
+    if party_id:
+        party = case_party_public(party_id)
+        if party is not None and party.mobile:
+            return _code_page(request, party)
+        request.session.pop(SESSION_PARTY, None)
+    return _start_page(request)
+
+
+def _lookup_start(request):
+    """Step 1: case number + ID number → a code to the mobile on record."""
+    request.session.pop(SESSION_PARTY, None)
+    form = LookupForm(request.POST)
+    if form.is_valid():
+        try:
+            party = case_lookup_start(
+                number=form.cleaned_data["number"],
+                id_number=form.cleaned_data["id_number"],
+                ip=client_ip(request),
+            )
+        except ApplicationError as exc:
+            _form_error(form, exc)
+        else:
+            request.session[SESSION_PARTY] = party.pk
+            return redirect("portal:case_lookup")
+    return _start_page(request, form)
+
+
+def _lookup_code(request, party_id):
+    """Step 2: the code (or a new one)."""
+    party = case_party_public(party_id)
+    if party is None or not party.mobile:
+        return _not_found_page(request)
+    if request.POST.get("action") == SEND_CODE:
+        try:
+            case_lookup_resend(party_id=party.pk, ip=client_ip(request))
+        except ApplicationError as exc:
+            if exc.code == "case_not_found":
+                return _not_found_page(request)
+            return _code_page(request, party, code_error=str(exc.message))
+        return _code_page(
+            request,
+            party,
+            notice=_("新的验证码已发送至 %(mobile)s，10 分钟内有效。")
+            % {"mobile": mask_mobile(party.mobile)},
+        )
+    form = CodeForm(request.POST)
+    if form.is_valid():
+        try:
+            party = case_lookup_verify(party_id=party.pk, code=form.cleaned_data["code"])
+        except ApplicationError as exc:
+            if exc.code == "case_not_found":
+                return _not_found_page(request)
+            _form_error(form, exc)
+        else:
+            session_mark_verified(
+                request.session,
+                purpose=OtpPurpose.CASE_LOOKUP,
+                mobile=party.mobile,
+                subject=party_subject(party.pk),
+            )
+            return redirect("portal:case_progress")
+    return _code_page(request, party, form=form)
+
+
+def _verified_party(request):
+    """(party, response): the party this session proved, or the page to show instead."""
+    party_id = request.session.get(SESSION_PARTY)
+    if not party_id:
+        return None, redirect("portal:case_lookup")
+    mobile = session_verified_mobile(
+        request.session, purpose=OtpPurpose.CASE_LOOKUP, subject=party_subject(party_id)
+    )
+    if not mobile:
+        return None, redirect("portal:case_lookup")
+    party = case_party_public(party_id)
+    if party is None or party.mobile != mobile:
+        return None, _not_found_page(request)
+    return party, None
+
+
+def case_progress(request):
+    party, response = _verified_party(request)
+    if response is not None:
+        return response
+    case = party.case
+    officer = case.officer if case.officer_id and case.officer.is_public else None
+    return render(
+        request,
+        "cases/public/progress.html",
+        {"case": case, "unit": case.unit, "officer": officer, "steps": case.progress.all()},
+    )
+
+
+def _complaint_unit(case):
+    """A complaint about a unit is handled above it (督察), unless it is the top."""
+    unit = case.unit
+    parent = OrgUnit.objects.filter(path=unit.path[: -OrgUnit.steplen]).first()
+    return parent if unit.depth > 1 and parent is not None else unit
+
+
+def case_complain(request):
+    party, response = _verified_party(request)
+    if response is not None:
+        return response
+    case = party.case
+    done = request.GET.get("done", "")
+    if request.method == "GET" and done:
+        opinion = Opinion.objects.filter(
+            number=done, case=case, mobile_hash=lookup_hash("mobile", party.mobile)
+        ).first()
+        if opinion is not None:
+            return render(request, "cases/public/complain_done.html", {"opinion": opinion})
+    form = ComplaintForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            opinion = opinion_submit(
+                kind=OpinionKind.COMPLAINT,
+                content=form.cleaned_data["content"],
+                mobile=party.mobile,
+                anonymous=form.cleaned_data["anonymous"],
+                contact_name=party.name,
+                unit_id=_complaint_unit(case).pk,
+                case=case,
+            )
+        except ApplicationError as exc:
+            _form_error(form, exc)
+        else:
+            # The mobile is proven: the party may follow the complaint without a new code.
+            session_mark_verified(
+                request.session, purpose=OtpPurpose.OPINION_LOOKUP, mobile=party.mobile
+            )
+            url = reverse("portal:case_complain")
+            return redirect(f"{url}?{urlencode({'done': opinion.number})}")
+    return render(request, "cases/public/complain.html", {"case": case, "form": form})

@@ -1,0 +1,143 @@
+"""Reads of opinions, their photos and tip rewards for the staff console, always scoped to the
+actor's subtree (by the unit that holds the opinion now). Outside the subtree a row does not
+exist."""
+
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from minyi.core.errors import NotFound
+from minyi.opinions.models import (
+    OPEN_STATUSES,
+    Opinion,
+    OpinionPhoto,
+    OpinionStatus,
+    RewardStatus,
+    TipReward,
+)
+from minyi.orgs.models import OrgUnit
+from minyi.orgs.selectors import scope_q
+
+S = OpinionStatus
+OVERDUE = "overdue"  # a pseudo-status for the queue's tab: still open, past its deadline
+
+
+def _overdue_q(today) -> Q:
+    # The same rule as Opinion.is_overdue, in SQL.
+    return Q(status__in=OPEN_STATUSES, deadline__lt=today)
+
+
+def _filtered(user, *, kind: str = "") -> QuerySet[Opinion]:
+    qs = Opinion.objects.filter(scope_q(user, "unit__"))
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs
+
+
+def opinion_list_visible_to(user, *, status: str = "", kind: str = "") -> QuerySet[Opinion]:
+    """Opinions of the user's subtree (optionally one status, OVERDUE, one kind): overdue
+    first, then by deadline; answered and closed ones newest first."""
+    today = timezone.localdate()
+    qs = _filtered(user, kind=kind).select_related("unit", "escalated_to")
+    if status == OVERDUE:
+        qs = qs.filter(_overdue_q(today))
+    elif status:
+        qs = qs.filter(status=status)
+    if status in (S.ANSWERED, S.CLOSED):
+        return qs.order_by("-answered_at", "-submitted_at", "-id")
+    return qs.annotate(
+        overdue_rank=Case(
+            When(_overdue_q(today), then=Value(0)), default=Value(1), output_field=IntegerField()
+        ),
+        open_rank=Case(
+            When(status__in=OPEN_STATUSES, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        ),
+    ).order_by("overdue_rank", "open_rank", "deadline", "id")
+
+
+def opinion_counts_visible_to(user, *, kind: str = "") -> dict:
+    """Opinions per status, overdue ones and all, for the queue's tabs: one query."""
+    today = timezone.localdate()
+    counts = {value: Count("id", filter=Q(status=value)) for value in S.values}
+    counts[OVERDUE] = Count("id", filter=_overdue_q(today))
+    counts["all"] = Count("id")
+    return _filtered(user, kind=kind).aggregate(**counts)
+
+
+def opinion_get_visible_to(user, pk) -> Opinion:
+    opinion = (
+        Opinion.objects.filter(scope_q(user, "unit__"), pk=pk)
+        .select_related("unit", "requested_unit", "escalated_to", "answered_by", "case")
+        .first()
+    )
+    if opinion is None:
+        raise NotFound()
+    return opinion
+
+
+def opinion_history(opinion: Opinion):
+    return opinion.history.select_related("actor", "unit")
+
+
+def opinion_photos(opinion: Opinion):
+    """An opinion's photos; the caller already holds the opinion through a scoped read."""
+    return opinion.photos.all()
+
+
+def opinion_photo_get_visible_to(user, opinion_pk, pk) -> OpinionPhoto:
+    photo = (
+        OpinionPhoto.objects.filter(scope_q(user, "opinion__unit__"), opinion_id=opinion_pk, pk=pk)
+        .select_related("opinion")
+        .first()
+    )
+    if photo is None:
+        raise NotFound()
+    return photo
+
+
+def reward_for(opinion: Opinion) -> TipReward | None:
+    return (
+        TipReward.objects.filter(opinion=opinion)
+        .select_related("proposed_by", "decided_by", "paid_by")
+        .first()
+    )
+
+
+def reward_history(reward: TipReward):
+    return reward.history.select_related("actor")
+
+
+def reward_decidable_by(user, reward: TipReward | None) -> bool:
+    """The rule reward_decide enforces: a proposed reward of a unit other than (so below)
+    the user's own."""
+    if reward is None or reward.status != RewardStatus.PROPOSED:
+        return False
+    if user.unit_id is None:
+        return user.is_superuser
+    return user.unit_id != reward.opinion.unit_id
+
+
+def reward_list_for(user) -> QuerySet[TipReward]:
+    """Rewards needing this user: proposed ones of units below theirs (to approve) and
+    approved ones not paid yet, oldest first."""
+    qs = TipReward.objects.filter(
+        scope_q(user, "opinion__unit__"),
+        status__in=(RewardStatus.PROPOSED, RewardStatus.APPROVED),
+    )
+    if user.unit_id is not None:
+        # Approval needs a higher tier: a unit's own proposals are not its to approve.
+        qs = qs.exclude(status=RewardStatus.PROPOSED, opinion__unit_id=user.unit_id)
+    return qs.select_related("opinion__unit", "proposed_by", "decided_by").order_by(
+        "proposed_at", "id"
+    )
+
+
+def transfer_targets_for(user, opinion: Opinion) -> QuerySet[OrgUnit]:
+    """Units an opinion may be transferred to (转办): active ones of the user's subtree other
+    than the one holding it now, in tree order."""
+    return (
+        OrgUnit.objects.filter(scope_q(user, ""), is_active=True)
+        .exclude(pk=opinion.unit_id)
+        .order_by("path")
+    )

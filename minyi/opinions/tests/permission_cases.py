@@ -1,0 +1,163 @@
+"""Permission-matrix cases for the staff opinion pages (collected by
+minyi/console/tests/test_permission_matrix.py). The marker is the number of an opinion at
+station a2, which a sibling (station a1) must never see.
+
+The builders below are idempotent (each test asks for the same row from both the marker and
+the address) and are reused by test_views.py."""
+
+from django.urls import reverse
+
+from minyi.console.tests.matrix import Case
+from minyi.opinions.models import (
+    Opinion,
+    OpinionKind,
+    OpinionPolicy,
+    RewardStatus,
+    TipReward,
+    TipVerdict,
+)
+from minyi.orgs.choices import Role
+from minyi.orgs.roles import Perm
+
+TIPSTER = "李举报"
+TIPSTER_MOBILE = "13700009999"
+
+
+def complaint_a2(world) -> Opinion:
+    """A named complaint at station a2."""
+    from minyi.opinions.tests.factories import make_opinion
+
+    found = Opinion.objects.filter(unit=world.station_a2, kind=OpinionKind.COMPLAINT).first()
+    return found or make_opinion(world, kind=OpinionKind.COMPLAINT, contact_name="王投诉")
+
+
+def photographed_a2(world):
+    """A photo attached to a suggestion at station a2."""
+    from minyi.opinions.tests.factories import make_opinion, png_upload
+
+    found = Opinion.objects.filter(unit=world.station_a2, kind=OpinionKind.SUGGESTION).first()
+    opinion = found or make_opinion(world, kind=OpinionKind.SUGGESTION, photos=[png_upload()])
+    return opinion.photos.get()
+
+
+def tip_a2(world) -> Opinion:
+    """A named tip at station a2."""
+    from minyi.opinions.tests.factories import make_opinion
+
+    found = Opinion.objects.filter(unit=world.station_a2, kind=OpinionKind.TIP).first()
+    return found or make_opinion(
+        world,
+        kind=OpinionKind.TIP,
+        contact_name=TIPSTER,
+        mobile=TIPSTER_MOBILE,
+        content="有人在甲二村仓库里收购来路不明的电动车。",
+    )
+
+
+def verified_tip_a2(world) -> Opinion:
+    """The tip, found true by station a2's leader."""
+    from minyi.opinions.services import opinion_tip_verdict
+
+    tip = tip_a2(world)
+    if tip.tip_verdict != TipVerdict.VERIFIED:
+        tip = opinion_tip_verdict(
+            actor=world.user("a2", Role.UNIT_LEADER),
+            opinion=tip,
+            verdict=TipVerdict.VERIFIED,
+            note="经查属实，已查获赃车三辆。",
+        )
+    return tip
+
+
+def rewarded_tip_a2(world, *, status: str = RewardStatus.PROPOSED) -> Opinion:
+    """The verified tip with a reward proposed by station a2 and, for APPROVED, approved by
+    district a's supervisor."""
+    from minyi.opinions.services import reward_decide, reward_propose
+
+    tip = verified_tip_a2(world)
+    reward = TipReward.objects.filter(opinion=tip).first()
+    if reward is None:
+        reward = reward_propose(
+            actor=world.user("a2", Role.UNIT_LEADER),
+            opinion=tip,
+            amount="500",
+            reason="线索属实，协助查获赃车。",
+        )
+    if status == RewardStatus.APPROVED and reward.status == RewardStatus.PROPOSED:
+        reward_decide(actor=world.user("a", Role.SUPERVISOR), reward=reward, approve=True)
+    return Opinion.objects.get(pk=tip.pk)
+
+
+def approved_tip_a2(world) -> Opinion:
+    return rewarded_tip_a2(world, status=RewardStatus.APPROVED)
+
+
+def _url(name, make):
+    return lambda w: reverse(f"opinions:{name}", args=[make(w).pk])
+
+
+def _number(make):
+    return lambda w: make(w).number
+
+
+def _post(permission, name, make, owner_status):
+    return Case(
+        permission,
+        _url(name, make),
+        _number(make),
+        method="post",
+        detail=True,
+        owner_status=owner_status,
+    )
+
+
+CASES = {
+    "opinions:opinion_list": Case(
+        Perm.OPINION_VIEW, lambda w: reverse("opinions:opinion_list"), _number(complaint_a2)
+    ),
+    "opinions:opinion_detail": Case(
+        Perm.OPINION_VIEW,
+        _url("opinion_detail", complaint_a2),
+        _number(complaint_a2),
+        detail=True,
+    ),
+    # Signed for: back to the opinion.
+    "opinions:opinion_accept": _post(Perm.OPINION_HANDLE, "opinion_accept", complaint_a2, 302),
+    # An empty answer: the page again, with what is missing.
+    "opinions:opinion_answer": _post(Perm.OPINION_HANDLE, "opinion_answer", complaint_a2, 400),
+    # No unit chosen (station a2 has no units below it to choose from anyway).
+    "opinions:opinion_transfer": _post(Perm.OPINION_ROUTE, "opinion_transfer", complaint_a2, 400),
+    # No verdict chosen.
+    "opinions:opinion_verdict": _post(Perm.OPINION_HANDLE, "opinion_verdict", tip_a2, 400),
+    # The full mobile is the marker: the owner sees it, a sibling gets a 404 without it.
+    "opinions:opinion_contact": Case(
+        Perm.OPINION_REVEAL_CONTACT,
+        _url("opinion_contact", complaint_a2),
+        lambda w: complaint_a2(w).mobile,
+        method="post",
+        detail=True,
+    ),
+    # A PNG: the sibling's 404 is the check.
+    "opinions:opinion_photo": Case(
+        Perm.OPINION_VIEW,
+        lambda w: (
+            (p := photographed_a2(w))
+            and reverse("opinions:opinion_photo", args=[p.opinion_id, p.pk])
+        ),
+        None,
+        detail=True,
+    ),
+    # No reason given.
+    "opinions:reward_propose": _post(Perm.REWARD_MANAGE, "reward_propose", verified_tip_a2, 400),
+    # No decision chosen (and a2's own supervisor could not approve a2's reward anyway).
+    "opinions:reward_decide": _post(Perm.REWARD_APPROVE, "reward_decide", rewarded_tip_a2, 400),
+    # No payment reference.
+    "opinions:reward_pay": _post(Perm.REWARD_MANAGE, "reward_pay", approved_tip_a2, 400),
+    # An approved reward not paid yet is listed for a2's supervisor, not for a1's.
+    "opinions:reward_list": Case(
+        Perm.REWARD_APPROVE, lambda w: reverse("opinions:reward_list"), _number(approved_tip_a2)
+    ),
+}
+
+ADMIN_OBJECTS = {"opinions.opinionpolicy": lambda w: OpinionPolicy.objects.get(kind="complaint")}
+CITY_ADMIN_LABELS = {"opinions.opinionpolicy"}

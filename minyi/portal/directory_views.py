@@ -1,0 +1,124 @@
+"""The officer directory for citizens (找民警, 民警公开信息卡), under /c/: find the community
+officer and the station chief by community or station name, or by the QR code printed on a
+card. Scanning a code counts it per officer and day, a proxy for 知晓率 (capability 5)."""
+
+import re
+
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
+
+from minyi.core.errors import NotFound
+from minyi.portal.selectors import (
+    QUERY_MAX,
+    QUERY_MIN,
+    clean_query,
+    directory_districts,
+    directory_search,
+    officer_card_public,
+    unit_people,
+    unit_public,
+)
+from minyi.portal.services import card_scan_record
+
+PHOTO_TYPES = {"image/jpeg", "image/png"}
+# Link previewers and crawlers open printed addresses too; they are not citizens scanning.
+_NOT_A_PERSON = re.compile(r"bot|spider|crawl|slurp|preview|curl|wget|python", re.IGNORECASE)
+
+
+def _not_found(request, exc: NotFound):
+    return render(request, "portal/directory/not_found.html", {"message": exc.message}, status=404)
+
+
+@require_safe
+def directory(request):
+    raw = request.GET.get("q", "")
+    q = clean_query(raw)
+    context = {"q": q[:QUERY_MAX], "query_max": QUERY_MAX}
+    if not q:
+        context["districts"] = directory_districts()
+    elif len(q) < QUERY_MIN:
+        context["hint"] = _("请输入至少 %(n)d 个字，例如社区名称或派出所名称。") % {"n": QUERY_MIN}
+    elif len(q) > QUERY_MAX:
+        context["hint"] = _("请输入不超过 %(n)d 个字。") % {"n": QUERY_MAX}
+    else:
+        context["results"] = directory_search(q)
+        context["searched"] = True
+    return render(request, "portal/directory/directory.html", context)
+
+
+@require_safe
+def officer_card(request, code):
+    try:
+        card = officer_card_public(code)
+    except NotFound as exc:
+        return _not_found(request, exc)
+    return render(
+        request,
+        "portal/directory/officer_card.html",
+        {"card": card, "officer": card.officer, "unit": card.officer.unit},
+    )
+
+
+@require_safe
+def officer_photo(request, code):
+    try:
+        card = officer_card_public(code)
+    except NotFound as exc:
+        raise Http404 from exc
+    if not card.photo or card.photo_type not in PHOTO_TYPES:
+        raise Http404
+    try:
+        handle = card.photo.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    response = FileResponse(handle, content_type=card.photo_type)
+    # Short and public: a photo taken down (officer no longer public) stops showing soon.
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@require_safe
+def unit_card(request, code):
+    try:
+        unit = unit_public(code)
+    except NotFound as exc:
+        return _not_found(request, exc)
+    chiefs, officers = unit_people(unit)
+    return render(
+        request,
+        "portal/directory/unit_card.html",
+        {"unit": unit, "chiefs": chiefs, "officers": officers},
+    )
+
+
+def _counts(request) -> bool:
+    """Only a person's GET counts as a scan: not HEAD, not a link preview or crawler."""
+    return request.method == "GET" and not _NOT_A_PERSON.search(
+        request.headers.get("User-Agent", "")
+    )
+
+
+@require_safe
+def officer_scan(request, code):
+    """What an officer's printed QR code opens: count the scan, then show the card."""
+    try:
+        card = officer_card_public(code)
+    except NotFound as exc:
+        return _not_found(request, exc)
+    if _counts(request):
+        card_scan_record(unit_id=card.officer.unit_id, officer_id=card.officer_id)
+    return redirect("portal:officer_card", code=card.code)
+
+
+@require_safe
+def unit_scan(request, code):
+    """What a station's printed QR code opens: count the scan, then show the station."""
+    try:
+        unit = unit_public(code)
+    except NotFound as exc:
+        return _not_found(request, exc)
+    if _counts(request):
+        card_scan_record(unit_id=unit.pk)
+    return redirect("portal:unit_card", code=unit.code)
