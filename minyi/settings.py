@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "minyi.orgs.middleware.StaffIdleTimeoutMiddleware",
     # Last, as django-axes requires.
     "axes.middleware.AxesMiddleware",
 ]
@@ -187,6 +188,9 @@ OPINIONS_PER_MOBILE_DAY = env.int("MINYI_OPINIONS_PER_MOBILE_DAY", default=10)
 OPINION_PHOTO_MAX_BYTES = env.int("MINYI_OPINION_PHOTO_MAX_BYTES", default=5 * 1024 * 1024)
 # An answer the citizen has not rated is closed after this many days.
 OPINION_RATING_DAYS = env.int("MINYI_OPINION_RATING_DAYS", default=7)
+# The officer directory's public pages are the same for everyone: each web process keeps a
+# rendered copy this long (0: never), so a QR-scan burst does not query the database each time.
+PUBLIC_PAGE_CACHE_SECONDS = env.int("MINYI_PUBLIC_PAGE_CACHE_SECONDS", default=60)
 if not (0 <= SURVEY_QUIET_END < SURVEY_QUIET_START <= 24):
     raise ImproperlyConfigured("Survey quiet hours must satisfy 0 <= END < START <= 24.")
 
@@ -251,7 +255,9 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 TRUSTED_PROXY_COUNT = env.int("MINYI_TRUSTED_PROXY_COUNT", default=0)
 
 SESSION_COOKIE_AGE = env.int("MINYI_SESSION_IDLE_SECONDS", default=30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True  # the age above becomes an idle timeout
+# Staff sessions are saved on every request (minyi.orgs.middleware.StaffIdleTimeoutMiddleware),
+# so the age above is their idle timeout; citizens' sessions are saved only when they change.
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -57,7 +57,9 @@ def _refuse_unstorable(value) -> None:
 
 def _body(request, schema: type[BaseModel]) -> dict:
     """The JSON body checked against `schema`, or a 422 naming the first field at fault.
-    pydantic's own error carries the input, which may be an ID number: it is not passed on."""
+    pydantic's own error carries the input, which may be an ID number: it is not passed on.
+    Only the fields sent are returned: a flag left out of an update must stay as it is, not
+    fall back to the schema's default (a confidential case would turn public)."""
     try:
         raw = json.loads(request.body or b"null")
     except (ValueError, UnicodeDecodeError):
@@ -66,7 +68,7 @@ def _body(request, schema: type[BaseModel]) -> dict:
         raise ApplicationError("malformed_body", _("请求体应为 JSON 对象。"), status=422)
     _refuse_unstorable(raw)
     try:
-        return schema.model_validate(raw).model_dump()
+        return schema.model_validate(raw).model_dump(exclude_unset=True)
     except ValidationError as exc:
         first = exc.errors(include_input=False, include_url=False)[0]
         where = _where(first["loc"])
@@ -91,10 +93,11 @@ def _source(request) -> str:
     summary="Create or update a case with its parties and progress steps",
     description="Upsert on `number`. 201 when the case is new, 200 when it was updated. Steps "
     "are idempotent on `external_id`; the newest new step is pushed to the parties by SMS "
-    "(never for a confidential or private case). The key's unit subtree must contain "
-    "`unit_code` (and the case's current unit). Errors: 400 a rule (bad ID checksum, "
-    "unknown stage, 不予立案 without a reason, unit outside the key's scope), 422 a field "
-    "missing or of the wrong type.",
+    "(never for a confidential or private case). `confidential` and `private` left out of "
+    "an update keep their stored values (a new case without them is public). The key's unit "
+    "subtree must contain `unit_code` (and the case's current unit). Errors: 400 a rule "
+    "(bad ID checksum, unknown stage, 不予立案 without a reason, unit outside the key's "
+    "scope), 422 a field missing or of the wrong type.",
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -17,7 +17,7 @@ from minyi.cases.services import (
     party_clean,
     progress_clean,
 )
-from minyi.core.errors import ApplicationError
+from minyi.core.errors import ApplicationError, PermissionDenied
 from minyi.core.pii import mask_id_number, mask_text
 from minyi.orgs.selectors import orgunit_root_for
 
@@ -101,7 +101,10 @@ def _check_row(cell: dict) -> tuple[dict | None, dict]:
 
 
 def cases_import_rows(*, actor, rows: list[dict]) -> list[dict]:
-    """Import rows within the actor's subtree; one result per line (line 1 is the header)."""
+    """Import rows within the actor's subtree; one result per line (line 1 is the header).
+    Only a superuser imports for every unit; anyone else without a unit imports nothing."""
+    if not actor.is_superuser and actor.unit_id is None:
+        raise PermissionDenied()
     scope = None if actor.is_superuser else orgunit_root_for(actor)
     source = f"import:{actor.get_username()}"[:60]
     results: dict[int, dict] = {}
@@ -132,13 +135,15 @@ def cases_import_rows(*, actor, rows: list[dict]) -> list[dict]:
             "number": number,
             "case_type": first["case_type"],
             "unit_code": first["unit_code"],
-            "confidential": first["confidential"],
-            "private": first["private"],
             "parties": [party for _l, _c, party, _s in group["rows"] if party],
             "progress": [step for _l, _c, _p, step in group["rows"]],
         }
+        # A blank flag cell says nothing: an existing case keeps its flag, a new one is public.
+        data.update({flag: first[flag] for flag in ("confidential", "private") if first[flag]})
         try:
-            case_upsert(scope=scope, data=data, source=source, actor=actor)
+            case_upsert(
+                scope=scope, data=data, source=source, actor=actor, unrestricted=actor.is_superuser
+            )
         except ApplicationError as exc:
             outcome, message = ERROR, str(exc.message)
         else:

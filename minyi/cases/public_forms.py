@@ -48,12 +48,14 @@ class CodeForm(forms.Form):
 
 
 class ComplaintForm(forms.Form):
+    """A complaint about a case is never anonymous: the case names the party to any unit that
+    can open it. It goes in the party's name, to the unit above the handling unit."""
+
     content = forms.CharField(
         label=gettext_lazy("投诉内容"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 6}),
     )
-    anonymous = forms.BooleanField(label=gettext_lazy("匿名投诉（不显示我的姓名）"), required=False)
 
     def clean_content(self):
         content = self.cleaned_data["content"].strip()

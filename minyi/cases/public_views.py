@@ -5,13 +5,17 @@ A wrong number, a wrong ID number and a confidential or private case all get the
 the same message on the same field, the typed number kept, the ID number never written back.
 """
 
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from minyi.cases.public_forms import CodeForm, ComplaintForm, LookupForm
-from minyi.cases.selectors import case_party_public
+from minyi.cases.selectors import case_party_public, case_party_version
 from minyi.cases.services import (
     case_lookup_resend,
     case_lookup_start,
@@ -159,16 +163,37 @@ def _verified_party(request):
 
 
 def case_progress(request):
-    party, response = _verified_party(request)
-    if response is not None:
-        return response
-    case = party.case
-    officer = case.officer if case.officer_id and case.officer.is_public else None
-    return render(
-        request,
-        "cases/public/progress.html",
-        {"case": case, "unit": case.unit, "officer": officer, "steps": case.progress.all()},
+    """The timeline. Who may see it is checked on every request (the session's proven mobile,
+    the case still public); the rendered page is kept for MINYI_PUBLIC_PAGE_CACHE_SECONDS per
+    party and version of the case, so a party refreshing it costs two small queries."""
+    seconds = settings.PUBLIC_PAGE_CACHE_SECONDS
+    party_id = request.session.get(SESSION_PARTY)
+    mobile = party_id and session_verified_mobile(
+        request.session, purpose=OtpPurpose.CASE_LOOKUP, subject=party_subject(party_id)
     )
+    if not mobile:
+        return redirect("portal:case_lookup")
+    current = case_party_version(party_id)
+    if current is None or current[0] != lookup_hash("mobile", mobile):
+        return _not_found_page(request)
+    key = f"portal:case-progress:{party_id}:{current[1]}:{request.LANGUAGE_CODE}"
+    body = cache.get(key) if seconds else None
+    if body is None:
+        party, response = _verified_party(request)
+        if response is not None:
+            return response
+        case = party.case
+        officer = case.officer if case.officer_id and case.officer.is_public else None
+        body = render_to_string(
+            "cases/public/progress.html",
+            {"case": case, "unit": case.unit, "officer": officer, "steps": case.progress.all()},
+            request=request,
+        )
+        if seconds:
+            cache.set(key, body, seconds)
+    response = HttpResponse(body)
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _complaint_unit(case):
@@ -197,7 +222,7 @@ def case_complain(request):
                 kind=OpinionKind.COMPLAINT,
                 content=form.cleaned_data["content"],
                 mobile=party.mobile,
-                anonymous=form.cleaned_data["anonymous"],
+                anonymous=False,
                 contact_name=party.name,
                 unit_id=_complaint_unit(case).pk,
                 case=case,

@@ -35,8 +35,12 @@ class CaseIn(BaseModel):
     case_type: str
     unit_code: str
     officer_police_number: str = ""
-    confidential: bool = False
-    private: bool = False
+    confidential: bool = Field(
+        False, description="涉密. Left out of an update: unchanged; of a new case: false"
+    )
+    private: bool = Field(
+        False, description="涉及隐私. Left out of an update: unchanged; of a new case: false"
+    )
     parties: list[PartyIn] = []
     progress: list[ProgressIn] = []
 

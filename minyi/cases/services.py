@@ -23,7 +23,7 @@ from minyi.cases.models import (
     PartyRole,
 )
 from minyi.core.audit import audit_record
-from minyi.core.errors import ApplicationError
+from minyi.core.errors import ApplicationError, PermissionDenied
 from minyi.core.models import AuditAction
 from minyi.core.pii import lookup_hash, normalize_id_number, normalize_mobile
 from minyi.integrations.sms.models import SmsPurpose
@@ -34,6 +34,9 @@ from minyi.portal.services import otp_request, otp_verify, throttle_hit
 
 # Clocks of the case system and ours may differ a little; a step "tomorrow" is a mistake.
 FUTURE_SLACK = timedelta(hours=1)
+# A case that ended stays ended: a late step of an earlier stage goes on the timeline only.
+TERMINAL_STAGES = {CaseStage.CLOSED, CaseStage.NOT_FILED}
+FLAGS = ("confidential", "private")
 
 
 def case_not_found() -> ApplicationError:
@@ -60,6 +63,20 @@ def _flag(value) -> bool:
     if isinstance(value, str):
         return value.strip().lower() not in {"", "0", "false", "no", "n", "否"}
     return bool(value)
+
+
+def _flag_given(data: dict, name: str) -> bool:
+    """Whether the writer said anything about a flag. Left out, null or a blank CSV cell is
+    silence: an update must not make a confidential case public by forgetting the flag."""
+    value = data.get(name)
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _check_scope(scope: OrgUnit | None, unrestricted: bool) -> None:
+    """No scope means every unit: only a caller that says so (the demo, the benchmarks, a
+    superuser's import) may write without one; a forgotten scope is refused, not unlimited."""
+    if scope is None and not unrestricted:
+        raise PermissionDenied()
 
 
 def _moment(value, field: str):
@@ -136,10 +153,21 @@ def party_clean(raw: dict, index: int = 0) -> dict:
 
 @transaction.atomic
 def case_upsert(
-    *, scope: OrgUnit | None, data: dict, source: str, actor=None, now=None
+    *,
+    scope: OrgUnit | None,
+    data: dict,
+    source: str,
+    actor=None,
+    now=None,
+    unrestricted: bool = False,
 ) -> tuple[Case, bool]:
     """Create or update a case with its parties and progress steps (from the API or a CSV
-    row). `scope` is the writer's subtree; a case of a unit outside it is refused."""
+    row). `scope` is the writer's subtree; a case of a unit outside it is refused. `scope=None`
+    (every unit) needs `unrestricted=True`.
+
+    The flags (confidential, private) of an existing case change only when `data` carries
+    them; a new case without them is public."""
+    _check_scope(scope, unrestricted)
     now = now or timezone.now()
     number = normalize_case_number(data.get("number"))
     if not number or len(number) > 40:
@@ -185,10 +213,26 @@ def case_upsert(
     case.case_type = case_type
     case.unit = unit
     case.officer = officer
-    case.confidential = _flag(data.get("confidential", False))
-    case.private = _flag(data.get("private", False))
+    was = {name: getattr(case, name) for name in FLAGS}
+    for name in FLAGS:
+        if created or _flag_given(data, name):
+            setattr(case, name, _flag(data.get(name)))
     case.source = source[:60]
     case.save()
+    # A flag change is audited (who, from where, old and new): a case made public can be
+    # looked up by its parties and pushes SMS from now on.
+    if not created and any(was[name] != getattr(case, name) for name in FLAGS):
+        audit_record(
+            action=AuditAction.CHANGE,
+            actor=actor,
+            username=source[:150],
+            obj=case,
+            detail={
+                "source": source[:60],
+                "flags": {name: [was[name], getattr(case, name)] for name in FLAGS},
+                "made_public": case.is_public and (was["confidential"] or was["private"]),
+            },
+        )
     for party in parties:
         id_hash = lookup_hash("id", party["id_number"])
         CaseParty.objects.update_or_create(
@@ -236,22 +280,37 @@ def _progress_add(case: Case, step: dict, *, now, push: bool) -> CaseProgress | 
     if not created:
         return None  # sent again: already on the timeline
     progress.notify = step["notify"]
-    if (step["occurred_at"], STAGE_ORDER[step["stage"]]) >= (
+    # Every new step changes updated_at: the party's progress page is cached on it.
+    changes = {"updated_at": timezone.now()}
+    reopens = case.stage in TERMINAL_STAGES and step["stage"] not in TERMINAL_STAGES
+    if not reopens and (step["occurred_at"], STAGE_ORDER[step["stage"]]) >= (
         case.stage_at,
         STAGE_ORDER[CaseStage(case.stage)],
     ):
-        Case.objects.filter(pk=case.pk).update(stage=step["stage"], stage_at=step["occurred_at"])
-        case.stage, case.stage_at = step["stage"], step["occurred_at"]
-    if push and step["notify"] and case.is_public:
+        changes.update(stage=step["stage"], stage_at=step["occurred_at"])
+    Case.objects.filter(pk=case.pk).update(**changes)
+    for name, value in changes.items():
+        setattr(case, name, value)
+    # Only a step that moves the case is news; a late or out-of-order one just joins the
+    # timeline (a closed case's party is not told "侦查" afterwards).
+    if push and "stage" in changes and step["notify"] and case.is_public:
         case_progress_push(case=case, progress=progress, now=now)
     return progress
 
 
 @transaction.atomic
 def case_progress_add(
-    *, scope: OrgUnit | None, number: str, step: dict, source: str = "", now=None
+    *,
+    scope: OrgUnit | None,
+    number: str,
+    step: dict,
+    source: str = "",
+    now=None,
+    unrestricted: bool = False,
 ):
-    """One progress step for an existing case (from the API); pushed to the parties by SMS."""
+    """One progress step for an existing case (from the API); pushed to the parties by SMS.
+    `scope=None` (every unit) needs `unrestricted=True`."""
+    _check_scope(scope, unrestricted)
     now = now or timezone.now()
     case = (
         Case.objects.select_for_update()

@@ -42,7 +42,7 @@ def case_detail(request, pk):
             "case": case,
             "progress": case.progress.all(),
             "parties": case.parties.all().order_by("role", "id"),
-            "complaints": case_complaints(case),
+            "complaints": case_complaints(request.user, case),
             "can_see_opinions": has_perm(request.user, Perm.OPINION_VIEW),
         },
     )

@@ -2,7 +2,8 @@
 within its deadline; Huzhou reports a 100% reply rate).
 
 Per child unit of the viewed unit, for opinions submitted in the period: received, answered,
-reply rate (answered / received), on-time rate (answered by the deadline / answered), the
+reply rate (answered / received), on-time rate (answered by the deadline / due: answered, plus
+those still open past their deadline, so an unanswered opinion counts against it), the
 citizens' satisfaction with the answers they rated (ratings 1–3 / rated), each with its Wilson
 95% interval; and opinions open past their deadline now (any submission date). One grouped
 query, whatever the number of units. Rows are units, not people, so nothing is suppressed
@@ -23,7 +24,7 @@ from minyi.opinions.models import OPEN_STATUSES, Opinion
 from minyi.orgs.models import OrgUnit
 from minyi.perception.models import UNSATISFIED_RATINGS
 
-_KEYS = ("received", "answered", "on_time", "rated", "satisfied", "overdue_now")
+_KEYS = ("received", "answered", "due", "on_time", "rated", "satisfied", "overdue_now")
 
 
 def opinion_performance_for(
@@ -48,6 +49,9 @@ def opinion_performance_for(
         .annotate(
             received=Count("id", filter=in_period),
             answered=Count("id", filter=answered),
+            # Due: answered, or still open with the deadline passed. An opinion nobody answers
+            # must lower the on-time rate, not drop out of it.
+            due=Count("id", filter=answered | (in_period & overdue)),
             on_time=Count("id", filter=answered & Q(answered_on_time=True)),
             rated=Count("id", filter=rated),
             satisfied=Count("id", filter=rated & ~Q(rating__in=UNSATISFIED_RATINGS)),
@@ -67,7 +71,7 @@ def _row(c: Counter) -> dict:
         "answered": c["answered"],
         "overdue_now": c["overdue_now"],
         "reply": rate(c["answered"], c["received"]),
-        "on_time": rate(c["on_time"], c["answered"]),
+        "on_time": rate(c["on_time"], c["due"]),
         "satisfaction": rate(c["satisfied"], c["rated"]),
     }
 
@@ -110,7 +114,8 @@ def opinions_table(fig: dict) -> Table:
         )
     table.note = _(
         "按提交时间统计本时段受理的建议、投诉、咨询和线索举报。答复率：已答复 / 受理；"
-        "按期答复率：在答复期限（工作日）内答复 / 已答复；答复满意率：群众评价满意"
+        "按期答复率：在答复期限（工作日）内答复 / 已到期（已答复，加上期限已过仍未答复的），"
+        "未答复的超期诉求计为未按期；答复满意率：群众评价满意"
         "（非常满意、满意、基本满意）/ 已评价；当前超期：期限已过仍未答复（不限提交时间）。"
     )
     return table

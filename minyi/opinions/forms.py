@@ -104,3 +104,20 @@ class RewardPayForm(_Prefixed):
         required=False,
         widget=forms.TextInput(attrs={"maxlength": 60}),
     )
+
+
+class WallForm(_Prefixed):
+    """Take a suggestion off the public wall (民意墙) or put it back; the button says which."""
+
+    prefix_id = "wall"
+    hide = forms.TypedChoiceField(
+        choices=[("1", _("撤下")), ("0", _("恢复"))],
+        coerce=lambda value: value == "1",
+        widget=forms.HiddenInput,
+        error_messages={"required": _("请选择撤下或恢复。")},
+    )
+    reason = forms.CharField(
+        label=_("撤下理由"),
+        required=False,
+        widget=forms.TextInput(attrs={"maxlength": 200}),
+    )

@@ -12,15 +12,17 @@ import os
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from minyi.core.pii import EncryptedTextField, mask_mobile
 
 
 class OpinionKind(models.TextChoices):
-    SUGGESTION = "suggestion", _("建议")
-    COMPLAINT = "complaint", _("投诉")
-    CONSULTATION = "consultation", _("咨询")
-    TIP = "tip", _("线索举报")
+    # With a context: "建议" is also a suggested tag and "投诉" a business category.
+    SUGGESTION = "suggestion", pgettext_lazy("opinion kind", "建议")
+    COMPLAINT = "complaint", pgettext_lazy("opinion kind", "投诉")
+    CONSULTATION = "consultation", pgettext_lazy("opinion kind", "咨询")
+    TIP = "tip", pgettext_lazy("opinion kind", "线索举报")
 
 
 class OpinionStatus(models.TextChoices):

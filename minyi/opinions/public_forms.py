@@ -40,6 +40,18 @@ class MultipleFileField(forms.FileField):
         return [super().clean(data, initial)] if data else []
 
 
+def _code_field() -> forms.CharField:
+    """The SMS code box. Roomy: a citizen may type "123 456" or full-width digits, which
+    otp_verify forgives; it is the service that says whether the code is right."""
+    return forms.CharField(
+        label=gettext_lazy("短信验证码"),
+        required=False,
+        max_length=12,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+        error_messages={"max_length": gettext_lazy("请输入短信中的 6 位数字验证码。")},
+    )
+
+
 def unit_choices() -> list:
     """Active stations and brigades, grouped under their district (one query each level)."""
     units = list(
@@ -96,12 +108,7 @@ class OpinionForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
         error_messages={"required": gettext_lazy("请填写手机号码，答复将通过短信通知您。")},
     )
-    code = forms.CharField(
-        label=gettext_lazy("短信验证码"),
-        required=False,
-        max_length=6,
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
-    )
+    code = _code_field()
     wall_consent = forms.BooleanField(
         label=gettext_lazy("同意在民意墙公开（隐去个人信息）"), required=False
     )
@@ -161,12 +168,7 @@ class LookupForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
         error_messages={"required": gettext_lazy("请填写手机号码。")},
     )
-    code = forms.CharField(
-        label=gettext_lazy("短信验证码"),
-        required=False,
-        max_length=6,
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
-    )
+    code = _code_field()
 
     def clean_mobile(self):
         try:

@@ -99,7 +99,7 @@ def opinion_photo_get_visible_to(user, opinion_pk, pk) -> OpinionPhoto:
 def reward_for(opinion: Opinion) -> TipReward | None:
     return (
         TipReward.objects.filter(opinion=opinion)
-        .select_related("proposed_by", "decided_by", "paid_by")
+        .select_related("proposed_by__unit", "decided_by", "paid_by")
         .first()
     )
 
@@ -108,26 +108,47 @@ def reward_history(reward: TipReward):
     return reward.history.select_related("actor")
 
 
+def reward_approver_above(actor, reward: TipReward) -> bool:
+    """Whether `actor`'s unit is strictly above the unit of whoever proposed `reward` (the
+    tier that proposed may not approve, whichever unit holds the tip), and `actor` did not
+    propose it. A superuser without a unit (break-glass) counts as above everyone."""
+    if actor.pk == reward.proposed_by_id:
+        return False
+    if actor.unit_id is None:
+        return bool(actor.is_superuser)
+    proposer_unit = reward.proposed_by.unit
+    if proposer_unit is None:
+        return False
+    own = actor.unit.path
+    return proposer_unit.path.startswith(own) and len(proposer_unit.path) > len(own)
+
+
 def reward_decidable_by(user, reward: TipReward | None) -> bool:
-    """The rule reward_decide enforces: a proposed reward of a unit other than (so below)
-    the user's own."""
+    """The rule reward_decide enforces: a proposed reward, proposed by someone else from a
+    unit strictly below the user's own."""
     if reward is None or reward.status != RewardStatus.PROPOSED:
         return False
-    if user.unit_id is None:
-        return user.is_superuser
-    return user.unit_id != reward.opinion.unit_id
+    return reward_approver_above(user, reward)
 
 
 def reward_list_for(user) -> QuerySet[TipReward]:
-    """Rewards needing this user: proposed ones of units below theirs (to approve) and
-    approved ones not paid yet, oldest first."""
+    """Rewards needing this user: proposed ones from units strictly below theirs (to approve)
+    and approved ones not paid yet, oldest first."""
     qs = TipReward.objects.filter(
         scope_q(user, "opinion__unit__"),
         status__in=(RewardStatus.PROPOSED, RewardStatus.APPROVED),
     )
     if user.unit_id is not None:
-        # Approval needs a higher tier: a unit's own proposals are not its to approve.
-        qs = qs.exclude(status=RewardStatus.PROPOSED, opinion__unit_id=user.unit_id)
+        # Approval needs a higher tier than the proposer's: not one's own proposals, nor
+        # those of one's own unit (whichever unit holds the tip).
+        below = Q(proposed_by__unit__path__startswith=user.unit.path) & ~Q(
+            proposed_by__unit_id=user.unit_id
+        )
+        qs = qs.filter(Q(status=RewardStatus.APPROVED) | below).exclude(
+            status=RewardStatus.PROPOSED, proposed_by=user
+        )
+    elif not user.is_superuser:
+        qs = qs.none()
     return qs.select_related("opinion__unit", "proposed_by", "decided_by").order_by(
         "proposed_at", "id"
     )

@@ -2,6 +2,7 @@
 which moves the row only while it is still in the old status and records the history row;
 the citizen hears of each step by SMS."""
 
+import re
 import secrets
 from decimal import Decimal, InvalidOperation
 
@@ -35,6 +36,7 @@ from minyi.opinions.models import (
     TipReward,
     TipVerdict,
 )
+from minyi.opinions.selectors import reward_approver_above
 from minyi.orgs.choices import Role
 from minyi.orgs.models import Officer, OrgUnit, User
 from minyi.orgs.roles import Perm, has_perm
@@ -77,27 +79,49 @@ def _text(value: str, *, field: str, label, low: int, high: int) -> str:
     return value
 
 
+# Separators between the community names an officer serves ("城东社区、城西社区；…").
+_COMMUNITY_SEPARATORS = re.compile(r"[、,，;；\s]+")
+# Shorter names ("社区", "东村") occur in too many addresses to route by.
+COMMUNITY_MIN_CHARS = 3
+
+
+def _unit_for_area(area: str):
+    """The unit whose public, active officer serves the community named in `area`: the
+    longest community name (of COMMUNITY_MIN_CHARS or more) that occurs in the text. None
+    when no name occurs, or when the longest ones belong to two units (the centre decides).
+    One query of two columns, whatever the number of officers."""
+    best_len, best_units = 0, set()
+    rows = (
+        Officer.objects.filter(is_active=True, is_public=True, unit__is_active=True)
+        .exclude(communities="")
+        .values_list("communities", "unit_id")
+    )
+    for communities, unit_id in rows:
+        for name in _COMMUNITY_SEPARATORS.split(communities):
+            if len(name) < COMMUNITY_MIN_CHARS or len(name) < best_len or name not in area:
+                continue
+            if len(name) > best_len:
+                best_len, best_units = len(name), set()
+            best_units.add(unit_id)
+    return best_units.pop() if len(best_units) == 1 else None
+
+
 def opinion_route(*, unit_id=None, area: str = "") -> OrgUnit:
     """Where a new opinion goes: the unit the citizen chose; else the station whose community
-    officer serves the area named; else the city bureau's perception centre, which
-    transfers it (转办)."""
+    officer serves the community named in the area; else the city bureau's perception centre,
+    which transfers it (转办)."""
     if unit_id:
         unit = OrgUnit.objects.filter(pk=unit_id, is_active=True).first()
         if unit is None:
             raise ApplicationError("invalid_unit", _("所选单位不存在，请重新选择。"), field="unit")
         return unit
     area = (area or "").strip()
-    if len(area) >= 2:
-        officer = (
-            Officer.objects.filter(
-                is_active=True, is_public=True, communities__contains=area, unit__is_active=True
-            )
-            .select_related("unit")
-            .order_by("unit__path")
-            .first()
-        )
-        if officer is not None:
-            return officer.unit
+    if len(area) >= COMMUNITY_MIN_CHARS:
+        routed = _unit_for_area(area)
+        if routed is not None:
+            unit = OrgUnit.objects.filter(pk=routed, is_active=True).first()
+            if unit is not None:
+                return unit
     root = OrgUnit.objects.get_root_nodes().filter(is_active=True).first()
     if root is None:
         raise ApplicationError("no_unit", _("系统尚未配置受理单位。"), status=503)
@@ -219,9 +243,14 @@ def opinion_submit(
         % {"kind": opinion.get_kind_display(), "no": opinion.number, "day": f"{deadline:%m月%d日}"},
         url=_staff_url(opinion),
     )
+    if kind == OpinionKind.TIP:
+        # A phone is seen by others: a tipster's SMS must not say it is about a tip.
+        received = _("您的事项（编号 %(no)s）已受理，我们将于 %(day)s 前答复。查询：%(url)s")
+    else:
+        received = _("您的%(kind)s已受理，编号 %(no)s，我们将于 %(day)s 前答复。查询：%(url)s")
     _tell_citizen(
         opinion,
-        _("您的%(kind)s已受理，编号 %(no)s，我们将于 %(day)s 前答复。查询：%(url)s")
+        received
         % {
             "kind": opinion.get_kind_display(),
             "no": opinion.number,
@@ -347,10 +376,13 @@ def opinion_answer(*, actor, opinion: Opinion, text: str, now=None) -> Opinion:
         answered_by=actor,
         answered_on_time=timezone.localtime(now).date() <= current.deadline,
     )
+    if answered.kind == OpinionKind.TIP:
+        sms = _("您的事项（编号 %(no)s）有新消息，请查询：%(url)s")
+    else:
+        sms = _("您的%(kind)s（编号 %(no)s）已答复，请查看并评价：%(url)s")
     _tell_citizen(
         answered,
-        _("您的%(kind)s（编号 %(no)s）已答复，请查看并评价：%(url)s")
-        % {"kind": answered.get_kind_display(), "no": answered.number, "url": _track_url()},
+        sms % {"kind": answered.get_kind_display(), "no": answered.number, "url": _track_url()},
         now,
     )
     return answered
@@ -420,6 +452,51 @@ def opinion_tip_verdict(*, actor, opinion: Opinion, verdict: str, note: str, now
         created_at=now,
     )
     audit_record(action=AuditAction.CHANGE, actor=actor, obj=current, detail={"tip": verdict})
+    current.refresh_from_db()
+    return current
+
+
+@transaction.atomic
+def opinion_wall_hide(
+    *, actor, opinion: Opinion, reason: str = "", hidden: bool = True, now=None
+) -> Opinion:
+    """Take a suggestion off the public wall (民意墙), or put it back. The perception centre
+    moderates; the citizen's consent stays as given. The history says who did it and why;
+    the audit log records the change."""
+    now = now or timezone.now()
+    current = _locked(actor, opinion, Perm.OPINION_ROUTE)
+    if current.kind != OpinionKind.SUGGESTION or not current.wall_consent:
+        raise ApplicationError("not_on_wall", _("该留言未同意公开，不在民意墙展示。"), status=409)
+    if current.wall_hidden == hidden:
+        raise ApplicationError(
+            "wall_unchanged",
+            _("该留言已从民意墙撤下。") if hidden else _("该留言已在民意墙展示。"),
+            status=409,
+        )
+    reason = (reason or "").strip()
+    if hidden:
+        reason = _text(reason, field="reason", label=_("撤下理由"), low=2, high=200)
+        note = _("民意墙：撤下 %(reason)s") % {"reason": reason}
+    else:
+        if len(reason) > 200:
+            raise ApplicationError("reason_too_long", _("说明不能超过 200 个字。"), field="reason")
+        note = _("民意墙：恢复") + (f" {reason}" if reason else "")
+    Opinion.objects.filter(pk=current.pk).update(wall_hidden=hidden)
+    OpinionEvent.objects.create(
+        opinion=current,
+        actor=actor,
+        from_status=current.status,
+        to_status=current.status,
+        unit_id=current.unit_id,
+        note=note,
+        created_at=now,
+    )
+    audit_record(
+        action=AuditAction.CHANGE,
+        actor=actor,
+        obj=current,
+        detail={"wall_hidden": hidden},
+    )
     current.refresh_from_db()
     return current
 
@@ -520,8 +597,9 @@ def reward_propose(*, actor, opinion: Opinion, amount, reason: str, now=None) ->
     audit_record(
         action=AuditAction.CREATE, actor=actor, obj=reward, detail={"amount": str(reward.amount)}
     )
+    # The approvers are above the proposer's unit, which may be above the tip's.
     notify_supervisors_above(
-        unit=current.unit,
+        unit=actor.unit or current.unit,
         kind=NotificationKind.REWARD_PROPOSED,
         text=_("线索 %(no)s 申请奖励 %(amount)s 元，待审批。")
         % {"no": current.number, "amount": reward.amount},
@@ -535,7 +613,7 @@ def _reward_locked(actor, reward: TipReward, perm: str) -> TipReward:
         raise PermissionDenied()
     current = (
         TipReward.objects.select_for_update(of=("self",))
-        .select_related("opinion__unit")
+        .select_related("opinion__unit", "proposed_by__unit")
         .filter(scope_q(actor, "opinion__unit__"), pk=reward.pk)
         .first()
     )
@@ -549,7 +627,7 @@ def reward_decide(*, actor, reward: TipReward, approve: bool, note: str = "", no
     """Approval by a supervisor of a strictly higher tier than the unit that proposed it."""
     now = now or timezone.now()
     current = _reward_locked(actor, reward, Perm.REWARD_APPROVE)
-    if actor.unit_id is not None and actor.unit_id == current.opinion.unit_id:
+    if not reward_approver_above(actor, current):
         raise ApplicationError("higher_tier_required", _("奖励须由上级单位审批。"), status=403)
     note = (note or "").strip()
     if not approve and len(note) < 2:
@@ -566,17 +644,11 @@ def reward_decide(*, actor, reward: TipReward, approve: bool, note: str = "", no
         decision_note=note,
     )
     if approve:
+        # Neither "tip" nor "reward" nor the amount: the unit tells the rest face to face.
         _tell_citizen(
             current.opinion,
-            _(
-                "您提供的线索（编号 %(no)s）经核实属实，获奖励 %(amount)s 元。"
-                "请凭编号与本人身份证件到%(unit)s领取。"
-            )
-            % {
-                "no": current.opinion.number,
-                "amount": decided.amount,
-                "unit": current.opinion.unit.name,
-            },
+            _("您的事项（编号 %(no)s）有新消息，请携带本人身份证件到%(unit)s咨询。")
+            % {"no": current.opinion.number, "unit": current.opinion.unit.name},
             now,
         )
     notify_unit(

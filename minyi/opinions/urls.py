@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/answer/", views.answer, name="opinion_answer"),
     path("<int:pk>/transfer/", views.transfer, name="opinion_transfer"),
     path("<int:pk>/verdict/", views.verdict, name="opinion_verdict"),
+    path("<int:pk>/wall/", views.wall_toggle, name="opinion_wall_toggle"),
     path("<int:pk>/contact/", views.contact, name="opinion_contact"),
     path("<int:pk>/photos/<int:photo_pk>/", views.photo, name="opinion_photo"),
     path("<int:pk>/reward/", views.propose, name="reward_propose"),

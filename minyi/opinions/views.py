@@ -24,6 +24,7 @@ from minyi.opinions.forms import (
     RewardProposeForm,
     TransferForm,
     VerdictForm,
+    WallForm,
 )
 from minyi.opinions.models import (
     OPEN_STATUSES,
@@ -52,6 +53,7 @@ from minyi.opinions.services import (
     opinion_contact_reveal,
     opinion_tip_verdict,
     opinion_transfer,
+    opinion_wall_hide,
     reward_decide,
     reward_pay,
     reward_propose,
@@ -113,6 +115,7 @@ _MAIN_FIELD = {
     "propose": "amount",
     "decide": "note",
     "pay": "reference",
+    "wall": "reason",
 }
 
 
@@ -136,6 +139,10 @@ def _allowed_actions(user, opinion, reward, targets) -> dict[str, bool]:
         "pay": has_perm(user, Perm.REWARD_MANAGE)
         and reward is not None
         and reward.status == RewardStatus.APPROVED,
+        # The centre moderates the public wall (民意墙): consented suggestions only.
+        "wall": has_perm(user, Perm.OPINION_ROUTE)
+        and opinion.kind == OpinionKind.SUGGESTION
+        and opinion.wall_consent,
     }
 
 
@@ -147,6 +154,7 @@ def _forms(targets) -> dict:
         "propose": RewardProposeForm(),
         "decide": RewardDecideForm(),
         "pay": RewardPayForm(),
+        "wall": WallForm(),
     }
 
 
@@ -353,6 +361,23 @@ def pay(request, pk):
             actor=request.user, reward=_reward_of(opinion), reference=data["reference"]
         ),
         done=_("奖励发放已记录。"),
+    )
+
+
+@staff_view(Perm.OPINION_ROUTE)
+@require_POST
+def wall_toggle(request, pk):
+    form = WallForm(request.POST)
+    hide = form.is_valid() and form.cleaned_data["hide"]
+    return _act(
+        request,
+        pk,
+        name="wall",
+        form=form,
+        call=lambda opinion, data: opinion_wall_hide(
+            actor=request.user, opinion=opinion, reason=data["reason"], hidden=data["hide"]
+        ),
+        done=_("已从民意墙撤下。") if hide else _("已恢复在民意墙展示。"),
     )
 
 

@@ -28,3 +28,20 @@ class AdminSecondFactorMiddleware:
                 )
             return redirect("second_factor")
         return self.get_response(request)
+
+
+class StaffIdleTimeoutMiddleware:
+    """A signed-in staff member's session is saved on every request, so its age
+    (MINYI_SESSION_IDLE_SECONDS) is an idle timeout. A citizen's session is saved only when it
+    changes: the proven mobile in it has its own window, and the portal's pages should not
+    write to the database on every view."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            request.session.modified = True
+        return response

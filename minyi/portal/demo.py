@@ -166,8 +166,8 @@ def build_portal_demo(*, seed: int, days: int = 30, opinions: int = 120, cases: 
                     (
                         s
                         for s in supervisors
-                        if s.unit.depth < opinion.unit.depth
-                        and opinion.unit.path.startswith(s.unit.path)
+                        if s.unit.depth < leader.unit.depth
+                        and leader.unit.path.startswith(s.unit.path)
                     ),
                     None,
                 )
@@ -230,6 +230,7 @@ def _cases(rng, stations, focus, now, days, count) -> tuple[int, tuple[str, str]
         number = f"{DEMO_CASE_PREFIX}{start:%Y%m}{index:04d}"
         case_upsert(
             scope=None,
+            unrestricted=True,
             data={
                 "number": number,
                 "case_type": rng.choice(CASE_TYPES),

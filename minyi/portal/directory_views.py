@@ -2,9 +2,12 @@
 officer and the station chief by community or station name, or by the QR code printed on a
 card. Scanning a code counts it per officer and day, a proxy for 知晓率 (capability 5)."""
 
+import hashlib
 import re
 
-from django.http import FileResponse, Http404
+from django.conf import settings
+from django.core.cache import cache
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
@@ -27,14 +30,33 @@ PHOTO_TYPES = {"image/jpeg", "image/png"}
 _NOT_A_PERSON = re.compile(r"bot|spider|crawl|slurp|preview|curl|wget|python", re.IGNORECASE)
 
 
+def _public_page(request, key: str, build):
+    """The page `build()` renders, kept by this process for MINYI_PUBLIC_PAGE_CACHE_SECONDS.
+    Only for pages that are the same for everyone (no form tokens, no session): a QR-scan
+    burst on one card, or a community searched all day, costs one render a minute."""
+    seconds = settings.PUBLIC_PAGE_CACHE_SECONDS
+    digest = hashlib.sha256(f"{key}:{request.LANGUAGE_CODE}".encode()).hexdigest()
+    cache_key = f"portal:page:{digest}"
+    body = cache.get(cache_key) if seconds else None
+    if body is not None:
+        return HttpResponse(body)
+    response = build()
+    if seconds and response.status_code == 200:
+        cache.set(cache_key, response.content, seconds)
+    return response
+
+
 def _not_found(request, exc: NotFound):
     return render(request, "portal/directory/not_found.html", {"message": exc.message}, status=404)
 
 
 @require_safe
 def directory(request):
-    raw = request.GET.get("q", "")
-    q = clean_query(raw)
+    q = clean_query(request.GET.get("q", ""))
+    return _public_page(request, f"directory:{q}", lambda: _directory(request, q))
+
+
+def _directory(request, q):
     context = {"q": q[:QUERY_MAX], "query_max": QUERY_MAX}
     if not q:
         context["districts"] = directory_districts()
@@ -50,6 +72,10 @@ def directory(request):
 
 @require_safe
 def officer_card(request, code):
+    return _public_page(request, f"officer:{code}", lambda: _officer_card(request, code))
+
+
+def _officer_card(request, code):
     try:
         card = officer_card_public(code)
     except NotFound as exc:
@@ -81,6 +107,10 @@ def officer_photo(request, code):
 
 @require_safe
 def unit_card(request, code):
+    return _public_page(request, f"unit:{code}", lambda: _unit_card(request, code))
+
+
+def _unit_card(request, code):
     try:
         unit = unit_public(code)
     except NotFound as exc:

@@ -84,10 +84,10 @@ def _valid_ip(ip: str) -> str | None:
 
 def throttle_hit(*, scope: str, key: str, limits, now=None) -> None:
     """Count one request of `scope` from `key` (an address), or refuse if any (count, window)
-    in `limits` is already reached. Refused requests are not counted. No key, no limit."""
-    if not key:
-        return
-    key = key[:64]
+    in `limits` is already reached. Refused requests are not counted. Requests whose address
+    is unknown (a misconfigured proxy, a unix socket) share one key: they are limited
+    together rather than not at all."""
+    key = (key or "unknown")[:64]
     now = now or timezone.now()
     for count, window in limits:
         recent = ThrottleHit.objects.filter(scope=scope, key=key, at__gt=now - window)

@@ -61,7 +61,9 @@ def case_data(world, number="A2026110001", *, unit=None, **extra) -> dict:
 
 
 def make_case(world, number="A2026110001", **extra) -> Case:
-    case, _created = case_upsert(scope=None, data=case_data(world, number, **extra), source="test")
+    case, _created = case_upsert(
+        scope=None, unrestricted=True, data=case_data(world, number, **extra), source="test"
+    )
     return case
 
 

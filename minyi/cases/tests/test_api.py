@@ -48,6 +48,39 @@ def test_upsert_creates_then_updates(client, world):
     assert Case.objects.get().source.startswith("api:")
 
 
+def test_an_update_without_the_confidential_key_keeps_the_case_confidential(client, world):
+    from minyi.cases.services import case_lookup_start
+    from minyi.core.errors import ApplicationError
+    from minyi.integrations.sms.models import OutboundSms
+
+    # Given a case created confidential through the API
+    key = _key(world)
+    assert _post(client, CASES_URL, case_data(world, confidential=True), key).status_code == 201
+    # When it is sent again with a new step and neither flag in the body
+    body = case_data(world)
+    del body["confidential"], body["private"]
+    body["progress"].append(
+        {
+            "stage": "solved",
+            "occurred_at": (timezone.now() - timedelta(minutes=5)).isoformat(),
+            "external_id": "A2026110001-3",
+        }
+    )
+    response = _post(client, CASES_URL, body, key)
+    # Then it is updated, still confidential, no SMS went out, and the lookup finds nothing
+    assert response.status_code == 200 and response.json()["stage"] == "solved"
+    case = Case.objects.get()
+    assert case.confidential is True and case.private is False
+    assert not OutboundSms.objects.filter(purpose="notification").exists()
+    with pytest.raises(ApplicationError) as exc:
+        case_lookup_start(number=case.number, id_number=PARTY_ID, ip="1.1.1.1")
+    assert exc.value.code == "case_not_found"
+    # And an explicit false does make it public
+    body["confidential"] = False
+    assert _post(client, CASES_URL, body, key).status_code == 200
+    assert Case.objects.get().is_public
+
+
 def test_progress_is_created_then_idempotent(client, world):
     make_case(world)
     key = _key(world, "a2")

@@ -6,9 +6,10 @@ from django.urls import reverse
 from minyi.cases.imports import CSV_COLUMNS, cases_import_rows, read_csv
 from minyi.cases.models import Case, CaseStage
 from minyi.cases.tests.factories import PARTY_ID, PARTY_MOBILE, bad_checksum, login, valid_id
-from minyi.core.errors import ApplicationError
+from minyi.core.errors import ApplicationError, PermissionDenied
 from minyi.integrations.sms.models import OutboundSms
 from minyi.orgs.choices import Role
+from minyi.orgs.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -26,13 +27,14 @@ def _row(
     mobile=PARTY_MOBILE,
     note="",
     confidential="0",
+    private="0",
 ):
     cells = [
         number,
         "盗窃",
         unit,
         confidential,
-        "0",
+        private,
         "victim",
         "王小明",
         party_id,
@@ -113,6 +115,52 @@ def test_confidential_flag_from_csv(world):
     cases_import_rows(actor=world.user("a", Role.ADMIN), rows=rows)
     assert Case.objects.get().confidential is True
     assert not OutboundSms.objects.exists()
+
+
+@pytest.mark.parametrize("flag", ["confidential", "private"])
+def test_a_reimport_with_a_blank_flag_keeps_the_case_hidden(world, flag):
+    actor = world.user("a", Role.ADMIN)
+    # Given a case imported as hidden
+    cases_import_rows(actor=actor, rows=read_csv(_csv(_row(**{flag: "1"}))))
+    # When it is imported again, with a new step and a blank cell for the flag
+    rows = read_csv(
+        _csv(
+            _row(**{flag: ""}),
+            _row(stage="filed", at="2026-01-06 10:00", step="s2", **{flag: ""}),
+        )
+    )
+    results = cases_import_rows(actor=actor, rows=rows)
+    # Then the step is in, the case is still hidden, and no SMS went out
+    assert {r["status"] for r in results} == {"imported"}
+    case = Case.objects.get()
+    assert case.stage == CaseStage.FILED and getattr(case, flag) is True
+    assert not OutboundSms.objects.exists()
+    # And a "0" in the cell does make it public again
+    cases_import_rows(actor=actor, rows=read_csv(_csv(_row(step="s3", **{flag: "0"}))))
+    assert Case.objects.get().is_public
+
+
+def test_a_new_case_with_blank_flags_is_public(world):
+    rows = read_csv(_csv(_row(confidential="", private="")))
+    cases_import_rows(actor=world.user("a", Role.ADMIN), rows=rows)
+    assert Case.objects.get().is_public
+
+
+def test_an_importer_without_a_unit_imports_nothing(world):
+    # Given a staff account that is not a superuser and has no unit (the database refuses to
+    # store one; this is the guard behind it, should a row ever slip through)
+    nobody = UserFactory.build(role=Role.ADMIN, unit=None)
+    # When it imports a file, it is refused outright (no scope is not "every unit")
+    with pytest.raises(PermissionDenied):
+        cases_import_rows(actor=nobody, rows=read_csv(_csv(_row())))
+    assert not Case.objects.exists()
+
+
+def test_a_superuser_without_a_unit_imports_for_any_unit(world):
+    root = UserFactory(role=Role.ADMIN, unit=None, is_superuser=True)
+    results = cases_import_rows(actor=root, rows=read_csv(_csv(_row(unit="TB01"))))
+    assert results[0]["status"] == "imported"
+    assert Case.objects.get().unit == world.station_b1
 
 
 @pytest.mark.parametrize(

@@ -152,6 +152,7 @@ def test_not_filed_shows_its_reason(client, world):
     case = _verified(client, world)
     case_progress_add(
         scope=None,
+        unrestricted=True,
         number=case.number,
         step={
             "stage": "not_filed",
@@ -191,11 +192,18 @@ def test_complaint_becomes_an_opinion_linked_to_the_case(client, world):
     assert opinion.number in done and reverse("portal:opinion_track") in done
 
 
-def test_anonymous_complaint_has_no_name(client, world):
+def test_a_case_complaint_cannot_be_anonymous(client, world):
+    # Given a party on the complaint form
     _verified(client, world)
+    page = client.get(COMPLAIN).content.decode()
+    # Then there is no anonymous option, and the page says who will know the name
+    assert 'name="anonymous"' not in page and "匿名投诉" not in page
+    assert "上级机关" in page and "不能匿名" in page and "姓名" in page
+    # When the party still sends "anonymous" (an old form, a crafted request)
     client.post(COMPLAIN, {"content": "民警态度不好，不解释", "anonymous": "on"})
+    # Then the complaint is stored in the party's name
     opinion = Opinion.objects.get()
-    assert opinion.anonymous and opinion.contact_name == ""
+    assert not opinion.anonymous and opinion.contact_name == "王小明"
 
 
 def test_complain_needs_the_verified_session(client, world):
@@ -211,3 +219,31 @@ def test_thirty_first_lookup_from_one_address_is_refused(client, world, settings
         assert "未找到该案件" in _start(client, "NOPE").content.decode()
     text = _start(client, "NOPE").content.decode()
     assert "操作过于频繁" in text and "未找到该案件" not in text
+
+
+def test_a_refreshed_progress_page_checks_access_each_time_and_shows_new_steps(
+    client, world, settings
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    # Given a party who opened the timeline once
+    settings.PUBLIC_PAGE_CACHE_SECONDS = 60
+    case = _verified(client, world)
+    first = client.get(PROGRESS)
+    # When they refresh it, two small queries run (their session, the case's version)
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(PROGRESS)
+    assert again.content == first.content and len(queries) == 2
+    assert again["Cache-Control"] == "private, no-store"
+    # And a new step shows at once
+    case_progress_add(
+        scope=None,
+        unrestricted=True,
+        number=case.number,
+        step={"stage": "solved", "occurred_at": timezone.now().isoformat(), "external_id": "s"},
+    )
+    assert "破案" in client.get(PROGRESS).content.decode()
+    # And a case made confidential is gone at once, like a wrong number
+    Case.objects.filter(pk=case.pk).update(confidential=True)
+    assert case.number not in client.get(PROGRESS).content.decode()

@@ -21,7 +21,7 @@ from minyi.cases.tests.factories import (
     otp_code,
     valid_id,
 )
-from minyi.core.errors import ApplicationError
+from minyi.core.errors import ApplicationError, PermissionDenied
 from minyi.core.models import AuditEvent
 from minyi.integrations.sms.models import OutboundSms, SmsPurpose
 
@@ -83,14 +83,14 @@ def test_upsert_updates_and_is_idempotent_on_external_ids(world):
     data["progress"].append(
         _step("investigating", timezone.now() - timedelta(hours=1), "A2026110001-3")
     )
-    case, created = case_upsert(scope=None, data=data, source="t")
+    case, created = case_upsert(scope=None, unrestricted=True, data=data, source="t")
     assert not created
     assert case.case_type == "诈骗" and case.stage == CaseStage.INVESTIGATING
     assert case.progress.count() == 3
     assert CaseParty.objects.filter(case=case).count() == 1
     # The same request again changes nothing and sends nothing
     before = _notifications().count()
-    case_upsert(scope=None, data=data, source="t")
+    case_upsert(scope=None, unrestricted=True, data=data, source="t")
     assert case.progress.count() == 3 and _notifications().count() == before
 
 
@@ -121,9 +121,12 @@ def test_a_late_older_step_does_not_rewind_the_stage(world):
     make_case(world)
     # When an investigating step arrives, then a step dated before it arrives late
     now = timezone.now()
-    case_progress_add(scope=None, number="A2026110001", step=_step("investigating", now, "X-3"))
+    case_progress_add(
+        scope=None, unrestricted=True, number="A2026110001", step=_step("investigating", now, "X-3")
+    )
     case, _ = case_progress_add(
         scope=None,
+        unrestricted=True,
         number="A2026110001",
         step=_step("received", now - timedelta(days=3), "X-0"),
     )
@@ -133,10 +136,37 @@ def test_a_late_older_step_does_not_rewind_the_stage(world):
     assert Case.objects.get(pk=case.pk).stage == CaseStage.INVESTIGATING
 
 
+@pytest.mark.parametrize(
+    ("end", "note"), [("closed", ""), ("not_filed", "没有犯罪事实")], ids=["closed", "not_filed"]
+)
+def test_a_later_step_of_an_earlier_stage_does_not_reopen_an_ended_case(world, end, note):
+    # Given a case that ended an hour ago
+    make_case(world)
+    now = timezone.now()
+    case_progress_add(
+        scope=world.station_a2,
+        number="A2026110001",
+        step=_step(end, now - timedelta(hours=1), "END", note=note),
+    )
+    # When a step of an earlier stage, dated after the end, arrives
+    case, progress = case_progress_add(
+        scope=world.station_a2, number="A2026110001", step=_step("investigating", now, "LATE")
+    )
+    # Then it is on the timeline, last, but the case stays ended
+    assert progress is not None
+    assert list(case.progress.values_list("external_id", flat=True))[-1] == "LATE"
+    assert case.stage == end and Case.objects.get(pk=case.pk).stage == end
+    # And through an upsert too
+    data = case_data(world)
+    data["progress"].append(_step("solved", now, "LATE-2"))
+    case, _ = case_upsert(scope=world.station_a2, data=data, source="t")
+    assert Case.objects.get(pk=case.pk).stage == end and case.progress.count() == 5
+
+
 def test_same_time_steps_order_by_stage(world):
     when = timezone.now() - timedelta(hours=2)
     data = case_data(world, progress=[_step("filed", when, "b"), _step("received", when, "a")])
-    case, _ = case_upsert(scope=None, data=data, source="t")
+    case, _ = case_upsert(scope=None, unrestricted=True, data=data, source="t")
     assert case.stage == CaseStage.FILED
 
 
@@ -144,11 +174,15 @@ def test_not_filed_needs_a_reason(world):
     make_case(world)
     with pytest.raises(ApplicationError) as exc:
         case_progress_add(
-            scope=None, number="A2026110001", step=_step("not_filed", timezone.now(), "N-1")
+            scope=None,
+            unrestricted=True,
+            number="A2026110001",
+            step=_step("not_filed", timezone.now(), "N-1"),
         )
     assert exc.value.code == "reason_required" and exc.value.field == "progress[0].note"
     case, progress = case_progress_add(
         scope=None,
+        unrestricted=True,
         number="A2026110001",
         step=_step("not_filed", timezone.now(), "N-1", note="没有犯罪事实"),
     )
@@ -190,7 +224,7 @@ def test_not_filed_needs_a_reason(world):
 )
 def test_upsert_refuses_bad_input_with_a_field(world, change, code, field):
     with pytest.raises(ApplicationError) as exc:
-        case_upsert(scope=None, data=case_data(world, **change), source="t")
+        case_upsert(scope=None, unrestricted=True, data=case_data(world, **change), source="t")
     assert (exc.value.code, exc.value.field) == (code, field)
     assert not Case.objects.exists()
 
@@ -199,7 +233,7 @@ def test_future_step_is_refused(world):
     data = case_data(world)
     data["progress"][1]["occurred_at"] = (timezone.now() + timedelta(days=1)).isoformat()
     with pytest.raises(ApplicationError) as exc:
-        case_upsert(scope=None, data=data, source="t")
+        case_upsert(scope=None, unrestricted=True, data=data, source="t")
     assert exc.value.code == "future_time"
 
 
@@ -238,7 +272,7 @@ def test_sms_goes_only_to_parties_with_notify_and_a_mobile(world):
         },
         {"role": "party", "name": "赵五", "id_number": valid_id(3)},
     ]
-    case_upsert(scope=None, data=data, source="t")
+    case_upsert(scope=None, unrestricted=True, data=data, source="t")
     assert list(_notifications().values_list("to_mobile", flat=True)) == [PARTY_MOBILE]
 
 
@@ -246,7 +280,10 @@ def test_sms_goes_only_to_parties_with_notify_and_a_mobile(world):
 def test_never_an_sms_for_a_confidential_or_private_case(world, flag):
     make_case(world, **{flag: True})
     _case, progress = case_progress_add(
-        scope=None, number="A2026110001", step=_step("solved", timezone.now(), "S")
+        scope=None,
+        unrestricted=True,
+        number="A2026110001",
+        step=_step("solved", timezone.now(), "S"),
     )
     assert progress is not None and progress.notified_at is None
     assert not _notifications().exists()
@@ -256,7 +293,7 @@ def test_step_with_notify_off_is_not_pushed(world):
     make_case(world)
     before = _notifications().count()
     step = {**_step("solved", timezone.now(), "S"), "notify": False}
-    case_progress_add(scope=None, number="A2026110001", step=step)
+    case_progress_add(scope=None, unrestricted=True, number="A2026110001", step=step)
     assert _notifications().count() == before
 
 
@@ -339,7 +376,99 @@ def test_thirty_first_lookup_in_an_hour_from_one_address_is_refused(world, setti
 def test_party_without_a_mobile_is_told_to_come_in(world):
     data = case_data(world)
     data["parties"][0]["mobile"] = ""
-    case_upsert(scope=None, data=data, source="t")
+    case_upsert(scope=None, unrestricted=True, data=data, source="t")
     code = _refusal(number="A2026110001", id_number=PARTY_ID)[0]
     assert code == "no_mobile_on_record"
     assert CaseProgress.objects.count() == 2
+
+
+# --- Flags left out of an update (H1) ----------------------------------------------------------
+
+
+def _update_without_flags(world, number="A2026110001") -> dict:
+    """The case re-sent with a new step and no word about its flags."""
+    data = case_data(world, number)
+    del data["confidential"], data["private"]
+    data["progress"].append(_step("solved", timezone.now() - timedelta(minutes=5), "NEW"))
+    return data
+
+
+@pytest.mark.parametrize("flag", ["confidential", "private"])
+@pytest.mark.parametrize(
+    "silence", ["absent", None, "", "  "], ids=["absent", "null", "blank", "spaces"]
+)
+def test_an_update_that_leaves_out_a_flag_keeps_the_case_hidden(world, flag, silence):
+    # Given a hidden case
+    make_case(world, **{flag: True})
+    sent = _notifications().count()
+    # When it is updated with a new step and nothing (or a blank) for the flags
+    data = _update_without_flags(world)
+    if silence != "absent":
+        data[flag] = silence
+    case, created = case_upsert(scope=world.district_a, data=data, source="t")
+    # Then it stays hidden: no SMS, and the party's lookup answers "not found"
+    assert not created and case.stage == CaseStage.SOLVED
+    assert getattr(Case.objects.get(pk=case.pk), flag) is True
+    assert _notifications().count() == sent
+    with pytest.raises(ApplicationError) as exc:
+        case_lookup_start(number=case.number, id_number=PARTY_ID, ip="1.1.1.1")
+    assert exc.value.code == "case_not_found"
+    # And no flag change was audited
+    assert not AuditEvent.objects.filter(object_id=str(case.pk), detail__has_key="flags").exists()
+
+
+def test_a_new_case_without_flags_is_public(world):
+    data = case_data(world)
+    del data["confidential"], data["private"]
+    case, created = case_upsert(scope=world.district_a, data=data, source="t")
+    assert created and case.is_public and _notifications().count() == 1
+
+
+def test_making_a_hidden_case_public_is_audited_without_personal_data(world):
+    # Given a confidential case
+    case = make_case(world, confidential=True)
+    # When an update says explicitly it is no longer confidential
+    data = _update_without_flags(world)
+    data["confidential"] = False
+    case_upsert(scope=world.district_a, data=data, source="api:案件系统")
+    # Then it is public, the new step is pushed, and the change is on the audit log
+    assert Case.objects.get(pk=case.pk).is_public
+    assert _notifications().filter(body__contains="破案").count() == 1
+    event = AuditEvent.objects.get(object_id=str(case.pk), detail__has_key="flags")
+    assert event.detail["flags"] == {"confidential": [True, False], "private": [False, False]}
+    assert event.detail["made_public"] is True and event.actor_username == "api:案件系统"
+    text = str(event.detail) + event.object_repr
+    assert PARTY_ID not in text and PARTY_MOBILE not in text and "王小明" not in text
+
+
+def test_hiding_a_public_case_is_audited_as_not_made_public(world):
+    case = make_case(world)
+    data = _update_without_flags(world)
+    data["private"] = True
+    case_upsert(scope=world.district_a, data=data, source="t")
+    event = AuditEvent.objects.get(object_id=str(case.pk), detail__has_key="flags")
+    assert event.detail["flags"]["private"] == [False, True]
+    assert event.detail["made_public"] is False
+
+
+# --- No scope means no writing, unless said (M4) -----------------------------------------------
+
+
+def test_upsert_without_a_scope_is_refused_unless_unrestricted(world):
+    with pytest.raises(PermissionDenied):
+        case_upsert(scope=None, data=case_data(world), source="t")
+    assert not Case.objects.exists()
+    case, created = case_upsert(scope=None, data=case_data(world), source="t", unrestricted=True)
+    assert created and case.unit == world.station_a2
+
+
+def test_progress_without_a_scope_is_refused_unless_unrestricted(world):
+    make_case(world)
+    step = _step("solved", timezone.now(), "S-1")
+    with pytest.raises(PermissionDenied):
+        case_progress_add(scope=None, number="A2026110001", step=step)
+    assert not CaseProgress.objects.filter(external_id="S-1").exists()
+    _case, progress = case_progress_add(
+        scope=None, number="A2026110001", step=step, unrestricted=True
+    )
+    assert progress is not None

@@ -27,6 +27,11 @@ def test_compiled_catalogue_matches_the_source():
         compiled = gettext.GNUTranslations(handle)
     text = PO.read_text(encoding="utf-8")
     assert compiled.gettext("工作人员登录") == "Staff sign-in"
-    plain_ids = re.findall(r'^msgid "(.+)"$', text, re.M)
-    stale = [m for m in plain_ids if compiled.gettext(m.replace('\\"', '"')) == m]
+    entries = re.findall(r'^(?:msgctxt "(.*)"\n)?msgid "(.+)"$', text, re.M)
+    stale = [
+        m
+        for context, m in entries
+        if (compiled.pgettext(context, m) if context else compiled.gettext(m.replace('\\"', '"')))
+        == m
+    ]
     assert not stale, f"run `make messages`: {stale[:5]}"

@@ -1,5 +1,6 @@
-"""The opinions figure: received, reply rate, on-time rate, satisfaction with answers and
-overdue-now per child unit, scoped to the user's subtree, on the dashboard page."""
+"""The opinions figure: received, reply rate, on-time rate (of those due: answered, or open
+past the deadline), satisfaction with answers and overdue-now per child unit, scoped to the
+user's subtree, on the dashboard page."""
 
 from datetime import timedelta
 
@@ -61,14 +62,37 @@ def test_rates_per_child_unit_with_intervals(world):
     a2 = rows[world.station_a2.pk]
     assert (a2["received"], a2["answered"], a2["overdue_now"]) == (3, 2, 2)
     assert (a2["reply"]["s"], a2["reply"]["n"]) == (2, 3)
-    assert (a2["on_time"]["s"], a2["on_time"]["n"]) == (1, 2)
+    # On time / due: the open one past its deadline is due and counts as not on time
+    assert (a2["on_time"]["s"], a2["on_time"]["n"]) == (1, 3)
     assert (a2["satisfaction"]["s"], a2["satisfaction"]["n"]) == (1, 2)
     assert a2["reply"]["low"] < 2 / 3 < a2["reply"]["high"]
     a1 = rows[world.station_a1.pk]
     assert (a1["received"], a1["answered"], a1["reply"]["rate"]) == (1, 0, 0.0)
-    assert a1["on_time"]["rate"] is None  # nothing answered: no rate, not 0%
+    assert a1["on_time"]["rate"] is None  # nothing due yet: no rate, not 0%
     # District a's total holds its two stations, never district b's station
     assert fig["total"]["received"] == 4 and fig["total"]["overdue_now"] == 2
+
+
+def test_an_opinion_left_unanswered_past_its_deadline_lowers_the_on_time_rate(world):
+    # Given at station a1 one opinion answered on time and one left open past its deadline
+    _answered(world, world.station_a1)
+    overdue = make_opinion(world, unit=world.station_a1, now=timezone.now() - timedelta(days=20))
+    a1 = {r["unit"].pk: r for r in _figure(world)["rows"]}[world.station_a1.pk]
+    assert (a1["on_time"]["s"], a1["on_time"]["n"]) == (1, 2)
+
+    # When the overdue one is answered at last, late
+    opinion_answer(actor=world.user("a1", Role.UNIT_LEADER), opinion=overdue, text=ANSWER)
+
+    # Then the rate is the same: it was due either way, and late either way
+    a1 = {r["unit"].pk: r for r in _figure(world)["rows"]}[world.station_a1.pk]
+    assert (a1["on_time"]["s"], a1["on_time"]["n"]) == (1, 2)
+
+
+def test_an_open_opinion_not_yet_due_does_not_count(world):
+    make_opinion(world, unit=world.station_a1)
+    _answered(world, world.station_a1)
+    a1 = {r["unit"].pk: r for r in _figure(world)["rows"]}[world.station_a1.pk]
+    assert (a1["on_time"]["s"], a1["on_time"]["n"]) == (1, 1)
 
 
 def test_city_view_rolls_stations_up_into_districts(world):
@@ -91,7 +115,7 @@ def test_table_shows_rates_and_dashes(world):
     table = opinions_table(_figure(world))
     texts = [[c.text for c in row] for row in table.rows]
     a2 = next(r for r in texts if r[0] == world.station_a2.name)
-    assert a2[1:4] == ["3", "2", "66.7%"] and a2[5] == "50.0%" and a2[7] == "2"
+    assert a2[1:4] == ["3", "2", "66.7%"] and a2[5] == "33.3%" and a2[7] == "2"
     a1 = next(r for r in texts if r[0] == world.station_a1.name)
     assert a1[5] == "—"  # no answers: no on-time rate
     assert texts[-1][0] == "合计"

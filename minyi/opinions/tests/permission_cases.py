@@ -35,9 +35,26 @@ def photographed_a2(world):
     """A photo attached to a suggestion at station a2."""
     from minyi.opinions.tests.factories import make_opinion, png_upload
 
-    found = Opinion.objects.filter(unit=world.station_a2, kind=OpinionKind.SUGGESTION).first()
+    found = Opinion.objects.filter(
+        unit=world.station_a2, kind=OpinionKind.SUGGESTION, photos__isnull=False
+    ).first()
     opinion = found or make_opinion(world, kind=OpinionKind.SUGGESTION, photos=[png_upload()])
     return opinion.photos.get()
+
+
+def wall_suggestion_a2(world) -> Opinion:
+    """A suggestion at station a2 whose author agreed to show it on the public wall."""
+    from minyi.opinions.tests.factories import make_opinion
+
+    found = Opinion.objects.filter(
+        unit=world.station_a2, kind=OpinionKind.SUGGESTION, wall_consent=True
+    ).first()
+    return found or make_opinion(
+        world,
+        kind=OpinionKind.SUGGESTION,
+        wall_consent=True,
+        content="建议在甲二村村口增设减速带。",
+    )
 
 
 def tip_a2(world) -> Opinion:
@@ -136,6 +153,10 @@ CASES = {
         lambda w: complaint_a2(w).mobile,
         method="post",
         detail=True,
+    ),
+    # Neither "take down" nor "restore" chosen: the page again, with what is missing.
+    "opinions:opinion_wall_toggle": _post(
+        Perm.OPINION_ROUTE, "opinion_wall_toggle", wall_suggestion_a2, 400
     ),
     # A PNG: the sibling's 404 is the check.
     "opinions:opinion_photo": Case(

@@ -244,6 +244,29 @@ def test_replayed_code_is_refused(client, world):
     assert Opinion.objects.count() == 1
 
 
+def test_a_code_typed_with_a_space_or_full_width_digits_is_accepted(client, world):
+    # Given a code on the citizen's phone, typed as "123 456"
+    code = ask_code(client)
+    spaced = f"{code[:3]} {code[3:]}"
+
+    # Then the opinion is received
+    assert client.post(NEW, form_data(code=spaced)).status_code == 302
+    assert Opinion.objects.count() == 1
+
+    # And the look-up (another phone and browser: one code a minute per mobile, and this
+    # browser has proven its mobile already) takes full-width digits with spaces too
+    other, browser = "13812340000", Client()
+    code = ask_code(browser, url=TRACK, mobile=other)
+    wide = " ".join(chr(ord(c) + 0xFEE0) for c in code)  # "１ ２ ３ ４ ５ ６": 11 characters
+    assert browser.post(TRACK, {"mobile": other, "code": wide}).status_code == 302
+
+
+def test_an_overlong_code_is_refused_in_chinese(client, world):
+    html = client.post(NEW, form_data(code="1234567890123")).content.decode()
+    assert "请输入短信中的 6 位数字验证码。" in html
+    assert CONTENT in html and not Opinion.objects.exists()
+
+
 def test_wall_consent_is_kept_for_suggestions_only(client, world):
     submit(client, kind=OpinionKind.SUGGESTION, wall_consent="on")
     assert Opinion.objects.get().wall_consent is True
@@ -441,6 +464,23 @@ def test_wall_shows_only_answered_suggestions_whose_authors_agreed(client, world
     assert "赵六" not in html
     assert shown.mobile not in html and "13911112222" not in html
     assert not_consented.number not in html
+
+
+def test_a_suggestion_taken_off_the_wall_is_no_longer_shown(client, world):
+    from minyi.opinions.services import opinion_wall_hide
+
+    shown = _answered(
+        world,
+        make_opinion(world, kind="suggestion", wall_consent=True, content="村口加装路灯的建议"),
+    )
+    assert "村口加装路灯的建议" in client.get(WALL).content.decode()
+
+    opinion_wall_hide(
+        actor=world.user("city", Role.EVALUATOR), opinion=shown, reason="内容涉及他人隐私"
+    )
+
+    html = client.get(WALL).content.decode()
+    assert "村口加装路灯的建议" not in html and 'data-testid="wall-item"' not in html
 
 
 def test_wall_pages_by_twenty_newest_first(client, world, django_assert_max_num_queries):

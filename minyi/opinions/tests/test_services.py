@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from minyi.core.errors import ApplicationError, NotFound, PermissionDenied
 from minyi.core.models import AuditAction, AuditEvent, AuditOutcome
-from minyi.integrations.sms.models import OutboundSms
+from minyi.core.pii import lookup_hash
+from minyi.integrations.sms.models import OutboundSms, SmsPurpose
 from minyi.notifications.models import Notification, NotificationKind
 from minyi.opinions.models import (
     OpinionEvent,
@@ -17,13 +18,17 @@ from minyi.opinions.models import (
     RewardStatus,
     TipVerdict,
 )
+from minyi.opinions.selectors import reward_decidable_by, reward_for, reward_list_for
 from minyi.opinions.services import (
     opinion_accept,
     opinion_answer,
     opinion_contact_reveal,
     opinion_rate,
+    opinion_route,
+    opinion_submit,
     opinion_tip_verdict,
     opinion_transfer,
+    opinion_wall_hide,
     opinions_sweep,
     reward_decide,
     reward_pay,
@@ -33,11 +38,15 @@ from minyi.opinions.tests.factories import make_opinion
 from minyi.opinions.tests.permission_cases import (
     TIPSTER,
     TIPSTER_MOBILE,
+    approved_tip_a2,
+    complaint_a2,
     rewarded_tip_a2,
     tip_a2,
     verified_tip_a2,
+    wall_suggestion_a2,
 )
 from minyi.orgs.choices import Role
+from minyi.orgs.tests.factories import OfficerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -322,7 +331,7 @@ def test_reward_is_decided_only_by_a_higher_tier(world):
     assert approved.status == RewardStatus.APPROVED
     assert approved.decided_by == world.user("a", Role.SUPERVISOR)
     sms = OutboundSms.objects.latest("id")
-    assert "奖励" in sms.body and reward.opinion.number in sms.body
+    assert reward.opinion.number in sms.body and world.station_a2.name in sms.body
 
 
 def test_payment_only_after_approval(world):
@@ -468,3 +477,216 @@ def test_sweep_leaves_answered_and_closed_opinions_alone(world):
     opinion_answer(actor=_leader(world), opinion=opinion, text=ANSWER, now=at(date(2025, 3, 4)))
     counts = opinions_sweep(now=at(MONDAY + timedelta(days=9)))
     assert counts["reminded"] == counts["escalated"] == 0
+
+
+def test_a_district_proposal_is_approved_by_the_city_not_by_the_district(world):
+    # Given district a's leader verifies station a2's tip and proposes the reward itself
+    district_leader = world.user("a", Role.UNIT_LEADER)
+    tip = opinion_tip_verdict(
+        actor=district_leader, opinion=tip_a2(world), verdict=TipVerdict.VERIFIED, note="经查属实。"
+    )
+    reward = reward_propose(
+        actor=district_leader, opinion=tip, amount="500", reason="线索属实，协助查获赃车。"
+    )
+    district_sup = world.user("a", Role.SUPERVISOR)
+    city_sup = world.user("city", Role.SUPERVISOR)
+
+    # Then the approvers told are those above the district, not the district's own
+    told = set(
+        Notification.objects.filter(kind=NotificationKind.REWARD_PROPOSED).values_list(
+            "recipient__username", flat=True
+        )
+    )
+    assert told == {city_sup.username}
+    # And the district's supervisor (the proposing tier) may not approve it, nor sees it to do
+    reward = reward_for(tip)
+    assert not reward_decidable_by(district_sup, reward)
+    assert reward not in reward_list_for(district_sup)
+    assert (
+        _codes(reward_decide, actor=district_sup, reward=reward, approve=True)
+        == "higher_tier_required"
+    )
+    # But the city's supervisor may
+    assert reward_decidable_by(city_sup, reward)
+    assert reward in reward_list_for(city_sup)
+    approved = reward_decide(actor=city_sup, reward=reward, approve=True)
+    assert approved.status == RewardStatus.APPROVED and approved.decided_by == city_sup
+
+
+def test_the_proposer_never_approves_their_own_reward(world):
+    # Given a superuser of the city (who holds every permission) proposes a2's reward
+    boss = UserFactory(username="boss", role=Role.SUPERVISOR, unit=world.city, is_superuser=True)
+    reward = reward_propose(
+        actor=boss, opinion=verified_tip_a2(world), amount="300", reason="线索属实，协助破案。"
+    )
+    # Then they may not approve it themselves
+    assert not reward_decidable_by(boss, reward)
+    assert reward not in reward_list_for(boss)
+    assert _codes(reward_decide, actor=boss, reward=reward, approve=True) == "higher_tier_required"
+
+
+def test_a_station_proposal_is_not_approved_by_the_same_station(world):
+    reward = rewarded_tip_a2(world).reward
+    a2_sup = world.user("a2", Role.SUPERVISOR)
+    assert not reward_decidable_by(a2_sup, reward)
+    assert reward not in reward_list_for(a2_sup)
+    # The city is above a2 too: any strictly higher tier may approve
+    assert reward_decidable_by(world.user("city", Role.SUPERVISOR), reward)
+
+
+# --- Routing by area ---------------------------------------------------------------------------
+
+
+def _serve(world, key, communities, **fields):
+    officer = world.officers[key]
+    officer.communities = communities
+    for name, value in fields.items():
+        setattr(officer, name, value)
+    officer.save()
+
+
+@pytest.fixture
+def communities(world):
+    """a1 serves 城东社区 and 城西社区; a2 serves 城东社区菜场 and 幸福小区; b1 serves 城西社区
+    (shared with a1) and 东村; a hidden officer of b1 serves 南湖社区."""
+    _serve(world, "a1", "城东社区、城西社区")
+    _serve(world, "a2", "城东社区菜场；幸福小区")
+    _serve(world, "b1", "城西社区, 东村")
+    OfficerFactory(unit=world.station_b1, communities="南湖社区", is_public=False)
+    return world
+
+
+@pytest.mark.parametrize(
+    ("area", "key"),
+    [
+        ("城东社区菜场门口", "a2"),  # the longest name wins over 城东社区
+        ("城东社区12幢", "a1"),
+        ("幸福小区东门", "a2"),
+        ("绍兴市越城区幸福小区3幢", "a2"),  # the name inside a longer address
+        ("城西社区3号楼", "city"),  # two stations serve it: the centre decides
+        ("社区", "city"),  # too short to mean a place
+        ("东村路口", "city"),  # 东村 is under three characters
+        ("南湖社区", "city"),  # only a non-public officer serves it
+        ("人民路100号", "city"),  # nobody serves it
+        ("", "city"),
+    ],
+)
+def test_area_routes_to_the_station_serving_the_community_named(communities, area, key):
+    units = {"a1": communities.station_a1, "a2": communities.station_a2, "city": communities.city}
+    assert opinion_route(area=area) == units[key]
+
+
+def test_an_inactive_officer_or_unit_does_not_route(communities):
+    _serve(communities, "a1", "城东社区、城西社区", is_active=False)
+    assert opinion_route(area="城东社区12幢") == communities.city
+    communities.station_a2.is_active = False
+    communities.station_a2.save()
+    assert opinion_route(area="幸福小区东门") == communities.city
+
+
+def test_routing_is_one_query_of_officers(communities, django_assert_num_queries):
+    for _ in range(20):
+        OfficerFactory(unit=communities.station_a1, communities="甲一社区、城北社区")
+    # One query of the officers' communities, one for the unit found
+    with django_assert_num_queries(2):
+        assert opinion_route(area="城北社区5幢") == communities.station_a1
+
+
+def test_a_submitted_opinion_without_a_unit_is_routed_by_its_area(communities):
+    opinion = opinion_submit(
+        kind=OpinionKind.COMPLAINT,
+        content="城东社区菜场门口每天早上乱停车。",
+        mobile="13700005555",
+        contact_name="张三",
+        area="城东社区菜场门口",
+    )
+    assert opinion.unit == communities.station_a2 and opinion.requested_unit is None
+
+
+# --- The public wall ---------------------------------------------------------------------------
+
+
+def _wall_suggestion(world):
+    opinion = wall_suggestion_a2(world)
+    return opinion_answer(actor=_leader(world), opinion=opinion, text=ANSWER)
+
+
+def test_the_centre_takes_a_suggestion_off_the_wall_and_puts_it_back(world):
+    # Given an answered suggestion its author agreed to show
+    opinion = _wall_suggestion(world)
+    centre = world.user("city", Role.EVALUATOR)
+
+    # When the centre takes it down
+    hidden = opinion_wall_hide(actor=centre, opinion=opinion, reason="内容涉及他人隐私")
+
+    # Then it is hidden, with the status unchanged, a history row and an audit row
+    assert hidden.wall_hidden is True and hidden.status == S.ANSWERED
+    event = OpinionEvent.objects.filter(opinion=opinion).latest("id")
+    assert (event.actor, event.from_status, event.to_status) == (centre, S.ANSWERED, S.ANSWERED)
+    assert event.note == "民意墙：撤下 内容涉及他人隐私"
+    audit = AuditEvent.objects.filter(action=AuditAction.CHANGE, actor=centre).latest("id")
+    assert audit.detail == {"wall_hidden": True}
+    # Hiding it twice is refused
+    assert (
+        _codes(opinion_wall_hide, actor=centre, opinion=hidden, reason="再撤一次")
+        == "wall_unchanged"
+    )
+
+    # When it is put back
+    shown = opinion_wall_hide(actor=centre, opinion=hidden, hidden=False)
+
+    # Then it shows again, and the history says so
+    assert shown.wall_hidden is False and shown.wall_consent is True
+    assert OpinionEvent.objects.filter(opinion=opinion).latest("id").note == "民意墙：恢复"
+
+
+def test_taking_off_the_wall_is_refused_without_reason_scope_role_or_consent(world):
+    opinion = _wall_suggestion(world)
+    supervisor = world.user("a2", Role.SUPERVISOR)
+    with pytest.raises(ApplicationError) as exc:
+        opinion_wall_hide(actor=supervisor, opinion=opinion, reason=" ")
+    assert exc.value.field == "reason"
+    with pytest.raises(PermissionDenied):
+        opinion_wall_hide(actor=_leader(world), opinion=opinion, reason="不宜公开")
+    with pytest.raises(NotFound):
+        opinion_wall_hide(
+            actor=world.user("a1", Role.SUPERVISOR), opinion=opinion, reason="不宜公开"
+        )
+    for other in (make_opinion(world, kind=OpinionKind.SUGGESTION), complaint_a2(world)):
+        assert (
+            _codes(opinion_wall_hide, actor=supervisor, opinion=other, reason="不宜公开")
+            == "not_on_wall"
+        )
+    assert not OpinionEvent.objects.filter(note__startswith="民意墙").exists()
+
+
+# --- SMS to a tipster ---------------------------------------------------------------------------
+
+
+def test_a_tipsters_sms_never_says_tip_or_reward(world):
+    # Given a tip, answered, verified, rewarded and the reward approved
+    tip = tip_a2(world)
+    opinion_answer(actor=_leader(world), opinion=tip, text="您反映的情况我们已在核查，感谢支持。")
+    approved_tip_a2(world)
+
+    # Then the tipster got three messages, none saying what they are about
+    bodies = list(
+        OutboundSms.objects.filter(
+            purpose=SmsPurpose.NOTIFICATION, to_mobile_hash=lookup_hash("mobile", TIPSTER_MOBILE)
+        )
+        .order_by("id")
+        .values_list("body", flat=True)
+    )
+    assert len(bodies) == 3
+    for body in bodies:
+        assert tip.number in body
+        for word in ("线索", "举报", "奖励", "500"):
+            assert word not in body, body
+    assert "已受理" in bodies[0] and "有新消息" in bodies[1]
+    assert "身份证件" in bodies[2] and world.station_a2.name in bodies[2]
+
+
+def test_other_kinds_still_name_their_kind_in_the_sms(world):
+    complaint = complaint_a2(world)
+    body = OutboundSms.objects.filter(purpose=SmsPurpose.NOTIFICATION).latest("id").body
+    assert "投诉" in body and complaint.number in body

@@ -18,7 +18,7 @@ from minyi.opinions.models import (
     TipReward,
     TipVerdict,
 )
-from minyi.opinions.services import opinion_answer
+from minyi.opinions.services import opinion_answer, opinion_tip_verdict, reward_propose
 from minyi.opinions.tests.factories import make_opinion, png_upload
 from minyi.opinions.tests.permission_cases import (
     TIPSTER,
@@ -27,6 +27,7 @@ from minyi.opinions.tests.permission_cases import (
     rewarded_tip_a2,
     tip_a2,
     verified_tip_a2,
+    wall_suggestion_a2,
 )
 from minyi.orgs.choices import Role
 
@@ -344,3 +345,91 @@ def test_reward_list_shows_the_tier_its_work(client, world):
     own = client.get(reverse("opinions:reward_list"))
     assert proposed.number in own.content.decode()
     assert "已批准待发放" in own.content.decode()
+
+
+def test_a_district_proposal_is_offered_to_the_city_not_the_district(client, world):
+    # Given district a's leader verified station a2's tip and proposed the reward
+    district_leader = world.user("a", Role.UNIT_LEADER)
+    tip = opinion_tip_verdict(
+        actor=district_leader, opinion=tip_a2(world), verdict=TipVerdict.VERIFIED, note="经查属实。"
+    )
+    reward_propose(actor=district_leader, opinion=tip, amount="500", reason="线索属实，协助破案。")
+
+    # Then the district's supervisor has neither the form nor the list entry, and is refused
+    district = _login(client, world, "a", Role.SUPERVISOR)
+    assert 'data-testid="decide-form"' not in district.get(_detail(tip.pk)).content.decode()
+    assert tip.number not in district.get(reverse("opinions:reward_list")).content.decode()
+    refused = district.post(
+        reverse("opinions:reward_decide", args=[tip.pk]), {"decision": "approve"}
+    )
+    assert refused.status_code == 403 and "奖励须由上级单位审批" in refused.content.decode()
+
+    # And the city's supervisor has both and approves it
+    city = _login(client, world, "city", Role.SUPERVISOR)
+    assert 'data-testid="decide-form"' in city.get(_detail(tip.pk)).content.decode()
+    assert tip.number in city.get(reverse("opinions:reward_list")).content.decode()
+    done = city.post(reverse("opinions:reward_decide", args=[tip.pk]), {"decision": "approve"})
+    assert done.status_code == 302
+    assert TipReward.objects.get(opinion=tip).status == RewardStatus.APPROVED
+
+
+def test_free_text_area_is_masked_on_the_queue_and_the_page(client, world):
+    opinion = make_opinion(world, area="幸福小区3幢 13912345678 家门口")
+    leader = _login(client, world)
+    for html in (
+        leader.get(reverse("opinions:opinion_list")).content.decode(),
+        leader.get(_detail(opinion.pk)).content.decode(),
+    ):
+        assert "13912345678" not in html
+        assert "幸福小区3幢 139****5678 家门口" in html
+
+
+# --- The public wall -----------------------------------------------------------------------------
+
+
+def test_the_centre_takes_a_suggestion_off_the_wall_through_the_page(client, world):
+    # Given an answered suggestion its author agreed to show on the wall
+    opinion = opinion_answer(
+        actor=world.user("a2", Role.UNIT_LEADER), opinion=wall_suggestion_a2(world), text=ANSWER
+    )
+    wall = reverse("portal:opinion_wall")
+    assert opinion.content in client.get(wall).content.decode()
+    url = reverse("opinions:opinion_wall_toggle", args=[opinion.pk])
+    sup = _login(client, world, "a2", Role.SUPERVISOR)
+    page = sup.get(_detail(opinion.pk)).content.decode()
+    assert 'data-testid="wall-hide"' in page
+
+    # A take-down without a reason is refused, on the page, with the form kept
+    refused = sup.post(url, {"hide": "1", "reason": ""})
+    assert refused.status_code == 400
+    assert 'data-testid="error-reason"' in refused.content.decode()
+    assert Opinion.objects.get(pk=opinion.pk).wall_hidden is False
+
+    # When the supervisor takes it down with a reason
+    response = sup.post(url, {"hide": "1", "reason": "内容涉及他人隐私"}, follow=True)
+
+    # Then the page says so and offers to restore it, the history shows it, the wall drops it
+    html = response.content.decode()
+    assert "已从民意墙撤下" in html and 'data-testid="wall-restore"' in html
+    assert "民意墙：撤下 内容涉及他人隐私" in html
+    assert opinion.content not in client.get(wall).content.decode()
+
+    # When it is restored, it is back on the wall
+    assert _login(client, world, "a2", Role.SUPERVISOR).post(url, {"hide": "0"}).status_code == 302
+    assert opinion.content in client.get(wall).content.decode()
+
+
+def test_the_wall_button_is_only_for_the_centre_and_consented_suggestions(client, world):
+    consented = wall_suggestion_a2(world)
+    leader_page = _login(client, world).get(_detail(consented.pk)).content.decode()
+    assert 'data-testid="wall-form"' not in leader_page
+    sup = _login(client, world, "a2", Role.SUPERVISOR)
+    assert 'data-testid="wall-form"' in sup.get(_detail(consented.pk)).content.decode()
+    for other in (make_opinion(world, kind=OpinionKind.SUGGESTION), tip_a2(world)):
+        assert 'data-testid="wall-form"' not in sup.get(_detail(other.pk)).content.decode()
+    # A post for an opinion not on the wall is refused with the reason shown
+    refused = sup.post(
+        reverse("opinions:opinion_wall_toggle", args=[tip_a2(world).pk]),
+        {"hide": "1", "reason": "不宜公开"},
+    )
+    assert refused.status_code == 409 and "不在民意墙展示" in refused.content.decode()

@@ -1,10 +1,12 @@
 """Security baseline: lockout, password rules, idle expiry, TOTP for administrators, headers,
 CSRF, audit of logins."""
 
+from datetime import timedelta
+
 import pytest
-from django.conf import settings
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django_otp.oath import totp
 
 from minyi.core.models import AuditAction, AuditEvent, AuditOutcome
@@ -77,8 +79,36 @@ def test_session_is_an_idle_timeout_of_thirty_minutes(client, world):
     client.post(
         LOGIN, {"username": world.user("a1", Role.EVALUATOR).username, "password": PASSWORD}
     )
-    assert settings.SESSION_SAVE_EVERY_REQUEST
     assert client.session.get_expiry_age() == 30 * 60
+
+
+@pytest.mark.django_db
+def test_each_staff_request_restarts_the_idle_timeout_but_a_citizen_view_writes_nothing(
+    client, world
+):
+    from django.contrib.sessions.models import Session
+
+    # Given a signed-in evaluator whose session row is about to expire
+    client.post(
+        LOGIN, {"username": world.user("a1", Role.EVALUATOR).username, "password": PASSWORD}
+    )
+    key = client.session.session_key
+    Session.objects.filter(pk=key).update(expire_date=timezone.now() + timedelta(minutes=1))
+    # When they open a page, the expiry moves 30 minutes ahead again
+    client.get(reverse("console:home"))
+    assert Session.objects.get(pk=key).expire_date > timezone.now() + timedelta(minutes=29)
+    # And a citizen's session that did not change is not written back on a page view
+    citizen = Client()
+    session = citizen.session
+    session["x"] = 1
+    session.save()
+    Session.objects.filter(pk=session.session_key).update(
+        expire_date=timezone.now() + timedelta(minutes=1)
+    )
+    citizen.get(reverse("portal:home"))
+    assert Session.objects.get(pk=session.session_key).expire_date < timezone.now() + timedelta(
+        minutes=2
+    )
 
 
 @pytest.mark.django_db

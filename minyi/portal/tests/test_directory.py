@@ -30,6 +30,13 @@ from minyi.portal.services import card_scan_record
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _no_page_cache(settings):
+    """These tests change officers between two views of a page; the cache has its own test."""
+    settings.PUBLIC_PAGE_CACHE_SECONDS = 0
+
+
 MOBILE_DIGITS = re.compile(r"1[3-9]\d{9}")
 
 
@@ -390,3 +397,22 @@ def test_admin_photo_must_really_be_a_jpg_or_png(world):
     card = form.save()
     assert card.photo_type == "image/png"
     assert card.photo.name == f"officer-photos/{card.code}.png"
+
+
+def test_a_directory_page_is_rendered_once_then_served_from_the_cache(client, world, settings):
+    # Given a public officer's card, opened once
+    settings.PUBLIC_PAGE_CACHE_SECONDS = 60
+    officer = world.officers["a2"]
+    url = reverse("portal:officer_card", args=[card_for(officer).code])
+    first = client.get(url)
+    assert first.status_code == 200 and officer.name in first.content.decode()
+    # When it is opened again, no query runs and the same page comes back
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(url)
+    assert again.status_code == 200 and again.content == first.content
+    assert len(queries) == 0
+    # And with the cache off, every view reads the database
+    settings.PUBLIC_PAGE_CACHE_SECONDS = 0
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    assert len(queries) > 0

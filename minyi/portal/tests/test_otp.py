@@ -183,10 +183,15 @@ def test_an_unknown_purpose_or_a_bad_mobile_is_refused_clearly(t0):
     assert not OutboundSms.objects.exists()
 
 
-def test_throttle_hit_without_an_address_does_not_limit(t0):
-    for _ in range(5):
-        throttle_hit(scope="case_lookup", key="", limits=[(1, timedelta(hours=1))], now=t0)
-    assert not ThrottleHit.objects.exists()
+def test_requests_without_an_address_are_limited_together(t0):
+    # Given a request whose address is unknown (a proxy that drops it)
+    throttle_hit(scope="case_lookup", key="", limits=[(1, timedelta(hours=1))], now=t0)
+    # Then a second one from another unknown address is refused: unknown is not unlimited
+    error = refused(
+        throttle_hit, scope="case_lookup", key="", limits=[(1, timedelta(hours=1))], now=t0
+    )
+    assert error.code == "rate_limited"
+    assert ThrottleHit.objects.get().key == "unknown"
 
 
 # --- Checking ----------------------------------------------------------------------------
@@ -441,9 +446,9 @@ def test_throttle_purge_forgets_rows_older_than_a_day_and_keeps_fresh_ones(t0):
     verify_refused(wrong(fresh_code), at=t0)
     # When the worker purges
     deleted = throttle_purge(now=t0)
-    # Then only the old rows went (a hit, a code and a failure record)
-    assert deleted == 3
-    assert list(ThrottleHit.objects.values_list("at", flat=True)) == [t0]
+    # Then only the old rows went (two hits, a code and a failure record)
+    assert deleted == 4
+    assert list(ThrottleHit.objects.values_list("at", flat=True)) == [t0, t0]
     assert OtpChallenge.objects.get().mobile_hash == lookup_hash("mobile", MOBILE)
     assert OtpLock.objects.get().mobile_hash == lookup_hash("mobile", MOBILE)
     # And the fresh code still works
