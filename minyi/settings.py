@@ -191,6 +191,14 @@ OPINION_RATING_DAYS = env.int("MINYI_OPINION_RATING_DAYS", default=7)
 # The officer directory's public pages are the same for everyone: each web process keeps a
 # rendered copy this long (0: never), so a QR-scan burst does not query the database each time.
 PUBLIC_PAGE_CACHE_SECONDS = env.int("MINYI_PUBLIC_PAGE_CACHE_SECONDS", default=60)
+# The cache is per process (nothing in it must be shared: rendered public pages only). Room for
+# every officer's card and the communities searched, a few kB each.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": env.int("MINYI_CACHE_MAX_ENTRIES", default=5000)},
+    }
+}
 if not (0 <= SURVEY_QUIET_END < SURVEY_QUIET_START <= 24):
     raise ImproperlyConfigured("Survey quiet hours must satisfy 0 <= END < START <= 24.")
 
@@ -258,6 +266,7 @@ SESSION_COOKIE_AGE = env.int("MINYI_SESSION_IDLE_SECONDS", default=30 * 60)
 # Staff sessions are saved on every request (minyi.orgs.middleware.StaffIdleTimeoutMiddleware),
 # so the age above is their idle timeout; citizens' sessions are saved only when they change.
 SESSION_SAVE_EVERY_REQUEST = False
+SESSION_ENGINE = "minyi.core.sessions"  # Django's db sessions, read with plain SQL
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -245,11 +245,3 @@ def opinion_wall(request):
     )
     page = Paginator(answered, WALL_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "opinions/public/wall.html", {"page": page})
-
-
-def _todo(request, *args, **kwargs):
-    """Placeholder still named by minyi/opinions/urls.py (the staff pages, built elsewhere);
-    remove when that file points at the staff views."""
-    from django.http import HttpResponse
-
-    return HttpResponse("not built yet", status=501)
