@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from minyi.core.errors import NotFound
+from minyi.core.net import client_ip
 from minyi.portal.selectors import (
     QUERY_MAX,
     QUERY_MIN,
@@ -23,7 +24,7 @@ from minyi.portal.selectors import (
     unit_people,
     unit_public,
 )
-from minyi.portal.services import card_scan_record
+from minyi.portal.services import card_scan_record, first_today
 
 PHOTO_TYPES = {"image/jpeg", "image/png"}
 # Link previewers and crawlers open printed addresses too; they are not citizens scanning.
@@ -123,11 +124,13 @@ def _unit_card(request, code):
     )
 
 
-def _counts(request) -> bool:
-    """Only a person's GET counts as a scan: not HEAD, not a link preview or crawler."""
-    return request.method == "GET" and not _NOT_A_PERSON.search(
-        request.headers.get("User-Agent", "")
-    )
+def _counts(request, card: str) -> bool:
+    """Only a person's GET counts as a scan: not HEAD, not a link preview or crawler, and one
+    address counts once per card and day (the count is a proxy for how many people know
+    their officer, not for how often one phone reopens the page)."""
+    if request.method != "GET" or _NOT_A_PERSON.search(request.headers.get("User-Agent", "")):
+        return False
+    return first_today(scope="card_scan", key=f"{client_ip(request)}|{card}")
 
 
 @require_safe
@@ -137,7 +140,7 @@ def officer_scan(request, code):
         card = officer_card_public(code)
     except NotFound as exc:
         return _not_found(request, exc)
-    if _counts(request):
+    if _counts(request, f"o{card.pk}"):
         card_scan_record(unit_id=card.officer.unit_id, officer_id=card.officer_id)
     return redirect("portal:officer_card", code=card.code)
 
@@ -149,6 +152,6 @@ def unit_scan(request, code):
         unit = unit_public(code)
     except NotFound as exc:
         return _not_found(request, exc)
-    if _counts(request):
+    if _counts(request, f"u{unit.pk}"):
         card_scan_record(unit_id=unit.pk)
     return redirect("portal:unit_card", code=unit.code)

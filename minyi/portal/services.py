@@ -99,6 +99,18 @@ def throttle_hit(*, scope: str, key: str, limits, now=None) -> None:
     ThrottleHit.objects.create(scope=scope, key=key, at=now)
 
 
+def first_today(*, scope: str, key: str, now=None) -> bool:
+    """True the first time `key` is seen for `scope` on this local day, False after. The key
+    is kept only as a hash (it may hold an address), for a day."""
+    now = now or timezone.now()
+    digest = hashlib.sha256(f"{scope}|{key}".encode()).hexdigest()[:64]
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    if ThrottleHit.objects.filter(scope=scope, key=digest, at__gte=midnight).exists():
+        return False
+    ThrottleHit.objects.create(scope=scope, key=digest, at=now)
+    return True
+
+
 def throttle_purge(*, now=None) -> int:
     """Forget what no limit looks at any more: throttle hits and codes older than a day (the
     longest window), and mobiles' failure records a day after their last wrong code and their

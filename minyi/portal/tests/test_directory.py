@@ -231,7 +231,9 @@ def _scans(**filters):
     return list(CardScanDaily.objects.filter(**filters).values_list("scans", flat=True))
 
 
-def test_officer_scan_counts_once_per_get_and_redirects_to_the_card(client, people, world):
+def test_officer_scan_counts_each_person_once_a_day_and_redirects_to_the_card(
+    client, people, world
+):
     card = card_for(people["east"])
     scan_url = reverse("portal:officer_scan", args=[card.code])
     # When a citizen scans the printed code
@@ -240,7 +242,11 @@ def test_officer_scan_counts_once_per_get_and_redirects_to_the_card(client, peop
     assert response.status_code == 302
     assert response.url == reverse("portal:officer_card", args=[card.code])
     assert _scans(officer=people["east"], unit=world.station_a2) == [1]
+    # The same phone scanning again today is not another person
     client.get(scan_url)
+    assert _scans(officer=people["east"]) == [1]
+    # Another phone is
+    client.get(scan_url, REMOTE_ADDR="198.51.100.7")
     assert _scans(officer=people["east"]) == [2]
     # A HEAD request or a link previewer does not count
     assert client.head(scan_url).status_code == 302
