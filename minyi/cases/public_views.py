@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from minyi.cases.public_forms import CodeForm, ComplaintForm, LookupForm
 from minyi.cases.selectors import case_party_public, case_party_version
 from minyi.cases.services import (
+    case_complaint_file,
     case_lookup_resend,
     case_lookup_start,
     case_lookup_verify,
@@ -26,9 +27,7 @@ from minyi.cases.services import (
 from minyi.core.errors import ApplicationError
 from minyi.core.net import client_ip
 from minyi.core.pii import lookup_hash, mask_mobile
-from minyi.opinions.models import Opinion, OpinionKind
-from minyi.opinions.services import opinion_submit
-from minyi.orgs.models import OrgUnit
+from minyi.opinions.selectors import opinion_for_mobile
 from minyi.portal.models import OtpPurpose
 from minyi.portal.services import session_mark_verified, session_verified_mobile
 from minyi.portal.views import SEND_CODE
@@ -196,13 +195,6 @@ def case_progress(request):
     return response
 
 
-def _complaint_unit(case):
-    """A complaint about a unit is handled above it (督察), unless it is the top."""
-    unit = case.unit
-    parent = OrgUnit.objects.filter(path=unit.path[: -OrgUnit.steplen]).first()
-    return parent if unit.depth > 1 and parent is not None else unit
-
-
 def case_complain(request):
     party, response = _verified_party(request)
     if response is not None:
@@ -210,23 +202,13 @@ def case_complain(request):
     case = party.case
     done = request.GET.get("done", "")
     if request.method == "GET" and done:
-        opinion = Opinion.objects.filter(
-            number=done, case=case, mobile_hash=lookup_hash("mobile", party.mobile)
-        ).first()
+        opinion = opinion_for_mobile(done, party.mobile, case=case)
         if opinion is not None:
             return render(request, "cases/public/complain_done.html", {"opinion": opinion})
     form = ComplaintForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            opinion = opinion_submit(
-                kind=OpinionKind.COMPLAINT,
-                content=form.cleaned_data["content"],
-                mobile=party.mobile,
-                anonymous=False,
-                contact_name=party.name,
-                unit_id=_complaint_unit(case).pk,
-                case=case,
-            )
+            opinion = case_complaint_file(party=party, content=form.cleaned_data["content"])
         except ApplicationError as exc:
             _form_error(form, exc)
         else:

@@ -448,3 +448,25 @@ def case_lookup_resend(*, party_id: int, ip: str = "", now=None) -> CaseParty:
         now=now,
     )
     return party
+
+
+def case_complaint_file(*, party: CaseParty, content: str, now=None):
+    """An unsatisfied party's complaint about their case: a named opinion linked to the case,
+    handled by the unit above the handling unit (督察), or by the handling unit when it is
+    the top of the tree. Never anonymous: the unit handling it can open the case."""
+    from minyi.opinions.models import OpinionKind
+    from minyi.opinions.services import opinion_submit
+
+    unit = party.case.unit
+    parent = OrgUnit.objects.filter(path=unit.path[: -OrgUnit.steplen]).first()
+    handler = parent if unit.depth > 1 and parent is not None else unit
+    return opinion_submit(
+        kind=OpinionKind.COMPLAINT,
+        content=content,
+        mobile=party.mobile,
+        anonymous=False,
+        contact_name=party.name,
+        unit_id=handler.pk,
+        case=party.case,
+        now=now,
+    )

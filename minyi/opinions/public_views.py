@@ -14,9 +14,14 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from minyi.core.errors import ApplicationError
-from minyi.core.pii import lookup_hash, mask_mobile
+from minyi.core.pii import mask_mobile
 from minyi.opinions.models import Opinion, OpinionKind, OpinionStatus
 from minyi.opinions.public_forms import LookupForm, OpinionForm, RatingForm
+from minyi.opinions.selectors import (
+    opinion_for_mobile,
+    opinion_list_for_mobile,
+    opinion_wall_list,
+)
 from minyi.opinions.services import opinion_rate, opinion_submit
 from minyi.perception.models import Rating
 from minyi.portal.models import OtpPurpose
@@ -39,14 +44,7 @@ def _lookup_mobile(request) -> str:
 
 def _own_opinion(request, number: str) -> Opinion | None:
     """The opinion `number`, if this session proved the mobile that submitted it."""
-    mobile = _lookup_mobile(request)
-    if not mobile:
-        return None
-    return (
-        Opinion.objects.select_related("unit")
-        .filter(number=number, mobile_hash=lookup_hash("mobile", mobile))
-        .first()
-    )
+    return opinion_for_mobile(number, _lookup_mobile(request))
 
 
 def _track_url(number: str = "") -> str:
@@ -134,11 +132,7 @@ def opinion_track(request):
         return redirect(_track_url(number))
     mobile = _lookup_mobile(request)
     if mobile:
-        opinions = (
-            Opinion.objects.select_related("unit")
-            .filter(mobile_hash=lookup_hash("mobile", mobile))
-            .order_by("-submitted_at", "-id")
-        )
+        opinions = opinion_list_for_mobile(mobile)
         return render(
             request,
             "opinions/public/track_list.html",
@@ -232,16 +226,5 @@ def opinion_status(request, number):
 
 
 def opinion_wall(request):
-    answered = (
-        Opinion.objects.select_related("unit")
-        .filter(
-            kind=OpinionKind.SUGGESTION,
-            status__in=(OpinionStatus.ANSWERED, OpinionStatus.CLOSED),
-            wall_consent=True,
-            wall_hidden=False,
-        )
-        .exclude(answer="")
-        .order_by("-answered_at", "-id")
-    )
-    page = Paginator(answered, WALL_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(opinion_wall_list(), WALL_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "opinions/public/wall.html", {"page": page})

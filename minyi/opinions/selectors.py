@@ -6,9 +6,11 @@ from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from minyi.core.errors import NotFound
+from minyi.core.pii import lookup_hash
 from minyi.opinions.models import (
     OPEN_STATUSES,
     Opinion,
+    OpinionKind,
     OpinionPhoto,
     OpinionStatus,
     RewardStatus,
@@ -161,4 +163,38 @@ def transfer_targets_for(user, opinion: Opinion) -> QuerySet[OrgUnit]:
         OrgUnit.objects.filter(scope_q(user, ""), is_active=True)
         .exclude(pk=opinion.unit_id)
         .order_by("path")
+    )
+
+
+# --- The citizen's reads: by the mobile a session proved, never by number alone -------------
+
+
+def opinion_list_for_mobile(mobile: str) -> QuerySet[Opinion]:
+    """The opinions submitted from `mobile` (proven with a code), newest first."""
+    return (
+        Opinion.objects.select_related("unit")
+        .filter(mobile_hash=lookup_hash("mobile", mobile))
+        .order_by("-submitted_at", "-id")
+    )
+
+
+def opinion_for_mobile(number: str, mobile: str, **filters) -> Opinion | None:
+    """Opinion `number`, if it was submitted from `mobile`; else None, as if it did not exist."""
+    if not mobile:
+        return None
+    return opinion_list_for_mobile(mobile).filter(number=number, **filters).first()
+
+
+def opinion_wall_list() -> QuerySet[Opinion]:
+    """The public wall (民意墙): answered suggestions whose authors agreed, not taken down."""
+    return (
+        Opinion.objects.select_related("unit")
+        .filter(
+            kind=OpinionKind.SUGGESTION,
+            status__in=(OpinionStatus.ANSWERED, OpinionStatus.CLOSED),
+            wall_consent=True,
+            wall_hidden=False,
+        )
+        .exclude(answer="")
+        .order_by("-answered_at", "-id")
     )
