@@ -41,6 +41,12 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _quiet_hours_kept(settings):
+    """A developer's .env may turn the demo's "send now" on; tests keep quiet hours."""
+    settings.DEMO_IGNORE_QUIET_HOURS = False
+
+
+@pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     """Uploaded evidence goes to the test's own folder, not to var/media."""
     settings.MEDIA_ROOT = tmp_path / "media"

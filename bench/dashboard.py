@@ -373,6 +373,13 @@ def build(db_name: str, plan: Plan) -> dict[str, float]:
         "comment": encrypt("民警态度不好，来回跑了三趟"),
         "reason": encrypt("群众反映办理时间长，多次往返"),
         "problem": encrypt("窗口办理效率低，群众多次往返"),
+        # Staff free text is encrypted too (feedback, appeals, history notes).
+        "feedback": encrypt("已约谈当事民警并完成整改"),
+        "appeal_reason": encrypt("该群众反映情况与执法记录仪记录不符"),
+        "upheld_note": encrypt("经核查执法记录，申诉成立"),
+        "rejected_note": encrypt("证据不足，维持原认定"),
+        "callback_note": encrypt("不满意评价"),
+        "dispatch_note": encrypt("民警责任，派发整改"),
         "source": SOURCE,
         "tags": tag_pool,
         "attr_bounds": attribution_bounds,
@@ -662,7 +669,7 @@ def _insert_callbacks_and_orders(conn, params, survey_t, callback_t, order_t, ap
                 dispatched_at + interval '4 hours',
                 CASE WHEN NOT recent THEN dispatched_at + make_interval(
                     secs => 86400 + r_feedback * 7.5 * 86400) END,
-                CASE WHEN NOT recent THEN '已约谈当事民警并完成整改' ELSE '' END,
+                CASE WHEN NOT recent THEN %(feedback)s ELSE '' END,
                 CASE WHEN NOT recent THEN CASE WHEN r_follow < 0.85 THEN 1 + (r_follow * 2.3)::int
                      ELSE 4 END END,
                 CASE WHEN NOT recent AND r_follow >= 0.85 THEN 1 ELSE 0 END,
@@ -679,11 +686,11 @@ def _insert_callbacks_and_orders(conn, params, survey_t, callback_t, order_t, ap
             """
             INSERT INTO {appeal} (order_id, unit_id, reason, status, filed_by_id, filed_at,
                 decided_by_id, decided_at, decision_note)
-            SELECT o.id, o.unit_id, '该群众反映情况与执法记录仪记录不符',
+            SELECT o.id, o.unit_id, %(appeal_reason)s,
                 CASE WHEN b.upheld THEN 'upheld' ELSE 'rejected' END, %(leader)s,
                 o.dispatched_at + interval '1 day', %(supervisor)s,
                 o.dispatched_at + interval '3 days',
-                CASE WHEN b.upheld THEN '经核查执法记录，申诉成立' ELSE '证据不足，维持原认定' END
+                CASE WHEN b.upheld THEN %(upheld_note)s ELSE %(rejected_note)s END
             FROM bench_order b JOIN {order} o ON o.callback_id = b.callback_id
             WHERE b.appealed
             """
@@ -702,22 +709,24 @@ def _insert_callbacks_and_orders(conn, params, survey_t, callback_t, order_t, ap
         sql.SQL(
             """
             INSERT INTO {event} (callback_id, from_status, to_status, note, created_at)
-            SELECT id, '', 'open', '不满意评价', created_at FROM {callback}
+            SELECT id, '', 'open', %(callback_note)s, created_at FROM {callback}
             UNION ALL
             SELECT id, 'open', 'done', '', completed_at FROM {callback} WHERE status = 'done'
             """
-        ).format(event=_table(CallbackEvent), callback=callback_t)
+        ).format(event=_table(CallbackEvent), callback=callback_t),
+        params,
     )
     conn.execute(
         sql.SQL(
             """
             INSERT INTO {event} (order_id, from_status, to_status, note, created_at)
-            SELECT id, '', 'dispatched', '民警责任，派发整改', dispatched_at FROM {order}
+            SELECT id, '', 'dispatched', %(dispatch_note)s, dispatched_at FROM {order}
             UNION ALL
             SELECT id, 'audit', status, '', coalesce(closed_at, dispatched_at + interval '3 days')
             FROM {order} WHERE status IN ('closed', 'cancelled')
             """
-        ).format(event=_table(WorkOrderEvent), order=order_t)
+        ).format(event=_table(WorkOrderEvent), order=order_t),
+        params,
     )
     steps["callbacks, work orders, appeals"] = time.perf_counter() - started
     common.log(f"  callbacks, work orders, appeals: {time.perf_counter() - started:.0f} s")

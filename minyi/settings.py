@@ -19,6 +19,9 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("MINYI_DEBUG", default=False)
 DEMO_MODE = env.bool("MINYI_DEMO_MODE", default=DEBUG)
+# Demo only (ignored unless MINYI_DEMO_MODE): SMS go out at once, quiet hours or not, so the
+# whole journey can be tried at 02:00. `make run` turns it on.
+DEMO_IGNORE_QUIET_HOURS = env.bool("MINYI_DEMO_IGNORE_QUIET_HOURS", default=False)
 SECRET_KEY = env.str("MINYI_SECRET_KEY", default="")
 if not SECRET_KEY:
     raise ImproperlyConfigured(
@@ -75,6 +78,9 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "minyi.core.middleware.LanguageMiddleware",
+    "minyi.core.middleware.ApiJsonErrorsMiddleware",
+    # The demo's Chinese 404/500 pages in place of Django's technical ones (DEBUG + DEMO_MODE).
+    "minyi.console.middleware.DemoErrorPagesMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -148,6 +154,8 @@ TASKS = {
 
 # A full batch of 5,000 events with several officers each is a few MB of JSON.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MINYI_MAX_REQUEST_MB", default=16) * 2**20
+# Longest URL (path and query) the API answers; longer ones get a JSON 414.
+API_MAX_URL_LENGTH = 2048
 
 # --- Satisfaction surveys (capability 1) ----------------------------------------------------
 # Public address of this instance, for the short survey link in SMS (https://… in production).
@@ -252,12 +260,18 @@ AUTH_PASSWORD_VALIDATORS = [
 AXES_FAILURE_LIMIT = env.int("MINYI_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("MINYI_LOGIN_LOCKOUT_HOURS", default=1.0)
 AXES_LOCKOUT_PARAMETERS = ["username"]
+# Counted per account however it is spelt: sign-in ignores case and surrounding spaces.
+AXES_USERNAME_CALLABLE = "minyi.orgs.lockout.lockout_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "minyi.core.net.client_ip"
-AXES_LOCKOUT_CALLABLE = "minyi.orgs.views.lockout_response"
+AXES_LOCKOUT_CALLABLE = "minyi.orgs.lockout.lockout_response"
 AXES_VERBOSE = False
 # W006 asks for ip_address in the lockout parameters; see docs/security.md for why not.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# Per address, a larger limit over all accounts: one client guessing across many accounts is
+# blocked, one person's typos do not lock out the station behind the same NAT address.
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("MINYI_LOGIN_ADDRESS_FAILURE_LIMIT", default=30)
+LOGIN_ADDRESS_WINDOW_MINUTES = env.int("MINYI_LOGIN_ADDRESS_WINDOW_MINUTES", default=15)
 # How many reverse proxies in front of Minyi append to X-Forwarded-For. 0: trust only the
 # socket address, so a client cannot pick the address it is logged and rate-limited under.
 TRUSTED_PROXY_COUNT = env.int("MINYI_TRUSTED_PROXY_COUNT", default=0)

@@ -2,8 +2,6 @@
 POST /api/v1/cases/{number}/progress, with an integration key (X-API-Key) whose unit's
 subtree is the scope. Answers never carry an ID number or a mobile."""
 
-import json
-
 from django.utils.translation import gettext as _
 from ninja import Router, Status
 from pydantic import BaseModel, ValidationError
@@ -11,6 +9,8 @@ from pydantic import BaseModel, ValidationError
 from minyi.cases.schemas import CaseErrorOut, CaseIn, CaseOut, ProgressIn, ProgressOut
 from minyi.cases.services import case_progress_add, case_upsert
 from minyi.core.errors import ApplicationError
+from minyi.core.jsonbody import json_body
+from minyi.core.schemas import request_body_schema
 from minyi.perception.api import ApiKeyAuth
 
 router = Router(auth=ApiKeyAuth(), tags=["cases"])
@@ -61,7 +61,7 @@ def _body(request, schema: type[BaseModel]) -> dict:
     Only the fields sent are returned: a flag left out of an update must stay as it is, not
     fall back to the schema's default (a confidential case would turn public)."""
     try:
-        raw = json.loads(request.body or b"null")
+        raw = json_body(request.body or b"null")
     except (ValueError, UnicodeDecodeError):
         raw = None
     if not isinstance(raw, dict):
@@ -101,7 +101,7 @@ def _source(request) -> str:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": CaseIn.model_json_schema()}},
+            "content": {"application/json": {"schema": request_body_schema(CaseIn)}},
         }
     },
 )
@@ -124,7 +124,7 @@ def cases_upsert_api(request):
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": ProgressIn.model_json_schema()}},
+            "content": {"application/json": {"schema": request_body_schema(ProgressIn)}},
         }
     },
 )

@@ -66,10 +66,10 @@ def _cells(row: dict) -> dict:
 def _result(line: int, cell: dict, status: str, message: str = "") -> dict:
     return {
         "line": line,
-        "case_number": mask_text(cell["case_number"][:40]),
+        "case_number": mask_text(cell["case_number"])[:40],
         "party": mask_id_number(cell["party_id_number"]),
-        "stage": mask_text(cell["stage"][:20]),
-        "step_id": mask_text(cell["step_id"][:64]),
+        "stage": mask_text(cell["stage"])[:20],
+        "step_id": mask_text(cell["step_id"])[:64],
         "status": status,
         "message": mask_text(message),
     }

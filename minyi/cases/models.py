@@ -118,8 +118,10 @@ class CaseProgress(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="progress")
     stage = models.CharField(_("进度"), max_length=16, choices=CaseStage.choices)
     occurred_at = models.DateTimeField(_("时间"))
-    # Shown to the parties: the reason for 不予立案, or a short public note.
-    note = models.CharField(_("说明"), max_length=500, blank=True)
+    # Shown to the parties: the reason for 不予立案, or a short public note. Encrypted: the
+    # case system's clerk may write a party's number in it (at most 500 characters, checked
+    # by progress_clean).
+    note = EncryptedTextField(_("说明"), blank=True)
     external_id = models.CharField(max_length=64)
     notified_at = models.DateTimeField(_("短信推送时间"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

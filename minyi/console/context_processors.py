@@ -1,45 +1,111 @@
+"""The console's left-hand navigation: items grouped by the work they serve, each shown only to
+a role that may open it. New capabilities (polls, votes, the grid) add a line to a group."""
+
 from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from minyi.orgs.roles import Perm, has_perm
 
-_NAV = [
-    ("console:home", _("首页"), Perm.ORG_VIEW),
-    ("dashboards:index", _("数据看板"), Perm.DASHBOARD_VIEW),
-    ("console:unit_tree", _("组织架构"), Perm.ORG_VIEW),
-    ("console:officer_list", _("民警"), Perm.OFFICER_VIEW),
-    ("perception:callback_list", _("回访工作台"), Perm.CALLBACK_VIEW),
-    ("workorders:order_list", _("整改工单"), Perm.WORKORDER_VIEW),
-    ("workorders:appeal_list", _("申诉复核"), Perm.APPEAL_DECIDE),
-    ("opinions:opinion_list", _("群众诉求"), Perm.OPINION_VIEW),
-    ("opinions:reward_list", _("线索奖励"), Perm.REWARD_APPROVE),
-    ("cases:case_list", _("案件进度"), Perm.CASE_VIEW),
-    ("earlywarning:warning_list", _("三色预警"), Perm.WARNING_VIEW),
-    ("directory:cards", _("民警信息卡"), Perm.CARD_PRINT),
-    ("directory:scans", _("扫码统计"), Perm.CARD_PRINT),
-    ("perception:inbox", _("短信收件箱"), Perm.INBOX_VIEW),
-    ("perception:event_import", _("导入事件"), Perm.EVENT_IMPORT),
-    ("console:audit_list", _("审计日志"), Perm.AUDIT_VIEW),
-    ("insight:tagger", _("原因标签模型"), Perm.TAGGER_VIEW),
+# (group title, [(url name, label, permission, icon), ...]); icons are symbols in base.html.
+_NAV_GROUPS = [
+    (
+        _("工作台"),
+        [
+            ("console:home", _("首页"), Perm.ORG_VIEW, "home"),
+            ("notifications:list", _("消息通知"), Perm.NOTIFICATION_VIEW, "bell"),
+        ],
+    ),
+    (
+        _("回访与整改"),
+        [
+            ("perception:callback_list", _("回访工作台"), Perm.CALLBACK_VIEW, "phone"),
+            ("workorders:order_list", _("整改工单"), Perm.WORKORDER_VIEW, "clipboard"),
+            ("workorders:appeal_list", _("申诉复核"), Perm.APPEAL_DECIDE, "scale"),
+            ("perception:inbox", _("短信收件箱"), Perm.INBOX_VIEW, "inbox"),
+            ("perception:event_import", _("导入事件"), Perm.EVENT_IMPORT, "upload"),
+        ],
+    ),
+    (
+        _("群众诉求"),
+        [
+            ("opinions:opinion_list", _("群众诉求"), Perm.OPINION_VIEW, "message"),
+            ("opinions:reward_list", _("线索奖励"), Perm.REWARD_APPROVE, "gift"),
+            ("cases:case_list", _("案件进度"), Perm.CASE_VIEW, "folder"),
+        ],
+    ),
+    (
+        _("数据与预警"),
+        [
+            ("dashboards:index", _("数据看板"), Perm.DASHBOARD_VIEW, "chart"),
+            ("earlywarning:warning_list", _("三色预警"), Perm.WARNING_VIEW, "alert"),
+            ("insight:tagger", _("原因标签模型"), Perm.TAGGER_VIEW, "tag"),
+        ],
+    ),
+    (
+        _("队伍"),
+        [
+            ("console:unit_tree", _("组织架构"), Perm.ORG_VIEW, "tree"),
+            ("console:officer_list", _("民警"), Perm.OFFICER_VIEW, "users"),
+        ],
+    ),
+    (
+        _("公开服务"),
+        [
+            ("directory:cards", _("民警信息卡"), Perm.CARD_PRINT, "card"),
+            ("directory:scans", _("扫码统计"), Perm.CARD_PRINT, "qr"),
+        ],
+    ),
+    (
+        _("系统"),
+        [
+            ("console:audit_list", _("审计日志"), Perm.AUDIT_VIEW, "log"),
+        ],
+    ),
 ]
+# Kept for code that lists every console page (one row per page, in menu order).
+_NAV = [(name, label, perm) for _title, items in _NAV_GROUPS for name, label, perm, _i in items]
+
+
+def _active_url(request, urls: list[str]) -> str:
+    """The menu entry a page belongs to: its own, or the longest entry its path starts with
+    (an order's page lights 整改工单; /workorders/appeals/ lights 申诉复核, not 整改工单)."""
+    best = ""
+    for url in urls:
+        if url == "/":
+            if request.path == "/":
+                return url
+            continue
+        if request.path.startswith(url) and len(url) > len(best):
+            best = url
+    return best
 
 
 def console(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    nav = [
-        {
-            "url": reverse(name),
-            "label": label,
-            "active": request.resolver_match and request.resolver_match.view_name == name,
-        }
-        for name, label, perm in _NAV
-        if has_perm(user, perm)
-    ]
-    if has_perm(user, Perm.ADMIN_SITE):
-        nav.append({"url": reverse("admin:index"), "label": _("系统配置"), "active": False})
-    if settings.DEMO_MODE and settings.SMS_BACKEND == "console":
-        nav.append({"url": reverse("sms:demo_phones"), "label": _("模拟手机"), "active": False})
-    return {"nav": nav}
+    groups = []
+    system = _NAV_GROUPS[-1][0]
+    for title, items in _NAV_GROUPS:
+        entries = [
+            {"url": reverse(name), "label": label, "icon": icon}
+            for name, label, perm, icon in items
+            if has_perm(user, perm)
+        ]
+        if title is system:
+            if has_perm(user, Perm.ADMIN_SITE):
+                entries.append(
+                    {"url": reverse("admin:index"), "label": _("系统配置"), "icon": "settings"}
+                )
+            if settings.DEMO_MODE and settings.SMS_BACKEND == "console":
+                entries.append(
+                    {"url": reverse("sms:demo_phones"), "label": _("模拟手机"), "icon": "mobile"}
+                )
+        if entries:
+            groups.append({"title": title, "items": entries})
+    nav = [item for group in groups for item in group["items"]]
+    active = _active_url(request, [item["url"] for item in nav])
+    for item in nav:
+        item["active"] = item["url"] == active
+    return {"nav": nav, "nav_groups": groups}

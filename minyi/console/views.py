@@ -2,12 +2,15 @@
 
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from minyi.console.access import staff_view
+from minyi.console.selectors import todo_for
 from minyi.core.models import AuditAction
 from minyi.core.selectors import audit_list_visible_to
+from minyi.notifications.selectors import notification_list_for
 from minyi.orgs.choices import UnitKind
 from minyi.orgs.models import OrgUnit
 from minyi.orgs.roles import Perm, has_perm
@@ -39,6 +42,15 @@ def home(request):
         "labels": [c.display_name for c in children],
         "values": [c.officer_total for c in children],
     }
+    # Work first: what waits for this person, then the figures of their subtree.
+    todo = todo_for(request.user)
+    news = []
+    if has_perm(request.user, Perm.NOTIFICATION_VIEW):
+        news = list(notification_list_for(request.user).filter(read_at__isnull=True)[:5])
+        for notification in news:
+            # Only links within this site (notifications are written by our services).
+            url = notification.url or ""
+            notification.link = url if url.startswith("/") and not url.startswith("//") else ""
     satisfaction = satisfaction_summary(request.user, root)
     trend = {
         "labels": {"replies": _("参评"), "rate": _("满意率")},
@@ -54,6 +66,9 @@ def home(request):
         "console/home.html",
         {
             "root": root,
+            "todo": todo,
+            "news": news,
+            "now": timezone.now(),
             "summary": summary,
             "kinds": kinds,
             "children": children,
@@ -118,7 +133,9 @@ def officer_detail(request, pk):
 def officer_reveal(request, pk, field):
     officer = officer_get_visible(request.user, pk)
     value = officer_reveal_pii(actor=request.user, officer=officer, field=field, request=request)
-    return render(request, "console/_revealed.html", {"value": value})
+    response = render(request, "console/_revealed.html", {"value": value})
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @staff_view(Perm.AUDIT_VIEW)

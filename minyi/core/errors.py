@@ -22,7 +22,10 @@ class ApplicationError(Exception):
             self.status = status
 
     def as_dict(self) -> dict:
-        body = {"code": self.code, "message": str(self.message)}
+        # A message may quote the input (an unknown stage, a name): never a number unmasked.
+        from minyi.core.pii import mask_text
+
+        body = {"code": self.code, "message": mask_text(str(self.message))}
         if self.field:
             body["field"] = self.field
         return body

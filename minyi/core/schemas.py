@@ -27,3 +27,24 @@ class Pagination(LimitOffsetPagination):
     class Input(Schema):
         limit: int = Field(100, ge=1, le=500)
         offset: int = Field(0, ge=0, le=10_000_000)
+
+
+def request_body_schema(model) -> dict:
+    """`model`'s JSON schema with its `$defs` inlined. A request body schema is placed inside
+    the OpenAPI document, where pydantic's `#/$defs/…` references would point at nothing, and
+    clients and fuzzers would not see the nested fields."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def resolve(node):
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref", "")
+        if ref.startswith("#/$defs/"):
+            rest = {key: resolve(value) for key, value in node.items() if key != "$ref"}
+            return {**resolve(defs[ref.removeprefix("#/$defs/")]), **rest}
+        return {key: resolve(value) for key, value in node.items()}
+
+    return resolve(schema)

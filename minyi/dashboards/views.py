@@ -148,6 +148,45 @@ def _charts(figures: dict, base: DrillFilters) -> dict:
     return charts
 
 
+def _pct(value) -> str:
+    return f"{value * 100:.1f}%"
+
+
+LEAD_LINES = 10
+
+
+def ranking_lead(ranking: dict | None) -> list[dict]:
+    """Each ranked unit in a sentence a leader reads first:
+    "满意率 92.1%，同类单位平均 95.4%，排名 7/9（可能区间 4–9）". Shrinkage, P(last) and the
+    funnel stay in the table under 计算方法."""
+    if not ranking or ranking.get("target") is None:
+        return []
+    lines = []
+    for r in ranking["rows"]:
+        if not r["ranked"]:
+            continue
+        text = _(
+            "满意率 %(rate)s，同类单位平均 %(avg)s，排名 %(rank)d/%(n)d（可能区间 %(lo)d–%(hi)d）"
+        ) % {
+            "rate": _pct(r["rate"]),
+            "avg": _pct(ranking["target"]),
+            "rank": r["median_rank"],
+            "n": ranking["ranked"],
+            "lo": r["rank_low"],
+            "hi": r["rank_high"],
+        }
+        if r["probably_last"]:
+            text += _("，很可能排在末位")
+        elif r["flag"] and (r["z"] or 0) < 0:
+            text += _("，明显低于同类单位")
+        lines.append({"unit": r["unit"], "text": text + "。", "warn": r["probably_last"]})
+    if len(lines) > LEAD_LINES:
+        # The top three and the bottom five; the whole ranking is in the table below.
+        gap = {"unit": None, "text": _("……其余 %(n)d 个单位见下方明细") % {"n": len(lines) - 8}}
+        lines = [*lines[:3], gap, *lines[-5:]]
+    return lines
+
+
 @staff_view(Perm.DASHBOARD_VIEW)
 def index(request):
     index = UnitIndex(request.user)
@@ -184,6 +223,7 @@ def index(request):
             "figures": figures,
             "tables": tables,
             "charts": _charts(figures, base),
+            "ranking_lead": ranking_lead(figures.get("ranking")),
             "units": [(u, "　" * (u.depth - root_depth)) for u in index.units],
             "types": types,
             "periods": _period_choices(base.period),

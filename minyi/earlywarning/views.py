@@ -21,6 +21,7 @@ from minyi.earlywarning.selectors import (
 from minyi.earlywarning.services import REPLY_MAX_CHARS, warning_reply
 from minyi.orgs.choices import UnitKind
 from minyi.orgs.roles import Perm, has_perm
+from minyi.orgs.selectors import officer_list_visible_to, orgunit_list_visible_to
 
 PAGE_SIZE = 50
 
@@ -33,12 +34,24 @@ def warning_list(request):
     subject = subject if subject in WarningSubject.values else ""
     warnings = warning_list_visible_to(request.user, colour=colour, subject=subject)
     page = Paginator(warnings, PAGE_SIZE).get_page(request.GET.get("page"))
+    for warning in page:
+        warning.lead = warning_lead(warning)
+    counts = warning_counts_visible_to(request.user)
+    # Three colours are three numbers: everyone monitored and not flagged is green.
+    counts["green_officer"] = max(
+        0,
+        officer_list_visible_to(request.user).filter(is_active=True).count() - counts["officer"],
+    )
+    counts["green_unit"] = max(
+        0, orgunit_list_visible_to(request.user).filter(is_active=True).count() - counts["unit"]
+    )
+    counts["green"] = counts["green_officer"] + counts["green_unit"]
     return render(
         request,
         "earlywarning/warning_list.html",
         {
             "page": page,
-            "counts": warning_counts_visible_to(request.user),
+            "counts": counts,
             "colour": colour,
             "kind": subject,
             "colours": [(c, WarningColour(c).label) for c in FLAGGED],
@@ -79,6 +92,46 @@ def _chart(warning) -> dict | None:
     }
 
 
+def _pct(value) -> str:
+    return f"{value * 100:.1f}%" if value is not None else "—"
+
+
+def warning_lead(warning) -> str:
+    """The warning in one sentence a leader reads first; z, S, h and the funnel stay in the
+    计算方法 fold below it."""
+    e = warning.evidence or {}
+    colour = {
+        WarningColour.RED: _("红色：须重点督导"),
+        WarningColour.ORANGE: _("橙色：须关注"),
+        WarningColour.GREEN: _("绿色：正常"),
+    }.get(warning.colour, warning.get_colour_display())
+    if warning.subject == WarningSubject.OFFICER:
+        if not e.get("ratings"):
+            return str(colour)
+        return _(
+            "近 %(days)d 天 %(n)d 条有效评价中，经回访认定民警责任的不满意 %(k)d 条（%(rate)s），"
+            "全市平均 %(p0)s。%(colour)s。"
+        ) % {
+            "days": warning.window_days,
+            "n": e["ratings"],
+            "k": e.get("at_fault", 0),
+            "rate": _pct(e.get("rate")),
+            "p0": _pct(e.get("p0")),
+            "colour": colour,
+        }
+    if not e.get("evaluated"):
+        return _("评价不足，未与同类单位比较。")
+    peers = e.get("funnel", {}).get("peers", [])
+    rank = 1 + sum(1 for _n, rate in peers if rate > e["rate"])
+    return _("满意率 %(rate)s，同类单位平均 %(target)s，排名 %(rank)d/%(total)d。%(colour)s。") % {
+        "rate": _pct(e.get("rate")),
+        "target": _pct(e.get("target")),
+        "rank": rank,
+        "total": len(peers) + 1,
+        "colour": colour,
+    }
+
+
 def _detail(request, warning, *, reply_text: str = "", reply_error=None):
     evidence = warning.evidence
     kind = evidence.get("peer_kind", "")
@@ -87,6 +140,7 @@ def _detail(request, warning, *, reply_text: str = "", reply_error=None):
         "earlywarning/warning_detail.html",
         {
             "warning": warning,
+            "lead": warning_lead(warning),
             "evidence": evidence,
             "peer_kind": UnitKind(kind).label if kind in UnitKind.values else kind,
             "chart": _chart(warning),

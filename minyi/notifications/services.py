@@ -51,6 +51,17 @@ def notify_supervisors_above(*, unit: OrgUnit, **kwargs) -> int:
     return notify_users(users=users, **kwargs)
 
 
+def notifications_resolve(*, url: str, kinds, now=None) -> int:
+    """The thing behind `url` has been handled: its notifications of `kinds` are no longer
+    something to do, for whoever received them. The bell then counts only what is still open.
+    Called by the services that handle the object, inside their transaction."""
+    if not url:
+        return 0
+    return Notification.objects.filter(url=url, kind__in=list(kinds), read_at__isnull=True).update(
+        read_at=now or timezone.now()
+    )
+
+
 def notification_mark_read(*, actor, notification_id: int | None = None) -> int:
     """Mark one of the actor's notifications (or all of them) read."""
     qs = Notification.objects.filter(recipient=actor, read_at__isnull=True)

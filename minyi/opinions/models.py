@@ -70,7 +70,9 @@ class Opinion(models.Model):
         _("状态"), max_length=12, choices=OpinionStatus.choices, default=S.RECEIVED
     )
     content = EncryptedTextField(_("内容"))
-    area = models.CharField(_("涉及地点或区域"), max_length=100, blank=True)
+    # The citizen's own words like `content` (an address may come with a number): encrypted;
+    # at most 100 characters, checked by opinion_submit. Routing reads it in Python only.
+    area = EncryptedTextField(_("涉及地点或区域"), blank=True)
     # The unit the citizen chose (or the community's station); `unit` is where it is now.
     requested_unit = models.ForeignKey(
         "orgs.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -99,7 +101,8 @@ class Opinion(models.Model):
     deadline = models.DateField(_("答复期限"))
     deadline_provisional = models.BooleanField(default=False)
     accepted_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
-    answer = models.TextField(_("答复内容"), blank=True)
+    # Staff free text is encrypted like the citizen's: an answer may repeat their number.
+    answer = EncryptedTextField(_("答复内容"), blank=True)
     answered_at = models.DateTimeField(_("答复时间"), null=True, blank=True)
     answered_by = models.ForeignKey(
         "orgs.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -122,7 +125,7 @@ class Opinion(models.Model):
     tip_verdict = models.CharField(
         _("核实结果"), max_length=10, choices=TipVerdict.choices, blank=True
     )
-    tip_verdict_note = models.TextField(_("核实情况"), blank=True)
+    tip_verdict_note = EncryptedTextField(_("核实情况"), blank=True)
     tip_verified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -159,7 +162,7 @@ class OpinionEvent(models.Model):
     from_status = models.CharField(max_length=12, blank=True)
     to_status = models.CharField(max_length=12)
     unit = models.ForeignKey("orgs.OrgUnit", on_delete=models.PROTECT, related_name="+")
-    note = models.TextField(blank=True)
+    note = EncryptedTextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -216,7 +219,7 @@ class TipReward(models.Model):
 
     opinion = models.OneToOneField(Opinion, on_delete=models.PROTECT, related_name="reward")
     amount = models.DecimalField(_("奖励金额（元）"), max_digits=9, decimal_places=2)
-    reason = models.TextField(_("奖励理由"))
+    reason = EncryptedTextField(_("奖励理由"))
     status = models.CharField(
         _("状态"), max_length=10, choices=RewardStatus.choices, default=RewardStatus.PROPOSED
     )
@@ -226,7 +229,7 @@ class TipReward(models.Model):
         "orgs.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.TextField(_("审批意见"), blank=True)
+    decision_note = EncryptedTextField(_("审批意见"), blank=True)
     paid_by = models.ForeignKey(
         "orgs.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -246,7 +249,7 @@ class RewardEvent(models.Model):
     actor = models.ForeignKey("orgs.User", on_delete=models.PROTECT, related_name="+")
     from_status = models.CharField(max_length=10, blank=True)
     to_status = models.CharField(max_length=10)
-    note = models.TextField(blank=True)
+    note = EncryptedTextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -1,6 +1,9 @@
 """Forms of the citizen's opinion pages (警务e广场). They check the shape of what was typed
 before a one-time code is spent on it; the services stay the authority on every rule."""
 
+import re
+import unicodedata
+
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -162,6 +165,13 @@ class OpinionForm(forms.Form):
 
 
 class LookupForm(forms.Form):
+    number = forms.CharField(
+        label=gettext_lazy("留言编号（选填）"),
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "MY…"}),
+        error_messages={"max_length": gettext_lazy("留言编号不超过 20 个字符。")},
+    )
     mobile = forms.CharField(
         label=gettext_lazy("提交留言时的手机号码"),
         max_length=20,
@@ -170,11 +180,20 @@ class LookupForm(forms.Form):
     )
     code = _code_field()
 
+    def clean_number(self):
+        return clean_number(self.cleaned_data["number"])
+
     def clean_mobile(self):
         try:
             return normalize_mobile(self.cleaned_data["mobile"])
         except ApplicationError as exc:
             raise forms.ValidationError(str(exc.message)) from exc
+
+
+def clean_number(value: str) -> str:
+    """A tracking number as typed from an SMS: full-width letters and digits, spaces and
+    lower case are forgiven ("my 2612 …" is MY2612…)."""
+    return re.sub(r"\s", "", unicodedata.normalize("NFKC", value or "")).upper()[:20]
 
 
 class RatingForm(forms.Form):

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from minyi.core.errors import ApplicationError
 from minyi.core.pii import mask_mobile
 from minyi.opinions.models import Opinion, OpinionKind, OpinionStatus
-from minyi.opinions.public_forms import LookupForm, OpinionForm, RatingForm
+from minyi.opinions.public_forms import LookupForm, OpinionForm, RatingForm, clean_number
 from minyi.opinions.selectors import (
     opinion_for_mobile,
     opinion_list_for_mobile,
@@ -126,20 +126,26 @@ def _submit(request, form: OpinionForm):
 
 
 def opinion_track(request):
-    number = request.GET.get("number", "").strip()[:20]
+    number = clean_number(request.GET.get("number", ""))
     if request.method == "POST" and request.POST.get("action") == FORGET:
         session_forget(request.session, purpose=OtpPurpose.OPINION_LOOKUP)
         return redirect(_track_url(number))
     mobile = _lookup_mobile(request)
     if mobile:
-        opinions = opinion_list_for_mobile(mobile)
+        opinions = list(opinion_list_for_mobile(mobile))
         return render(
             request,
             "opinions/public/track_list.html",
-            {"opinions": opinions, "number": number, "mobile_masked": mask_mobile(mobile)},
+            {
+                "opinions": opinions,
+                "number": number,
+                # Absent, or another mobile's (anonymous or not): one answer for both.
+                "number_missing": bool(number) and all(o.number != number for o in opinions),
+                "mobile_masked": mask_mobile(mobile),
+            },
         )
     # Bound forms keep what was typed; after "获取验证码" it is not validated, so no errors.
-    form = LookupForm(request.POST or None)
+    form = LookupForm(request.POST or None, initial={"number": number})
     notice = code_error = ""
     if wants_code(request):
         notice, code_error = send_code(
@@ -156,12 +162,21 @@ def opinion_track(request):
         except ApplicationError as exc:
             _form_error(form, exc)
         else:
-            return redirect(_track_url(number))
+            return _after_lookup(request, form.cleaned_data["number"] or number)
     return render(
         request,
         "opinions/public/track.html",
         {"form": form, "notice": notice, "code_error": code_error, "number": number},
     )
+
+
+def _after_lookup(request, number: str):
+    """Where a proven mobile goes: straight to the opinion whose number was typed, if this
+    mobile submitted it; otherwise the mobile's own list, which says that number was not
+    found (the same words whether it does not exist or is someone else's)."""
+    if number and request.POST.get("number") and _own_opinion(request, number) is not None:
+        return redirect("portal:opinion_status", number=number)
+    return redirect(_track_url(number))
 
 
 def _timeline(opinion: Opinion) -> list[dict]:

@@ -21,6 +21,7 @@ from minyi.orgs.selectors import scope_q
 
 S = OpinionStatus
 OVERDUE = "overdue"  # a pseudo-status for the queue's tab: still open, past its deadline
+OPEN = "open"  # not answered yet: what the queue shows first
 
 
 def _overdue_q(today) -> Q:
@@ -42,6 +43,8 @@ def opinion_list_visible_to(user, *, status: str = "", kind: str = "") -> QueryS
     qs = _filtered(user, kind=kind).select_related("unit", "escalated_to")
     if status == OVERDUE:
         qs = qs.filter(_overdue_q(today))
+    elif status == OPEN:
+        qs = qs.filter(status__in=OPEN_STATUSES)
     elif status:
         qs = qs.filter(status=status)
     if status in (S.ANSWERED, S.CLOSED):
@@ -63,6 +66,7 @@ def opinion_counts_visible_to(user, *, kind: str = "") -> dict:
     today = timezone.localdate()
     counts = {value: Count("id", filter=Q(status=value)) for value in S.values}
     counts[OVERDUE] = Count("id", filter=_overdue_q(today))
+    counts[OPEN] = Count("id", filter=Q(status__in=OPEN_STATUSES))
     counts["all"] = Count("id")
     return _filtered(user, kind=kind).aggregate(**counts)
 

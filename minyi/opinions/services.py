@@ -21,7 +21,12 @@ from minyi.core.workdays import add_working_days
 from minyi.integrations.sms.models import SmsPurpose
 from minyi.integrations.sms.services import sms_enqueue
 from minyi.notifications.models import NotificationKind
-from minyi.notifications.services import notify_supervisors_above, notify_unit, notify_users
+from minyi.notifications.services import (
+    notifications_resolve,
+    notify_supervisors_above,
+    notify_unit,
+    notify_users,
+)
 from minyi.opinions.models import (
     OPINION_ALLOWED,
     REWARD_ALLOWED,
@@ -44,6 +49,16 @@ from minyi.orgs.selectors import scope_q
 from minyi.perception.models import UNSATISFIED_RATINGS, Rating
 
 S = OpinionStatus
+K = NotificationKind
+# Which notifications about an opinion stop being something to do once it reaches a status.
+# A transfer (RECEIVED again, at another unit) answers the old unit's "new opinion"; the new
+# unit's notice is written after the move.
+_RESOLVED_BY = {
+    S.RECEIVED: {K.OPINION_ARRIVED},
+    S.ACCEPTED: {K.OPINION_ARRIVED},
+    S.ANSWERED: {K.OPINION_ARRIVED, K.OPINION_DUE, K.OPINION_OVERDUE},
+    S.CLOSED: {K.OPINION_ARRIVED, K.OPINION_DUE, K.OPINION_OVERDUE},
+}
 CONTENT_MIN, CONTENT_MAX = 5, 2000
 ANSWER_MIN, ANSWER_MAX = 10, 5000
 MAX_PHOTOS = 3
@@ -146,8 +161,9 @@ def _staff_url(opinion: Opinion) -> str:
     return reverse("opinions:opinion_detail", args=[opinion.pk])
 
 
-def _track_url() -> str:
-    return f"{settings.PUBLIC_BASE_URL}{reverse('portal:opinion_track')}"
+def _track_url(number: str) -> str:
+    """The look-up page with the tracking number filled in: the citizen adds the code."""
+    return f"{settings.PUBLIC_BASE_URL}{reverse('portal:opinion_track')}?number={number}"
 
 
 @transaction.atomic
@@ -163,9 +179,11 @@ def opinion_submit(
     wall_consent: bool = False,
     photos=(),
     case=None,
+    channel: str = "h5",
     now=None,
 ) -> Opinion:
-    """A citizen's opinion, from a mobile the caller has verified (手机验证)."""
+    """A citizen's opinion, from a mobile the caller has verified (手机验证), or from the SMS
+    the citizen sent (`channel="sms"`, turned into an opinion from the SMS inbox)."""
     now = now or timezone.now()
     if kind not in OpinionKind.values:
         raise ApplicationError("invalid_kind", _("请选择留言类别。"), field="kind")
@@ -233,8 +251,10 @@ def opinion_submit(
         photo = OpinionPhoto(opinion=opinion, content_type=content_type, size=upload.size)
         photo.file.save(f"{opinion.pk}{suffix}", upload, save=False)
         photo.save()
+    # No channel column yet (a migration of this app is another change's): the history says.
+    received_note = _("群众短信，由短信收件箱转为留言") if channel == "sms" else _("群众提交")
     OpinionEvent.objects.create(
-        opinion=opinion, to_status=S.RECEIVED, unit=unit, note=_("群众提交"), created_at=now
+        opinion=opinion, to_status=S.RECEIVED, unit=unit, note=received_note, created_at=now
     )
     notify_unit(
         unit=unit,
@@ -255,7 +275,7 @@ def opinion_submit(
             "kind": opinion.get_kind_display(),
             "no": opinion.number,
             "day": f"{deadline:%m月%d日}",
-            "url": _track_url(),
+            "url": _track_url(opinion.number),
         },
         now,
     )
@@ -292,6 +312,8 @@ def _transition(opinion: Opinion, *, actor, to: str, note: str = "", now=None, *
             obj=opinion,
             detail={"from": opinion.status, "to": to},
         )
+    if to in _RESOLVED_BY:
+        notifications_resolve(url=_staff_url(opinion), kinds=_RESOLVED_BY[to], now=now)
     opinion.refresh_from_db()
     return opinion
 
@@ -382,7 +404,12 @@ def opinion_answer(*, actor, opinion: Opinion, text: str, now=None) -> Opinion:
         sms = _("您的%(kind)s（编号 %(no)s）已答复，请查看并评价：%(url)s")
     _tell_citizen(
         answered,
-        sms % {"kind": answered.get_kind_display(), "no": answered.number, "url": _track_url()},
+        sms
+        % {
+            "kind": answered.get_kind_display(),
+            "no": answered.number,
+            "url": _track_url(answered.number),
+        },
         now,
     )
     return answered
@@ -651,6 +678,7 @@ def reward_decide(*, actor, reward: TipReward, approve: bool, note: str = "", no
             % {"no": current.opinion.number, "unit": current.opinion.unit.name},
             now,
         )
+    notifications_resolve(url=_staff_url(current.opinion), kinds={K.REWARD_PROPOSED}, now=now)
     notify_unit(
         unit=current.opinion.unit,
         kind=NotificationKind.REWARD_DECIDED,

@@ -34,6 +34,7 @@ from minyi.opinions.models import (
     TipVerdict,
 )
 from minyi.opinions.selectors import (
+    OPEN,
     OVERDUE,
     opinion_counts_visible_to,
     opinion_get_visible_to,
@@ -64,8 +65,11 @@ from minyi.perception.models import Rating
 S = OpinionStatus
 PAGE_SIZE = 50
 
+# The queue opens on what is still to answer (待办), most urgent first.
+ALL = "all"
 OPINION_TABS = [
-    ("", gettext_lazy("全部"), "all"),
+    (OPEN, gettext_lazy("待办"), OPEN),
+    (ALL, gettext_lazy("全部"), "all"),
     (S.RECEIVED, gettext_lazy("待签收"), S.RECEIVED),
     (S.ACCEPTED, gettext_lazy("办理中"), S.ACCEPTED),
     (S.ANSWERED, gettext_lazy("已答复"), S.ANSWERED),
@@ -78,13 +82,15 @@ _TAB_VALUES = {value for value, _label, _key in OPINION_TABS}
 @staff_view(Perm.OPINION_VIEW)
 def opinion_list(request):
     """Opinions of the user's subtree by status and kind, overdue first (群众诉求)."""
-    status = request.GET.get("status", "")
+    status = request.GET.get("status") or OPEN
     if status not in _TAB_VALUES:
-        status = ""
+        status = OPEN
     kind = request.GET.get("kind", "")
     if kind not in OpinionKind.values:
         kind = ""
-    opinions = opinion_list_visible_to(request.user, status=status, kind=kind)
+    opinions = opinion_list_visible_to(
+        request.user, status="" if status == ALL else status, kind=kind
+    )
     counts = opinion_counts_visible_to(request.user, kind=kind)
     tabs = [
         {"value": value, "label": label, "count": counts[key], "active": value == status}

@@ -133,6 +133,10 @@ class User(AbstractUser):
     def __str__(self):
         return self.full_name or self.username
 
+    def get_short_name(self):
+        # Django admin greets the user by this (欢迎，徐家倩), not by the login name.
+        return self.full_name or self.username
+
     @property
     def needs_second_factor(self) -> bool:
         return self.is_superuser or self.role == Role.ADMIN

@@ -12,6 +12,9 @@ class Perm:
     ADMIN_SITE = "admin.site"
     CALLBACK_VIEW = "callback.view"
     INBOX_VIEW = "inbox.view"
+    # Act on a message of the SMS inbox: record it as a rating, open a callback, turn it
+    # into an opinion, reply by SMS.
+    INBOX_HANDLE = "inbox.handle"
     EVENT_IMPORT = "event.import"
     CALLBACK_WORK = "callback.work"  # take tasks from the queue, call, attribute
     CALLBACK_REVEAL_MOBILE = "callback.reveal_mobile"
@@ -71,6 +74,7 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
             Perm.CALLBACK_VIEW,
             Perm.CALLBACK_REVEAL_MOBILE,
             Perm.INBOX_VIEW,
+            Perm.INBOX_HANDLE,
             Perm.WORKORDER_VIEW,
             Perm.WORKORDER_CLOSE,
             Perm.APPEAL_DECIDE,
@@ -90,6 +94,7 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
             Perm.CALLBACK_WORK,
             Perm.CALLBACK_REVEAL_MOBILE,
             Perm.INBOX_VIEW,
+            Perm.INBOX_HANDLE,
             Perm.EVENT_IMPORT,
             Perm.WORKORDER_VIEW,
             Perm.OPINION_ROUTE,

@@ -9,6 +9,7 @@ from django import forms
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_otp import login as otp_login
@@ -16,16 +17,15 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from minyi.core.audit import audit_record
 from minyi.core.models import AuditAction, AuditOutcome
+from minyi.orgs.lockout import address_check
 
 
 class LoginView(auth_views.LoginView):
     template_name = "orgs/login.html"
     redirect_authenticated_user = True
 
-
-def lockout_response(request, credentials, *args, **kwargs):
-    """What django-axes answers once an account is locked."""
-    return render(request, "orgs/locked_out.html", status=403)
+    def post(self, request, *args, **kwargs):
+        return address_check(request) or super().post(request, *args, **kwargs)
 
 
 class TokenForm(forms.Form):
@@ -37,6 +37,15 @@ class TokenForm(forms.Form):
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
         ),
     )
+
+
+def _safe_next(request) -> str:
+    """`next` only when it stays on this site: never an open redirect after sign-in."""
+    target = request.GET.get("next") or ""
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if allowed else ""
 
 
 @login_required
@@ -56,7 +65,7 @@ def second_factor(request):
                 device.save(update_fields=["confirmed"])
             otp_login(request, device)
             audit_record(action=AuditAction.SECOND_FACTOR, request=request)
-            return redirect(request.GET.get("next") or "console:home")
+            return redirect(_safe_next(request) or "console:home")
         audit_record(
             action=AuditAction.SECOND_FACTOR, request=request, outcome=AuditOutcome.FAILURE
         )

@@ -1,7 +1,5 @@
 """Event ingest for integrating systems (业务系统): POST /api/v1/events."""
 
-import json
-
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.utils.translation import gettext as _
@@ -9,7 +7,8 @@ from ninja import Field, Router, Schema, Status
 from ninja.security import APIKeyHeader
 from pydantic import ValidationError
 
-from minyi.core.schemas import ErrorOut
+from minyi.core.jsonbody import json_body
+from minyi.core.schemas import ErrorOut, request_body_schema
 from minyi.orgs.services import apikey_authenticate
 from minyi.perception.schemas import EventIn, printable
 from minyi.perception.services import MAX_BATCH, ItemResult, events_ingest
@@ -51,7 +50,7 @@ BATCH_SCHEMA = {
             "type": "array",
             "minItems": 1,
             "maxItems": MAX_BATCH,
-            "items": EventIn.model_json_schema(),
+            "items": request_body_schema(EventIn),
         }
     },
 }
@@ -90,7 +89,7 @@ def _validate_items(raw_items: list) -> tuple[list[dict], dict[int, ItemResult]]
 )
 def events_ingest_api(request):
     try:
-        body = json.loads(request.body or b"null")
+        body = json_body(request.body or b"null")
     except RequestDataTooBig:
         return Status(
             413,

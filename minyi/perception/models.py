@@ -443,7 +443,9 @@ class CallbackAttempt(models.Model):
     callback = models.ForeignKey(Callback, on_delete=models.CASCADE, related_name="calls")
     evaluator = models.ForeignKey("orgs.User", on_delete=models.PROTECT, related_name="+")
     outcome = models.CharField(max_length=12, choices=CallOutcome.choices)
-    note = models.CharField(max_length=200, blank=True)
+    # What the evaluator noted about the call (at most 200 characters, cut by the service):
+    # often the number that did answer, so encrypted like the citizen's own text.
+    note = EncryptedTextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -462,7 +464,8 @@ class CallbackEvent(models.Model):
     )
     from_status = models.CharField(max_length=12, blank=True)
     to_status = models.CharField(max_length=12)
-    note = models.CharField(max_length=200, blank=True)
+    # Mostly fixed words, but also a supervisor's appeal decision (free text): encrypted.
+    note = EncryptedTextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -10,7 +10,13 @@ from minyi.core.errors import NotFound
 from minyi.integrations.sms.models import InboundSms, InboundStatus
 from minyi.orgs.models import OrgUnit
 from minyi.orgs.selectors import scope_q
-from minyi.perception.models import Callback, CallbackStatus, SatisfactionDaily, Survey
+from minyi.perception.models import (
+    Callback,
+    CallbackKind,
+    CallbackStatus,
+    SatisfactionDaily,
+    Survey,
+)
 
 # Aggregate aliases must differ from the rollup's field names.
 SUMS = {
@@ -76,13 +82,63 @@ def citizen_history_visible_to(user, callback: Callback, *, limit: int = 10):
     )
 
 
-def inbox_list_visible_to(user):
-    """Incoming messages a person must read: unparsed, no open survey, odd sender."""
+INBOX_TODO, INBOX_ALL = "todo", "all"
+# Messages that needed a person: still to do, or handled (they stay visible in "all").
+_INBOX_STATUSES = {
+    INBOX_TODO: (InboundStatus.NEEDS_REVIEW,),
+    INBOX_ALL: (InboundStatus.NEEDS_REVIEW, InboundStatus.REVIEWED),
+}
+
+
+def inbox_list_visible_to(user, *, show: str = INBOX_TODO):
+    """Incoming messages a person must read (unparsed, no open survey, odd sender); with
+    `show="all"`, the handled ones too."""
     return (
-        InboundSms.objects.filter(scope_q(user), status=InboundStatus.NEEDS_REVIEW)
-        .select_related("unit")
+        InboundSms.objects.filter(
+            scope_q(user), status__in=_INBOX_STATUSES.get(show, _INBOX_STATUSES[INBOX_TODO])
+        )
+        .select_related("unit", "handled_by")
         .order_by("-received_at", "-id")
     )
+
+
+def inbox_counts_visible_to(user) -> dict:
+    return InboundSms.objects.filter(
+        scope_q(user), status__in=_INBOX_STATUSES[INBOX_ALL]
+    ).aggregate(
+        todo=Count("id", filter=Q(status=InboundStatus.NEEDS_REVIEW)),
+        all=Count("id"),
+    )
+
+
+def inbox_get_visible_to(user, pk) -> InboundSms:
+    inbound = inbox_list_visible_to(user, show=INBOX_ALL).filter(pk=pk).first()
+    if inbound is None:
+        raise NotFound()
+    return inbound
+
+
+def inbox_sender_context(user, inbound: InboundSms) -> dict:
+    """What helps a person read a message: the survey it would answer (if in the user's
+    subtree), that survey's callback, and the sender's other recent messages."""
+    from minyi.perception.services import inbox_survey_for
+
+    survey = inbox_survey_for(inbound)
+    if survey is not None and not Survey.objects.filter(scope_q(user), pk=survey.pk).exists():
+        survey = None
+    callback = (
+        Callback.objects.filter(survey=survey, kind=CallbackKind.FIRST).first()
+        if survey is not None
+        else None
+    )
+    earlier = (
+        InboundSms.objects.filter(scope_q(user), from_mobile_hash=inbound.from_mobile_hash)
+        .exclude(pk=inbound.pk)
+        .order_by("-received_at", "-id")[:5]
+        if inbound.from_mobile_hash
+        else []
+    )
+    return {"survey": survey, "callback": callback, "earlier": list(earlier)}
 
 
 def _rates(row: dict) -> dict:

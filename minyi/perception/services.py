@@ -17,10 +17,23 @@ from django.utils.translation import gettext as _
 from minyi.core.audit import audit_record
 from minyi.core.errors import ApplicationError, NotFound, PermissionDenied
 from minyi.core.models import AuditAction, AuditOutcome
-from minyi.core.pii import lookup_hash, normalize_mobile
-from minyi.integrations.sms.models import InboundSms, InboundStatus, OptOut, OutboundSms, SmsPurpose
-from minyi.integrations.sms.services import in_quiet_hours, optout_add, sms_enqueue
-from minyi.orgs.models import Officer, OrgUnit
+from minyi.core.pii import lookup_hash, mask_text, normalize_mobile
+from minyi.integrations.sms.models import (
+    InboundSms,
+    InboundStatus,
+    InboxAction,
+    OptOut,
+    OutboundSms,
+    SmsPurpose,
+)
+from minyi.integrations.sms.services import (
+    in_quiet_hours,
+    optout_add,
+    quiet_hours_end,
+    sms_enqueue,
+    sms_enqueue_unsolicited,
+)
+from minyi.orgs.models import Officer, OrgUnit, User
 from minyi.orgs.roles import Perm, has_perm
 from minyi.orgs.selectors import scope_q
 from minyi.perception.models import (
@@ -63,7 +76,11 @@ class ItemResult:
 
 def _reject(index, item, code, message) -> ItemResult:
     return ItemResult(
-        index, str(item.get("external_id", "")), "rejected", code=code, message=str(message)
+        index,
+        str(item.get("external_id", "")),
+        "rejected",
+        code=code,
+        message=mask_text(str(message)),  # it may quote the input
     )
 
 
@@ -294,13 +311,7 @@ def _rollup_add(counts: Counter, *fields: str) -> None:
 
 def next_send_time(moment: datetime) -> datetime:
     """`moment`, or the end of the quiet hours it falls in (no SMS at night)."""
-    local = timezone.localtime(moment)
-    if not in_quiet_hours(local):
-        return moment
-    morning = local.replace(hour=settings.SURVEY_QUIET_END, minute=0, second=0, microsecond=0)
-    if local.hour >= settings.SURVEY_QUIET_START:
-        morning += timedelta(days=1)
-    return morning
+    return quiet_hours_end(moment)
 
 
 def _decide(event: ServiceEvent, *, now, opted, open_hashes, recent_hashes) -> str:
@@ -567,8 +578,12 @@ def reply_record_sms(*, inbound_id: int) -> str:
             return "already_processed"
         mobile_hash = inbound.from_mobile_hash
         parsed = parse_reply(inbound.text)
+        # Locked: of two replies racing for one survey (an SMS and the H5 page, or two SMS),
+        # the second waits here and then finds the survey answered, the ordinary late-reply
+        # path, instead of failing inside survey_answer.
         survey = (
             Survey.objects.select_related("event")
+            .select_for_update(of=("self",))
             .filter(mobile_hash=mobile_hash, status=SurveyStatus.SENT)
             .first()
             if mobile_hash
@@ -668,7 +683,7 @@ def perception_centre_for(unit: OrgUnit, tier: str) -> OrgUnit:
     return centre or OrgUnit.objects.get(path=unit.path[:steplen])
 
 
-def callback_open(*, survey: Survey, now=None) -> Callback:
+def callback_open(*, survey: Survey, note: str = "不满意评价", now=None) -> Callback:
     now = now or timezone.now()
     centre = perception_centre_for(survey.unit, survey.business_type.callback_tier)
     callback, created = Callback.objects.get_or_create(
@@ -683,9 +698,30 @@ def callback_open(*, survey: Survey, now=None) -> Callback:
     )
     if created:
         CallbackEvent.objects.create(
-            callback=callback, to_status=CallbackStatus.OPEN, note="不满意评价", created_at=now
+            callback=callback, to_status=CallbackStatus.OPEN, note=note, created_at=now
+        )
+        citizen_acknowledge(
+            survey,
+            _("%(sig)s您的评价已收到，我们将在%(hours)d小时内与您联系，感谢您的反馈。")
+            % {"sig": settings.SMS_SIGNATURE, "hours": settings.CALLBACK_DUE_HOURS},
+            now=now,
         )
     return callback
+
+
+def citizen_acknowledge(survey: Survey, body: str, *, now=None) -> None:
+    """An acknowledgement SMS (办理告知) to the citizen a survey asked, in the caller's
+    transaction (the outbox row commits with the decision): never for a sensitive business
+    type, never to a number that opted out, and at night it waits for the morning. The text
+    names no business: a phone is seen by others."""
+    if survey.business_type.is_sensitive:
+        return
+    sms_enqueue_unsolicited(
+        mobile=survey.event.citizen_mobile,
+        body=body,
+        purpose=SmsPurpose.ACKNOWLEDGEMENT,
+        now=now,
+    )
 
 
 def callback_follow_up_open(*, order, now=None) -> Callback:
@@ -772,13 +808,21 @@ def callback_claim_next(*, actor, now=None) -> Callback | None:
     another transaction is claiming are skipped (SKIP LOCKED) rather than waited for."""
     _require_work(actor)
     now = now or timezone.now()
-    held = (
-        Callback.objects.filter(status=CallbackStatus.IN_PROGRESS, assignee=actor)
-        .order_by("due_at", "id")
-        .first()
-    )
-    if held is not None:
-        return held
+    with transaction.atomic():
+        # One claim at a time per evaluator: a double click waits here for the first click to
+        # commit, then finds the task it took, instead of taking a second one.
+        list(User.objects.select_for_update().filter(pk=actor.pk).values("pk"))
+        held = (
+            Callback.objects.filter(status=CallbackStatus.IN_PROGRESS, assignee=actor)
+            .order_by("due_at", "id")
+            .first()
+        )
+        if held is not None:
+            return held
+        return _claim_first_available(actor, now)
+
+
+def _claim_first_available(actor, now) -> Callback | None:
     queue = scope_q(actor, "centre__")
     candidates = Callback.objects.filter(queue).filter(_available(now)).order_by("due_at", "id")
     for _attempt in range(20):
@@ -1068,11 +1112,202 @@ def survey_exclude(*, survey: Survey, now=None) -> bool:
     return True
 
 
-def inbox_message_review(*, actor, inbound: InboundSms) -> None:
+def inbox_message_review(*, actor, inbound: InboundSms, now=None) -> None:
     """A person has read a message the system could not handle (短信收件箱). Audited."""
+    now = now or timezone.now()
     updated = InboundSms.objects.filter(pk=inbound.pk, status=InboundStatus.NEEDS_REVIEW).update(
-        status=InboundStatus.REVIEWED, handled_by=actor
+        status=InboundStatus.REVIEWED,
+        handled_by=actor,
+        handled_at=now,
+        handled_action=InboxAction.READ,
     )
     if not updated:
         raise ApplicationError("already_reviewed", _("该短信已被查看处理。"), status=409)
     audit_record(action=AuditAction.CHANGE, actor=actor, obj=inbound, detail={"reviewed": True})
+
+
+# --- The SMS inbox is not a dead end (短信收件箱) ---------------------------------------------
+# What a person can make of a message the parser could not place. Each action locks the
+# message while it is still to do, acts through the service the rest of the loop uses, and
+# marks the message handled (who, when, how, what it became) in the same transaction.
+
+INBOX_REPLY_MAX = 300
+
+
+def _inbox_locked(actor, inbound: InboundSms) -> InboundSms:
+    """The message, locked, if `actor` may act on it: in their subtree and still to do."""
+    if not has_perm(actor, Perm.INBOX_HANDLE):
+        raise PermissionDenied()
+    visible = InboundSms.objects.filter(scope_q(actor), pk=inbound.pk)
+    current = visible.select_for_update(of=("self",)).first()
+    if current is None:
+        raise NotFound()
+    if current.status != InboundStatus.NEEDS_REVIEW:
+        raise ApplicationError(
+            "already_handled", _("该短信已由他人处理，请刷新后查看处理结果。"), status=409
+        )
+    return current
+
+
+def _inbox_mark(current: InboundSms, *, actor, action: str, ref: str = "", now, **detail) -> None:
+    InboundSms.objects.filter(pk=current.pk, status=InboundStatus.NEEDS_REVIEW).update(
+        status=InboundStatus.REVIEWED,
+        handled_by=actor,
+        handled_at=now,
+        handled_action=action,
+        handled_ref=ref[:40],
+    )
+    current.refresh_from_db()
+    audit_record(
+        action=AuditAction.CHANGE,
+        actor=actor,
+        obj=current,
+        detail={"handled": action, "ref": ref, **detail},
+    )
+
+
+def inbox_survey_for(inbound: InboundSms) -> Survey | None:
+    """The survey a message from this mobile answers, as the parser picks it: the open one,
+    else the one most recently sent."""
+    if not inbound.from_mobile_hash:
+        return None
+    surveys = Survey.objects.select_related("event", "unit", "business_type").filter(
+        mobile_hash=inbound.from_mobile_hash
+    )
+    return (
+        surveys.filter(status=SurveyStatus.SENT).first()
+        or surveys.filter(sent_at__isnull=False).order_by("-sent_at", "-id").first()
+    )
+
+
+def _inbox_survey(actor, current: InboundSms) -> Survey:
+    survey = inbox_survey_for(current)
+    if survey is None or not Survey.objects.filter(scope_q(actor), pk=survey.pk).exists():
+        raise ApplicationError(
+            "no_survey",
+            _("该号码在您的管辖范围内没有评价记录，不能记为评价或开启回访；可转为留言或短信回复。"),
+            status=409,
+        )
+    return survey
+
+
+def _inbox_mobile(current: InboundSms) -> str:
+    if not current.from_mobile:
+        raise ApplicationError(
+            "no_mobile", _("该短信的发送号码不是手机号码，无法回复或转为留言。"), status=409
+        )
+    return current.from_mobile
+
+
+@transaction.atomic
+def inbox_record_rating(*, actor, inbound: InboundSms, rating: int, now=None) -> Survey:
+    """A person reads the message as a rating 1–5: it counts like a parsed one, on the
+    mobile's open survey, or on its latest one if that expired unanswered (a late reply a
+    person has read). An unsatisfied rating opens a callback, through `survey_answer`."""
+    now = now or timezone.now()
+    current = _inbox_locked(actor, inbound)
+    if rating not in range(1, 6):
+        raise ApplicationError("invalid_rating", _("评价须为 1 到 5。"), field="rating")
+    survey = _inbox_survey(actor, current)
+    if survey.status == SurveyStatus.EXPIRED:
+        Survey.objects.filter(pk=survey.pk, status=SurveyStatus.EXPIRED).update(
+            status=SurveyStatus.SENT
+        )
+    elif survey.status != SurveyStatus.SENT:
+        raise ApplicationError(
+            "survey_closed",
+            _("该号码最近一次评价已完成或已关闭，不能再计入评价；可开启回访或转为留言。"),
+            status=409,
+        )
+    reply = SurveyReply.objects.filter(inbound=current).first() or SurveyReply(
+        inbound=current, channel="sms", text=current.text
+    )
+    reply.survey, reply.kind, reply.rating = survey, ReplyKind.RATING, rating
+    reply.comment, reply.counted = current.text[:500], True
+    reply.save()
+    answered = survey_answer(survey=survey, rating=rating, comment=current.text, via="sms", now=now)
+    _inbox_mark(
+        current, actor=actor, action=InboxAction.RATING, ref=str(rating), now=now, survey=survey.pk
+    )
+    return answered
+
+
+@transaction.atomic
+def inbox_open_callback(*, actor, inbound: InboundSms, now=None) -> Callback:
+    """A person decides the citizen should be phoned back (the message is a complaint, a
+    question, a late "not satisfied"): a callback on the mobile's latest survey, in the
+    queue of the right perception centre."""
+    now = now or timezone.now()
+    current = _inbox_locked(actor, inbound)
+    survey = _inbox_survey(actor, current)
+    existing = Callback.objects.filter(survey=survey, kind=CallbackKind.FIRST).first()
+    if existing is not None:
+        raise ApplicationError(
+            "callback_exists",
+            _("该评价已有回访任务（#%(id)d），请在回访工作台处理。") % {"id": existing.pk},
+            status=409,
+        )
+    callback = callback_open(survey=survey, note=_("据短信收件箱的群众短信开启"), now=now)
+    _inbox_mark(current, actor=actor, action=InboxAction.CALLBACK, ref=str(callback.pk), now=now)
+    return callback
+
+
+@transaction.atomic
+def inbox_to_opinion(
+    *, actor, inbound: InboundSms, kind: str, unit: OrgUnit | None = None, now=None
+):
+    """A person turns the message into an opinion (诉求): routed to a unit of their subtree
+    (the message's own by default), tracked and answered like one written on the portal,
+    with the SMS text as its body. The citizen gave no name: it is anonymous."""
+    from minyi.opinions.services import opinion_submit
+
+    now = now or timezone.now()
+    current = _inbox_locked(actor, inbound)
+    mobile = _inbox_mobile(current)
+    unit = unit or current.unit
+    if unit is None or not OrgUnit.objects.filter(scope_q(actor, ""), pk=unit.pk).exists():
+        raise ApplicationError(
+            "unit_out_of_scope", _("请选择您管辖范围内的承办单位。"), field="unit"
+        )
+    opinion = opinion_submit(
+        kind=kind,
+        content=current.text.strip(),
+        mobile=mobile,
+        anonymous=True,
+        unit_id=unit.pk,
+        channel="sms",
+        now=now,
+    )
+    _inbox_mark(current, actor=actor, action=InboxAction.OPINION, ref=opinion.number, now=now)
+    return opinion
+
+
+@transaction.atomic
+def inbox_reply(*, actor, inbound: InboundSms, text: str, now=None) -> OutboundSms:
+    """A person answers the message by SMS, through the outbox: never to a number that opted
+    out, and at night the answer waits for the morning."""
+    now = now or timezone.now()
+    current = _inbox_locked(actor, inbound)
+    mobile = _inbox_mobile(current)
+    text = (text or "").strip()
+    if len(text) < 2:
+        raise ApplicationError("reply_required", _("请填写回复内容。"), field="text")
+    if len(text) > INBOX_REPLY_MAX:
+        raise ApplicationError(
+            "reply_too_long",
+            _("回复不能超过 %(n)d 个字（现有 %(len)d 个字）。")
+            % {"n": INBOX_REPLY_MAX, "len": len(text)},
+            field="text",
+        )
+    message = sms_enqueue_unsolicited(
+        mobile=mobile,
+        body=f"{settings.SMS_SIGNATURE}{text}",
+        purpose=SmsPurpose.INBOX_REPLY,
+        now=now,
+    )
+    if message is None:
+        raise ApplicationError(
+            "opted_out", _("该号码已退订短信，不能发送。可改为开启回访电话联系。"), status=409
+        )
+    _inbox_mark(current, actor=actor, action=InboxAction.REPLY, ref=str(message.pk), now=now)
+    return message

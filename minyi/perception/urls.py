@@ -13,6 +13,8 @@ urlpatterns = [
     path("callbacks/<int:pk>/reveal/", views.callback_reveal, name="callback_reveal"),
     path("callbacks/<int:pk>/record/", views.callback_record_view, name="callback_record"),
     path("inbox/", views.inbox, name="inbox"),
+    path("inbox/<int:pk>/", views.inbox_detail, name="inbox_detail"),
+    path("inbox/<int:pk>/handle/", views.inbox_handle, name="inbox_handle"),
     path("inbox/<int:pk>/read/", views.inbox_mark_read, name="inbox_mark_read"),
     path("events/import/", views.event_import, name="event_import"),
 ]

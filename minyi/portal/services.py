@@ -25,12 +25,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Min
+from django.db.models import F, Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from minyi.core.errors import ApplicationError
-from minyi.core.pii import decrypt, encrypt, lookup_hash, normalize_mobile
+from minyi.core.pii import decrypt, encrypt, lookup_hash, mask_mobile, normalize_mobile
 from minyi.integrations.sms.models import OutboundSms, OutboundStatus, SmsPurpose
 from minyi.integrations.sms.services import sms_enqueue
 from minyi.portal.models import CardScanDaily, OtpChallenge, OtpLock, OtpPurpose, ThrottleHit
@@ -176,6 +176,26 @@ def _lock_error(lock: OtpLock, now) -> ApplicationError:
     )
 
 
+def _cooling_down(latest: OtpChallenge, *, mobile: str, purpose: str, subject: str, now):
+    """The refusal of a second code within a minute. The limit is per mobile, whichever
+    browser asks: a second device (or a second tab) that never saw the first code is told
+    plainly where the code went and whether it would work here, not left waiting for an SMS
+    that is not coming."""
+    seconds = max(1, int((latest.created_at + timedelta(minutes=1) - now).total_seconds() + 0.999))
+    values = {"mobile": mask_mobile(mobile), "seconds": seconds}
+    if latest.purpose == purpose and latest.subject == subject:
+        message = _(
+            "不到 1 分钟前已向 %(mobile)s 发送过验证码（每个手机号每分钟只能获取一次）。"
+            "请使用该短信中的验证码，或 %(seconds)d 秒后再重新获取。"
+        )
+    else:
+        message = _(
+            "不到 1 分钟前已向 %(mobile)s 发送过用于其他业务的验证码，不能用于本次操作"
+            "（每个手机号每分钟只能获取一次）。请 %(seconds)d 秒后再获取。"
+        )
+    return _rate_limited(message % values)
+
+
 def otp_request(*, mobile: str, purpose: str, ip: str = "", subject: str = "", now=None):
     """Send a code to `mobile` for `purpose` (and `subject`, e.g. one case party). At most one a
     minute and MINYI_OTP_PER_MOBILE_HOUR an hour per mobile, and MINYI_OTP_PER_IP_HOUR / _DAY
@@ -192,12 +212,9 @@ def otp_request(*, mobile: str, purpose: str, ip: str = "", subject: str = "", n
             raise _lock_error(lock, now)
         sent = OtpChallenge.objects.filter(mobile_hash=mobile_hash)
         last_minute = sent.filter(created_at__gt=now - timedelta(minutes=1))
-        if last_minute.exists():
-            latest = last_minute.aggregate(at=Max("created_at"))["at"]
-            seconds = max(1, int((latest + timedelta(minutes=1) - now).total_seconds() + 0.999))
-            raise _rate_limited(
-                _("验证码已发送，请 %(seconds)d 秒后再重新获取。") % {"seconds": seconds}
-            )
+        latest = last_minute.order_by("-created_at", "-id").first()
+        if latest is not None:
+            raise _cooling_down(latest, mobile=mobile, purpose=purpose, subject=subject, now=now)
         last_hour = sent.filter(created_at__gt=now - timedelta(hours=1))
         if last_hour.count() >= settings.OTP_PER_MOBILE_HOUR:
             oldest = last_hour.aggregate(at=Min("created_at"))["at"]

@@ -83,7 +83,8 @@ class WorkOrder(models.Model):
     deadline_provisional = models.BooleanField(default=False)
     accepted_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
     feedback_at = models.DateTimeField(_("反馈时间"), null=True, blank=True)
-    feedback_text = models.TextField(_("整改情况"), blank=True)
+    # Staff free text is encrypted like the citizen's: it may name the citizen's number.
+    feedback_text = EncryptedTextField(_("整改情况"), blank=True)
     follow_up_rating = models.PositiveSmallIntegerField(_("追评"), null=True, blank=True)
     returns = models.PositiveSmallIntegerField(_("退回次数"), default=0)
     closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
@@ -129,7 +130,8 @@ class WorkOrderEvent(models.Model):
     )
     from_status = models.CharField(max_length=12, blank=True)
     to_status = models.CharField(max_length=12)
-    note = models.TextField(blank=True)
+    # Staff notes and the citizen's words from the 追评 call: encrypted.
+    note = EncryptedTextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -181,7 +183,7 @@ class Appeal(models.Model):
 
     order = models.OneToOneField(WorkOrder, on_delete=models.PROTECT, related_name="appeal")
     unit = models.ForeignKey("orgs.OrgUnit", on_delete=models.PROTECT, related_name="+")
-    reason = models.TextField(_("申诉理由"))
+    reason = EncryptedTextField(_("申诉理由"))
     status = models.CharField(
         _("状态"), max_length=10, choices=AppealStatus.choices, default=AppealStatus.PENDING
     )
@@ -191,7 +193,7 @@ class Appeal(models.Model):
         "orgs.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.TextField(_("复核意见"), blank=True)
+    decision_note = EncryptedTextField(_("复核意见"), blank=True)
 
     class Meta:
         verbose_name = _("申诉复核")

@@ -1,12 +1,15 @@
 """Reads of work orders, evidence and appeals, always scoped to the actor's subtree (by the
 responsible unit). Outside the subtree a row does not exist."""
 
+from django.conf import settings
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from minyi.core.errors import NotFound
+from minyi.core.workdays import add_working_days
 from minyi.orgs.selectors import scope_q
 from minyi.workorders.models import (
+    OPEN_STATUSES,
     UNIT_STATUSES,
     Appeal,
     AppealStatus,
@@ -17,11 +20,20 @@ from minyi.workorders.models import (
 
 S = WorkOrderStatus
 OVERDUE = "overdue"  # a pseudo-status for the list's tab: still with the unit, past deadline
+DUE_SOON = "due_soon"  # still with the unit, deadline within the reminder's working days
+OPEN = "open"  # not closed or cancelled: what the list shows first
 
 
 def _overdue_q(today) -> Q:
     # The same rule as WorkOrder.is_overdue, in SQL.
     return Q(status__in=UNIT_STATUSES, deadline__lt=today)
+
+
+def _due_soon_q(today) -> Q:
+    """The same window as the 临期提醒 (workorders_remind_due): today up to the
+    WORKORDER_REMIND_WORKDAYS-th working day from today."""
+    last, _adjusted = add_working_days(today, settings.WORKORDER_REMIND_WORKDAYS)
+    return Q(status__in=UNIT_STATUSES, deadline__gte=today, deadline__lte=last)
 
 
 def _visible(user) -> QuerySet[WorkOrder]:
@@ -49,17 +61,27 @@ def workorder_list_visible_to(
     )
     if status == OVERDUE:
         qs = qs.filter(_overdue_q(today))
+    elif status == DUE_SOON:
+        qs = qs.filter(_due_soon_q(today))
+    elif status == OPEN:
+        qs = qs.filter(status__in=OPEN_STATUSES)
     elif status:
         qs = qs.filter(status=status)
     if status == S.CLOSED:
         return qs.order_by("-closed_at", "-id")
     if status == S.CANCELLED:
         return qs.order_by("-dispatched_at", "-id")
+    # Most urgent first: overdue, then open by deadline, then the finished ones.
     return qs.annotate(
         overdue_rank=Case(
             When(_overdue_q(today), then=Value(0)), default=Value(1), output_field=IntegerField()
-        )
-    ).order_by("overdue_rank", "deadline", "id")
+        ),
+        open_rank=Case(
+            When(status__in=OPEN_STATUSES, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        ),
+    ).order_by("overdue_rank", "open_rank", "deadline", "id")
 
 
 def workorder_counts_visible_to(user, *, unit=None, business_type=None) -> dict:
@@ -67,6 +89,8 @@ def workorder_counts_visible_to(user, *, unit=None, business_type=None) -> dict:
     today = timezone.localdate()
     counts = {value: Count("id", filter=Q(status=value)) for value in S.values}
     counts[OVERDUE] = Count("id", filter=_overdue_q(today))
+    counts[DUE_SOON] = Count("id", filter=_due_soon_q(today))
+    counts[OPEN] = Count("id", filter=Q(status__in=OPEN_STATUSES))
     counts["all"] = Count("id")
     return _filtered(user, unit=unit, business_type=business_type).aggregate(**counts)
 

@@ -16,7 +16,11 @@ from minyi.core.models import AuditAction
 from minyi.core.uploads import JPEG, PDF, PNG, check_uploads
 from minyi.core.workdays import add_working_days, working_days_between
 from minyi.notifications.models import NotificationKind
-from minyi.notifications.services import notify_supervisors_above, notify_unit
+from minyi.notifications.services import (
+    notifications_resolve,
+    notify_supervisors_above,
+    notify_unit,
+)
 from minyi.orgs.models import OrgUnit
 from minyi.orgs.roles import Perm, has_perm
 from minyi.orgs.selectors import scope_q
@@ -35,6 +39,17 @@ from minyi.workorders.models import (
 
 S = WorkOrderStatus
 MAX_EVIDENCE_FILES = 5
+K = NotificationKind
+_UNIT_NEWS = {K.ORDER_ARRIVED, K.ORDER_DUE_SOON, K.ORDER_OVERDUE, K.ORDER_RETURNED}
+# Which notifications about an order stop being something to do once it reaches a status:
+# accepted answers "new order"; feedback answers every reminder to the unit; a finished
+# order leaves nothing to do about it, appeals included.
+_RESOLVED_BY = {
+    S.ACCEPTED: {K.ORDER_ARRIVED},
+    S.FEEDBACK: _UNIT_NEWS,
+    S.CLOSED: _UNIT_NEWS | {K.APPEAL_FILED},
+    S.CANCELLED: _UNIT_NEWS | {K.APPEAL_FILED},
+}
 
 
 def _order_url(order) -> str:
@@ -68,6 +83,8 @@ def _transition(order: WorkOrder, *, actor, to: str, note: str = "", now=None, *
         obj=order,
         detail={"from": order.status, "to": to},
     )
+    if to in _RESOLVED_BY:
+        notifications_resolve(url=_order_url(order), kinds=_RESOLVED_BY[to], now=now)
     order.refresh_from_db()
     return order
 
@@ -281,7 +298,7 @@ def workorder_close(*, actor, order: WorkOrder, note: str = "", now=None) -> Wor
     current = _locked(actor, order, Perm.WORKORDER_CLOSE)
     _require_centre(actor, current)
     resolved = current.follow_up_rating is not None and current.follow_up_rating <= 3
-    return _transition(
+    order = _transition(
         current,
         actor=actor,
         to=S.CLOSED,
@@ -290,6 +307,17 @@ def workorder_close(*, actor, order: WorkOrder, note: str = "", now=None) -> Wor
         closed_at=now,
         resolved=resolved,
     )
+    from minyi.perception.services import citizen_acknowledge
+
+    # The citizen who complained hears that it was dealt with (the outbox row commits with
+    # the closure; quiet hours, opt-outs and sensitive business types are respected).
+    citizen_acknowledge(
+        order.survey,
+        _("%(sig)s您反映的问题已整改，感谢您对公安工作的监督和支持。")
+        % {"sig": settings.SMS_SIGNATURE},
+        now=now,
+    )
+    return order
 
 
 @transaction.atomic
@@ -504,6 +532,7 @@ def appeal_decide(*, actor, appeal: Appeal, uphold: bool, note: str, now=None) -
             created_at=now,
         )
     audit_record(action=AuditAction.CHANGE, actor=actor, obj=current, detail={"decision": status})
+    notifications_resolve(url=_order_url(order), kinds={K.APPEAL_FILED}, now=now)
     notify_unit(
         unit=current.unit,
         kind=NotificationKind.APPEAL_DECIDED,

@@ -30,6 +30,8 @@ from minyi.workorders.forms import (
 )
 from minyi.workorders.models import AppealStatus, WorkOrderStatus
 from minyi.workorders.selectors import (
+    DUE_SOON,
+    OPEN,
     OVERDUE,
     appeal_decidable_by,
     appeal_for,
@@ -54,8 +56,11 @@ from minyi.workorders.services import (
 S = WorkOrderStatus
 PAGE_SIZE = 50
 
+# The list opens on what is still to do (待办), most urgent first; 全部 is one click away.
+ALL = "all"
 ORDER_TABS = [
-    ("", gettext_lazy("全部"), "all"),
+    (OPEN, gettext_lazy("待办"), OPEN),
+    (ALL, gettext_lazy("全部"), "all"),
     (S.DISPATCHED, gettext_lazy("待签收"), S.DISPATCHED),
     (S.ACCEPTED, gettext_lazy("整改中"), S.ACCEPTED),
     (S.FEEDBACK, gettext_lazy("待追评"), S.FEEDBACK),
@@ -63,6 +68,7 @@ ORDER_TABS = [
     (S.AUDIT, gettext_lazy("待审核"), S.AUDIT),
     (S.CLOSED, gettext_lazy("已办结"), S.CLOSED),
     (S.CANCELLED, gettext_lazy("已撤销"), S.CANCELLED),
+    (DUE_SOON, gettext_lazy("即将超期"), DUE_SOON),
     (OVERDUE, gettext_lazy("超期"), OVERDUE),
 ]
 _TAB_VALUES = {value for value, _label, _key in ORDER_TABS}
@@ -71,13 +77,16 @@ _TAB_VALUES = {value for value, _label, _key in ORDER_TABS}
 @staff_view(Perm.WORKORDER_VIEW)
 def order_list(request):
     """Orders of the user's subtree by status, overdue first (整改工单)."""
-    status = request.GET.get("status", "")
+    status = request.GET.get("status") or OPEN
     if status not in _TAB_VALUES:
-        status = ""
+        status = OPEN
     filters = ListFilterForm(request.GET or None, user=request.user)
     unit, business_type = filters.value("unit"), filters.value("business_type")
     orders = workorder_list_visible_to(
-        request.user, status=status, unit=unit, business_type=business_type
+        request.user,
+        status="" if status == ALL else status,
+        unit=unit,
+        business_type=business_type,
     )
     counts = workorder_counts_visible_to(request.user, unit=unit, business_type=business_type)
     tabs = [

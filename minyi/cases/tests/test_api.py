@@ -193,3 +193,17 @@ def test_unstorable_text_is_422_not_a_crash(client, world, bad):
     step = {"stage": "closed", "occurred_at": timezone.now().isoformat(), "external_id": "Z"}
     response = _post(client, f"{CASES_URL}/A%00B/progress", step, _key(world))
     assert response.status_code == 422
+
+
+def test_a_party_mobile_in_another_scripts_digits_is_refused(client, world):
+    # Issue 12: "1381234000١" is not a mobile; a full-width one is
+    party = {**case_data(world)["parties"][0], "mobile": "1381234000١"}
+    response = _post(client, CASES_URL, case_data(world, parties=[party]), _key(world))
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_mobile"
+    assert not Case.objects.exists()
+    party["mobile"] = "１３８１２３４５６７８"
+    assert (
+        _post(client, CASES_URL, case_data(world, parties=[party]), _key(world)).status_code == 201
+    )
+    assert Case.objects.get().parties.get().mobile == PARTY_MOBILE

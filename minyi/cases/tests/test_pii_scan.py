@@ -1,7 +1,11 @@
 """A party's ID number and mobile never appear unmasked: not in an API answer, not in a staff
 or citizen page, not in the CSV import result, not in the log (every logger at DEBUG, SQL
-included) and not in the audit rows."""
+included) and not in the audit rows. Nor do numbers written the other ways people write them
+(+86, dashes, spaces, full-width or Arabic-Indic digits) in a reply, a callback note, an
+opinion, an answer or a case note: not on the callback, drill-down, opinion and case pages,
+not in the Excel export, not in an API answer (issue 12)."""
 
+import io
 import json
 import logging
 from datetime import timedelta
@@ -13,22 +17,54 @@ from django.forms.models import model_to_dict
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from openpyxl import load_workbook
 
 from minyi.cases.imports import CSV_COLUMNS
 from minyi.cases.models import Case
 from minyi.cases.tests.factories import PARTY_ID, PARTY_MOBILE, case_data, login, otp_code
 from minyi.core.models import AuditEvent
+from minyi.opinions.services import opinion_answer
+from minyi.opinions.tests.factories import make_opinion
 from minyi.orgs.choices import Role
 from minyi.orgs.services import apikey_create
+from minyi.perception.models import Attribution, CallOutcome, ReasonTag
+from minyi.perception.services import callback_claim, callback_record
+from minyi.workorders.tests.factories import first_callback, open_centres, unsatisfied_survey
 
 pytestmark = pytest.mark.django_db
 
+# The same kind of numbers as people write them in free text, each with its masked form: a
+# page must show the masked form and never the written one nor its plain 11 / 18 digits.
+VARIANTS = {
+    "+8613700008282": "+86137****8282",
+    "137-0000-8383": "137-****-8383",
+    "137 0000 8484": "137 **** 8484",
+    "１３７００００８５８５": "１３７****８５８５",
+    "١٣٧٠٠٠٠٨٦٨٦": "١٣٧****٨٦٨٦",
+    "0086 137.0000.8787": "0086 137.****.8787",
+    "330602 19850615 003x": "3306** ******** 003x",
+    "３３０６０２１９８５０６１５００３Ｘ": "３３０６**********００３Ｘ",
+}
+VARIANT_DIGITS = (
+    "13700008282",
+    "13700008383",
+    "13700008484",
+    "13700008585",
+    "13700008686",
+    "13700008787",
+)
+VARIANT_TEXT = "联系：" + "；".join(VARIANTS)
+
 # The raw numbers in every spelling a leak could take.
-FORBIDDEN = (PARTY_ID, PARTY_ID.lower(), PARTY_MOBILE)
+FORBIDDEN = (PARTY_ID, PARTY_ID.lower(), PARTY_MOBILE, *VARIANTS, *VARIANT_DIGITS)
 
 
 def _leaks(text: str) -> list[str]:
     return [value for value in FORBIDDEN if value in text]
+
+
+def _masked_variants_missing(text: str) -> list[str]:
+    return [masked for masked in VARIANTS.values() if masked not in text]
 
 
 @pytest.fixture
@@ -61,11 +97,23 @@ def test_id_number_and_mobile_never_appear_unmasked(world, caplog, sql_logged):
         ("api bad type", case_data(world, parties=[{**data["parties"][0], "mobile": 13812345678}])),
     ]:
         look(where, api.post("/api/v1/cases", json.dumps(body), content_type="application/json"))
-    step = {"stage": "investigating", "occurred_at": timezone.now().isoformat(), "external_id": "i"}
+    step = {
+        "stage": "investigating",
+        "occurred_at": timezone.now().isoformat(),
+        "external_id": "i",
+        "note": VARIANT_TEXT,  # the case system's clerk wrote numbers in the public note
+    }
     look(
         "api progress",
         api.post("/api/v1/cases/A2026110001/progress", step, content_type="application/json"),
     )
+    for variant in VARIANTS:  # a refusal that quotes the input must not quote a number
+        bad = {**step, "stage": variant, "external_id": "x"}
+        answer = api.post(
+            "/api/v1/cases/A2026110001/progress", bad, content_type="application/json"
+        )
+        assert answer.json()["code"] == "invalid_stage"
+        look(f"api bad stage {variant}", answer)
     case = Case.objects.get()
     assert case.parties.get().id_number == PARTY_ID
 
@@ -170,3 +218,68 @@ def test_id_number_and_mobile_never_appear_unmasked(world, caplog, sql_logged):
     # The pages did show the masked forms, so the test looked at the right places
     pages = "".join(content for _where, content in seen)
     assert "3306**********003X" in pages and "138****5678" in pages
+    # The note with every spelling is on the citizen's timeline and a staff detail, masked
+    pages = dict(seen)
+    assert not _masked_variants_missing(pages["progress"])
+    assert any(
+        not _masked_variants_missing(content)
+        for where, content in seen
+        if where.startswith("detail ")
+    )
+
+
+def test_numbers_written_any_way_never_appear_unmasked_on_staff_pages_and_exports(
+    world, btypes, sql_logged, caplog
+):
+    # Given a citizen who wrote numbers every way in an unsatisfied reply, an evaluator who
+    # noted them on the call, and an opinion whose text, contact name and answer carry them
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("django.db.backends").setLevel(logging.DEBUG)
+    open_centres(world)
+    survey = unsatisfied_survey(world, comment=VARIANT_TEXT)
+    evaluator = world.user("a", Role.EVALUATOR)
+    callback = callback_claim(actor=evaluator, callback=first_callback(survey))
+    callback_record(
+        actor=evaluator,
+        callback=callback,
+        outcome=CallOutcome.REACHED,
+        note=VARIANT_TEXT,
+        reason_text=VARIANT_TEXT,
+        tags=[ReasonTag.ATTITUDE],
+        attribution=Attribution.EXPLAINED,
+    )
+    leader = world.user("a2", Role.UNIT_LEADER)
+    opinion = make_opinion(world, content=VARIANT_TEXT, contact_name="王先生137-0000-8383")
+    opinion_answer(actor=leader, opinion=opinion, text=VARIANT_TEXT)
+
+    # When staff open the callback, the drill-down behind the figure, its Excel export and
+    # the opinion
+    supervisor = login(Client(), world.user("a", Role.SUPERVISOR))
+    drill = {"figure": "satisfaction", "unit": world.district_a.pk, "period": "90"}
+    pages = {
+        "callback detail": login(Client(), evaluator).get(
+            reverse("perception:callback_detail", args=[callback.pk])
+        ),
+        "drill-down": supervisor.get(reverse("dashboards:drill"), drill),
+        "opinion detail": login(Client(), leader).get(
+            reverse("opinions:opinion_detail", args=[opinion.pk])
+        ),
+    }
+    texts = {where: response.content.decode() for where, response in pages.items()}
+    export = supervisor.get(reverse("dashboards:export"), {"table": "drill", **drill})
+    sheet = load_workbook(io.BytesIO(b"".join(export.streaming_content)), read_only=True)
+    texts["excel export"] = "\n".join(
+        str(value)
+        for row in sheet.active.iter_rows(values_only=True)
+        for value in row
+        if value is not None
+    )
+
+    # Then every page shows the numbers masked, the way they were written, and none in full
+    for where, text in texts.items():
+        assert pages.get(where) is None or pages[where].status_code == 200, where
+        assert not _leaks(text), f"{where} leaks {_leaks(text)}"
+        assert not _masked_variants_missing(text), f"{where} lacks {_masked_variants_missing(text)}"
+    assert "王先生137-****-8383" in texts["opinion detail"]
+    # Nor does the SQL log: the staff's notes and the answer are stored encrypted
+    assert not _leaks(caplog.text)

@@ -290,6 +290,9 @@ def test_owner_sees_it(client, world, name, role):
     assert response.status_code == case.owner_status
     if marker and case.owner_status == 200:
         assert marker in response.content.decode()
+    if "reveal" in name or "identity" in name:
+        # A revealed number is never kept by the browser or a proxy.
+        assert "no-store" in response["Cache-Control"]
 
 
 # --- Django admin, generated from the admin registry ----------------------------------------

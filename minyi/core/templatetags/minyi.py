@@ -34,3 +34,20 @@ def reason_tag(code):
     from minyi.perception.models import ReasonTag
 
     return ReasonTag(code).label if code in ReasonTag.values else code
+
+
+# Codes kept as plain strings in the data (an API's vocabulary), shown by their Chinese names.
+_CODE_LABELS = {
+    "channel": {"sms": _("短信"), "h5": _("网页"), "paper": _("纸质"), "phone": _("电话")},
+    "import_status": {
+        "accepted": _("已导入"),
+        "duplicate": _("重复，已跳过"),
+        "rejected": _("未导入"),
+    },
+}
+
+
+@register.filter
+def code_label(code, kind):
+    """`{{ reply.channel|code_label:"channel" }}` → 短信. An unknown code shows as it is."""
+    return _CODE_LABELS.get(kind, {}).get(code, code)

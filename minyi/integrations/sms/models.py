@@ -31,6 +31,10 @@ class SmsPurpose(models.TextChoices):
     OPT_OUT_CONFIRM = "opt_out_confirm", _("退订确认")
     NOTIFICATION = "notification", _("工作通知")
     OTP = "otp", _("验证码")
+    # To the citizen, unasked: "your rating reached us", "your problem was rectified".
+    ACKNOWLEDGEMENT = "ack", _("办理告知")
+    # A person's answer to a message in the SMS inbox (短信收件箱).
+    INBOX_REPLY = "inbox_reply", _("收件箱回复")
 
 
 class OutboundSms(models.Model):
@@ -99,7 +103,17 @@ class InboundStatus(models.TextChoices):
     RECEIVED = "received", _("已接收")
     PROCESSED = "processed", _("已处理")
     NEEDS_REVIEW = "needs_review", _("待人工查看")
-    REVIEWED = "reviewed", _("已查看")
+    REVIEWED = "reviewed", _("已人工处理")
+
+
+class InboxAction(models.TextChoices):
+    """How a person handled a message of the SMS inbox (短信收件箱)."""
+
+    READ = "read", _("已查看")
+    RATING = "rating", _("记为评价")
+    CALLBACK = "callback", _("开启回访")
+    OPINION = "opinion", _("转为留言")
+    REPLY = "reply", _("短信回复")
 
 
 class InboundSms(models.Model):
@@ -123,6 +137,12 @@ class InboundSms(models.Model):
     handled_by = models.ForeignKey(
         "orgs.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    handled_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    handled_action = models.CharField(
+        _("处理方式"), max_length=10, choices=InboxAction.choices, blank=True
+    )
+    # What the handling made: an opinion's number, a callback's id, the rating given.
+    handled_ref = models.CharField(_("处理结果"), max_length=40, blank=True)
     # The unit whose staff see it in their inbox: the unit of the sender's latest contact.
     unit = models.ForeignKey(
         "orgs.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -145,7 +165,7 @@ class InboundSms(models.Model):
         ]
 
     def __str__(self):
-        return f"← {mask_mobile(self.from_mobile)} {mask_text(self.text[:20])}"
+        return f"← {mask_mobile(self.from_mobile)} {mask_text(self.text)[:20]}"
 
 
 class OptOut(models.Model):

@@ -38,13 +38,55 @@ def sms_enqueue(*, mobile: str, body: str, purpose: str, survey=None, not_before
 
 
 # Messages a citizen did not ask for: never at night, never after an opt-out.
-UNSOLICITED = (SmsPurpose.SURVEY, SmsPurpose.REMINDER)
+UNSOLICITED = (
+    SmsPurpose.SURVEY,
+    SmsPurpose.REMINDER,
+    SmsPurpose.ACKNOWLEDGEMENT,
+    SmsPurpose.INBOX_REPLY,
+)
+
+
+def quiet_hours_ignored() -> bool:
+    """The demo's "send now" (MINYI_DEMO_IGNORE_QUIET_HOURS): honoured only in demo mode, so
+    a production instance can never text citizens at night by a stray setting."""
+    return bool(settings.DEMO_MODE and settings.DEMO_IGNORE_QUIET_HOURS)
 
 
 def in_quiet_hours(moment) -> bool:
     """No survey SMS from MINYI_SURVEY_QUIET_START_HOUR to MINYI_SURVEY_QUIET_END_HOUR."""
+    if quiet_hours_ignored():
+        return False
     hour = timezone.localtime(moment).hour
     return hour >= settings.SURVEY_QUIET_START or hour < settings.SURVEY_QUIET_END
+
+
+def quiet_hours_end(moment):
+    """`moment`, or the end of the quiet hours it falls in (no SMS at night)."""
+    local = timezone.localtime(moment)
+    if not in_quiet_hours(local):
+        return moment
+    morning = local.replace(hour=settings.SURVEY_QUIET_END, minute=0, second=0, microsecond=0)
+    if local.hour >= settings.SURVEY_QUIET_START:
+        morning += timedelta(days=1)
+    return morning
+
+
+def is_opted_out(mobile: str) -> bool:
+    return OptOut.objects.filter(mobile_hash=lookup_hash("mobile", mobile)).exists()
+
+
+def sms_enqueue_unsolicited(*, mobile: str, body: str, purpose: str, now=None):
+    """An SMS to a citizen who did not just ask for it (an acknowledgement, a reply from the
+    inbox): never to a number that opted out (returns None), and at night it waits for the
+    morning. Call it inside the transaction that decides to send."""
+    if not mobile or is_opted_out(mobile):
+        return None
+    return sms_enqueue(
+        mobile=mobile,
+        body=body,
+        purpose=purpose,
+        not_before=quiet_hours_end(now or timezone.now()),
+    )
 
 
 def outbox_claim(*, limit: int = 100, now=None) -> list[int]:

@@ -11,13 +11,21 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Max
 from django.http import Http404, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from minyi.core.errors import ApplicationError
 from minyi.core.pii import normalize_mobile
-from minyi.integrations.sms.models import InboundSms, OutboundSms
-from minyi.integrations.sms.services import dlr_record, inbound_receive
+from minyi.integrations.sms.models import InboundSms, OutboundSms, OutboundStatus
+from minyi.integrations.sms.services import (
+    UNSOLICITED,
+    dlr_record,
+    in_quiet_hours,
+    inbound_receive,
+    quiet_hours_end,
+    quiet_hours_ignored,
+)
 from minyi.perception.services import reply_record_sms
 
 log = logging.getLogger(__name__)
@@ -112,6 +120,7 @@ def demo_phones(request):
     latest = (
         OutboundSms.objects.values("to_mobile_hash").annotate(last=Max("id")).order_by("-last")[:12]
     )
+    now = timezone.now()
     phones = []
     for row in latest:
         sent = list(
@@ -121,12 +130,39 @@ def demo_phones(request):
             InboundSms.objects.filter(from_mobile_hash=row["to_mobile_hash"]).order_by("-id")[:5]
         )
         thread = sorted(
-            [("in", m.created_at, m.body) for m in sent]
-            + [("out", m.received_at, m.text) for m in received],
-            key=lambda t: t[1],
+            [
+                {"direction": "in", "at": m.created_at, "text": m.body, "waits": _waits(m, now)}
+                for m in sent
+            ]
+            + [{"direction": "out", "at": m.received_at, "text": m.text} for m in received],
+            key=lambda t: t["at"],
         )
         phones.append({"mobile": sent[0].to_mobile, "thread": thread})
-    return render(request, "sms/demo_phones.html", {"phones": phones})
+    context = {
+        "phones": phones,
+        "quiet_start": settings.SURVEY_QUIET_START,
+        "quiet_end": settings.SURVEY_QUIET_END,
+        "quiet_ignored": quiet_hours_ignored(),
+        # Whether the clock is in quiet hours, whatever the demo setting says.
+        "quiet_now": _clock_in_quiet_hours(now),
+    }
+    return render(request, "sms/demo_phones.html", context)
+
+
+def _clock_in_quiet_hours(moment) -> bool:
+    hour = timezone.localtime(moment).hour
+    return hour >= settings.SURVEY_QUIET_START or hour < settings.SURVEY_QUIET_END
+
+
+def _waits(message: OutboundSms, now):
+    """When a queued message will go out, if it is held back (by quiet hours), else None."""
+    if message.status != OutboundStatus.QUEUED:
+        return None
+    if message.not_before > now:
+        return message.not_before
+    if message.purpose in UNSOLICITED and in_quiet_hours(now):
+        return quiet_hours_end(now)
+    return None
 
 
 @login_required

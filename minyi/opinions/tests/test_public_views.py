@@ -502,3 +502,13 @@ def test_wall_pages_by_twenty_newest_first(client, world, django_assert_max_num_
     assert "第00条" not in first
     second = client.get(WALL, {"page": 2}).content.decode()
     assert second.count('data-testid="wall-item"') == 1 and "第00条" in second
+
+
+def test_a_code_is_not_sent_to_a_mobile_in_another_scripts_digits(client, world):
+    # Issue 12: the portal "sent" a code to 1381234000١
+    from minyi.integrations.sms.models import OutboundSms
+
+    response = client.post(NEW, form_data(action="send_code", mobile="1381234000١"))
+    assert response.status_code == 200
+    assert "手机号码格式不正确" in response.content.decode()
+    assert not OutboundSms.objects.exists()

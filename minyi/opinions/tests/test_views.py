@@ -63,7 +63,7 @@ def test_queue_lists_overdue_first_with_counts_and_only_the_subtree(client, worl
     opinion_answer(actor=world.user("a2", Role.UNIT_LEADER), opinion=done, text=ANSWER)
     other = make_opinion(world, unit=world.station_a1)
 
-    response = _login(client, world).get(reverse("opinions:opinion_list"))
+    response = _login(client, world).get(reverse("opinions:opinion_list"), {"status": "all"})
 
     html = response.content.decode()
     assert response.status_code == 200
@@ -71,7 +71,19 @@ def test_queue_lists_overdue_first_with_counts_and_only_the_subtree(client, worl
     assert other.number not in html
     assert 'data-testid="overdue-row"' in html
     counts = {t["value"]: t["count"] for t in response.context["tabs"]}
-    assert counts == {"": 3, S.RECEIVED: 2, S.ACCEPTED: 0, S.ANSWERED: 1, S.CLOSED: 0, "overdue": 1}
+    assert counts == {
+        "open": 2,
+        "all": 3,
+        S.RECEIVED: 2,
+        S.ACCEPTED: 0,
+        S.ANSWERED: 1,
+        S.CLOSED: 0,
+        "overdue": 1,
+    }
+
+    # And the queue opens on what is still to answer, most urgent first
+    default = client.get(reverse("opinions:opinion_list"))
+    assert [o.pk for o in default.context["page"]] == [late.pk, fresh.pk]
 
 
 def test_queue_tabs_and_kind_filter(client, world):

@@ -38,6 +38,56 @@ def test_five_failures_lock_the_account_even_with_the_right_password(client, wor
 
 
 @pytest.mark.django_db
+def test_letter_case_and_spaces_do_not_give_more_guesses(world):
+    # Given an account whose name sign-in accepts in any case
+    user = world.user("a1", Role.EVALUATOR)
+    name = user.username
+    spellings = [name.upper(), name.capitalize(), f"  {name}  ", name.swapcase(), name]
+    # When five failures come, each under another spelling, from other clients
+    for spelling in spellings:
+        _fail(Client(), spelling)
+    # Then the account is locked under every spelling, even with the right password
+    for spelling in (name, name.upper(), f" {name.title()} "):
+        response = Client().post(LOGIN, {"username": spelling, "password": PASSWORD})
+        assert response.status_code == 403, spelling
+        # and the page says how long the lock lasts
+        assert "分钟后" in response.content.decode()
+    assert response["Cache-Control"] == "no-store"
+
+
+@pytest.mark.django_db
+def test_a_locked_account_is_told_when_it_can_try_again(client, world, settings):
+    settings.AXES_COOLOFF_TIME = 0.5  # hours
+    user = world.user("a1", Role.EVALUATOR)
+    for _ in range(5):
+        _fail(client, user.username)
+    page = client.post(LOGIN, {"username": user.username, "password": PASSWORD})
+    text = page.content.decode()
+    assert "约 30 分钟后" in text
+
+
+@pytest.mark.django_db
+def test_one_address_guessing_across_accounts_is_blocked(world, settings):
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 6
+    victims = [world.user(f"a{i}", Role.EVALUATOR) for i in (1, 2)]
+    # Given one address failing three times on each of two accounts (no account locked)
+    for user in victims:
+        for _ in range(3):
+            _fail(Client(REMOTE_ADDR="192.0.2.66"), user.username)
+    # Then that address cannot sign in, even with a right password, and is told for how long
+    response = Client(REMOTE_ADDR="192.0.2.66").post(
+        LOGIN, {"username": victims[0].username, "password": PASSWORD}
+    )
+    assert response.status_code == 403
+    assert "本网络地址" in response.content.decode()
+    # while the same account signs in from another address (a station's colleague)
+    response = Client(REMOTE_ADDR="192.0.2.67").post(
+        LOGIN, {"username": victims[0].username, "password": PASSWORD}
+    )
+    assert response.status_code == 302
+
+
+@pytest.mark.django_db
 def test_forged_forwarded_for_does_not_reset_the_count(world):
     user = world.user("a1", Role.EVALUATOR)
     for i in range(5):
@@ -128,6 +178,33 @@ def test_administrator_must_pass_totp(client, world, settings):
     response = client.post(reverse("second_factor"), {"token": token})
     assert response.status_code == 302
     assert client.get(reverse("console:home")).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "target",
+    ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"],
+)
+def test_second_factor_never_redirects_off_site(client, world, settings, target):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    admin = world.user("a1", Role.ADMIN)
+    client.post(LOGIN, {"username": admin.username, "password": PASSWORD})
+    device = admin.totpdevice_set.get()
+    token = f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+    response = client.post(f"{reverse('second_factor')}?next={target}", {"token": token})
+    assert response.status_code == 302
+    assert response.url == reverse("console:home")
+
+
+@pytest.mark.django_db
+def test_second_factor_follows_a_local_next(client, world, settings):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    admin = world.user("a1", Role.ADMIN)
+    client.post(LOGIN, {"username": admin.username, "password": PASSWORD})
+    device = admin.totpdevice_set.get()
+    token = f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+    response = client.post(f"{reverse('second_factor')}?next=/admin/", {"token": token})
+    assert response.url == "/admin/"
 
 
 @pytest.mark.django_db

@@ -33,6 +33,18 @@ def _marker(world):
     return _callback_marker(world)
 
 
+def _inbox_message(world):
+    from minyi.console.tests.test_permission_matrix import _inbox_message
+
+    return _inbox_message(world)
+
+
+def _inbox_marker(world):
+    from minyi.console.tests.test_permission_matrix import _inbox_marker
+
+    return _inbox_marker(world)
+
+
 CASES = {
     "perception:callback_detail": Case(
         Perm.CALLBACK_VIEW,
@@ -78,5 +90,19 @@ CASES = {
         method="post",
         detail=True,
         owner_status=400,  # an empty form: the page again, with what is missing
+    ),
+    "perception:inbox_detail": Case(
+        Perm.INBOX_VIEW,
+        lambda w: reverse("perception:inbox_detail", args=[_inbox_message(w).pk]),
+        _inbox_marker,
+        detail=True,
+    ),
+    "perception:inbox_handle": Case(
+        Perm.INBOX_HANDLE,
+        lambda w: reverse("perception:inbox_handle", args=[_inbox_message(w).pk]),
+        _inbox_marker,
+        method="post",
+        detail=True,
+        owner_status=400,  # no action chosen: the page again, saying so
     ),
 }

@@ -189,6 +189,39 @@ def test_next_task_while_another_evaluator_is_mid_claim_is_the_one_after(
 
 
 @on_postgresql
+def test_a_double_click_on_take_next_holds_one_task(world, btypes, monkeypatch):
+    # Given two open tasks, and evaluator A's first click inside "take the next one"
+    open_centres(world)
+    first_id, _second_id = _open_callbacks(world, btypes, 2)
+    a = world.user("a", Role.EVALUATOR)
+    reached, release = pause_after(monkeypatch, services, "_claim", "click-1")
+    got = {}
+
+    def click(name):
+        try:
+            got[name] = callback_claim_next(actor=User.objects.get(pk=a.pk))
+        finally:
+            connection.close()
+
+    one = threading.Thread(target=click, args=("one",), name="click-1")
+    two = threading.Thread(target=click, args=("two",), name="click-2")
+    one.start()
+    try:
+        assert reached.wait(timeout=30)
+        # When the second click arrives before the first has finished
+        two.start()
+        wait_until_blocked(two)
+    finally:
+        release.set()
+        one.join()
+        two.join()
+
+    # Then both clicks show the same task, and A holds only that one
+    assert got["one"].pk == got["two"].pk == first_id
+    assert Callback.objects.filter(assignee_id=a.pk, status=CallbackStatus.IN_PROGRESS).count() == 1
+
+
+@on_postgresql
 def test_two_evaluators_claiming_the_same_task_from_the_list_one_is_refused(
     world, btypes, monkeypatch
 ):

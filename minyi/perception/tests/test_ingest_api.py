@@ -194,3 +194,17 @@ def test_invalid_unicode_and_nul_are_rejected_per_item_not_a_500(client, world, 
     assert response.status_code == 422
     assert [i["code"] for i in response.json()["items"]] == ["invalid_item", "invalid_item"]
     assert response.json()["items"][0]["external_id"] == "\ufffdx"
+
+
+@pytest.mark.parametrize("mobile", ["1381234000١", "١٣٨١٢٣٤٥٦٧٨", "१३८१२३४५६७८"])
+def test_a_mobile_in_another_scripts_digits_is_rejected(client, world, key, mobile):
+    # Issue 12: only ASCII digits (after full-width ones are read as ASCII) make a mobile
+    body = {"events": [_event(world, 1, citizen_mobile=mobile), _event(world, 2)]}
+    response = _post(client, key, body)
+    codes = [(i["status"], i["code"]) for i in response.json()["items"]]
+    assert codes == [("rejected", "invalid_mobile"), ("accepted", "")]
+    full_width = _post(
+        client, key, {"events": [_event(world, 3, citizen_mobile="１３８００００１１１１")]}
+    )
+    assert full_width.json()["accepted"] == 1
+    assert ServiceEvent.objects.get(external_id="J3").citizen_mobile == "13800001111"

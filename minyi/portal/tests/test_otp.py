@@ -505,3 +505,14 @@ def test_otp_redact_sent_blanks_old_codes_and_leaves_fresh_and_unsent_ones():
     assert otp_redact_sent(now=now) == 0
     assert otp_redact_sent(now=now + timedelta(minutes=11)) == 1
     assert fresh_code not in OutboundSms.objects.get(pk=fresh.pk).body
+
+
+@pytest.mark.parametrize("mobile", ["1381234000١", "١٣٨٠٠١٣٨٠٠٠", "१३८००१३८०००", "13800138००0"])
+def test_a_mobile_in_another_scripts_digits_gets_no_code(t0, mobile):
+    # Issue 12: "1381234000١" got a code "sent"; only ASCII (or full-width) digits are a mobile
+    error = refused(otp_request, mobile=mobile, purpose=SUBMIT, now=t0)
+    assert error.code == "invalid_mobile"
+    assert_chinese(error)
+    assert not OutboundSms.objects.exists() and not OtpChallenge.objects.exists()
+    send("１３８００１３８０００", at=t0)  # full-width is how a Chinese keyboard may type it
+    assert OtpChallenge.objects.get().mobile_hash == lookup_hash("mobile", MOBILE)

@@ -66,6 +66,7 @@ def unsatisfied_survey(
     business_type: str = "jcj_110",
     rating: int = 4,
     mobile: str | None = None,
+    comment: str = "民警态度不好",
     now=None,
 ) -> Survey:
     """A contact at `unit_key` (with that station's officer on it), surveyed, answered
@@ -93,7 +94,7 @@ def unsatisfied_survey(
         sent_at=now - timedelta(hours=2),
         expires_at=now + timedelta(days=2),
     )
-    return survey_answer(survey=survey, rating=rating, comment="民警态度不好", via="sms", now=now)
+    return survey_answer(survey=survey, rating=rating, comment=comment, via="sms", now=now)
 
 
 def first_callback(survey: Survey) -> Callback:
