@@ -3,6 +3,8 @@ human message (translated; Chinese in the UI) for pages."""
 
 from django.utils.translation import gettext_lazy as _
 
+from minyi.core.masking import mask_text
+
 
 class ApplicationError(Exception):
     """A refusal the caller can act on. Never a server error.
@@ -23,8 +25,6 @@ class ApplicationError(Exception):
 
     def as_dict(self) -> dict:
         # A message may quote the input (an unknown stage, a name): never a number unmasked.
-        from minyi.core.pii import mask_text
-
         body = {"code": self.code, "message": mask_text(str(self.message))}
         if self.field:
             body["field"] = self.field

@@ -1,11 +1,12 @@
 """Tell staff that something needs them: a row in their console, and an SMS through the same
 outbox as surveys when they have a mobile on file."""
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
 from minyi.integrations.sms.models import SmsPurpose
-from minyi.integrations.sms.services import sms_enqueue
+from minyi.integrations.sms.services import quiet_hours_end, sms_enqueue
 from minyi.notifications.models import Notification
 from minyi.orgs.choices import Role
 from minyi.orgs.models import OrgUnit, User
@@ -21,12 +22,8 @@ def notify_users(*, users, kind: str, text: str, url: str = "", sms: bool = True
         for u in users
     )
     if sms:
-        from django.conf import settings
-
-        from minyi.perception.services import next_send_time
-
         # A deadline passes at midnight; the leader's phone hears of it in the morning.
-        not_before = next_send_time(now)
+        not_before = quiet_hours_end(now)
         for user in users:
             if user.mobile:
                 sms_enqueue(

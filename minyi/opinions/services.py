@@ -18,7 +18,7 @@ from minyi.core.models import AuditAction
 from minyi.core.pii import lookup_hash, normalize_mobile
 from minyi.core.uploads import JPEG, PNG, check_uploads
 from minyi.core.workdays import add_working_days
-from minyi.integrations.sms.models import SmsPurpose
+from minyi.integrations.sms.models import InboundSms, InboxAction, SmsPurpose
 from minyi.integrations.sms.services import sms_enqueue
 from minyi.notifications.models import NotificationKind
 from minyi.notifications.services import (
@@ -47,6 +47,7 @@ from minyi.orgs.models import Officer, OrgUnit, User
 from minyi.orgs.roles import Perm, has_perm
 from minyi.orgs.selectors import scope_q
 from minyi.perception.models import UNSATISFIED_RATINGS, Rating
+from minyi.perception.services import inbox_locked, inbox_mark, inbox_mobile
 
 S = OpinionStatus
 K = NotificationKind
@@ -795,3 +796,31 @@ def opinions_sweep(*, now=None) -> dict:
                 continue
             counts["closed"] += 1
     return counts
+
+
+@transaction.atomic
+def opinion_from_inbound(
+    *, actor, inbound: InboundSms, kind: str, unit: OrgUnit | None = None, now=None
+):
+    """A person turns the message into an opinion (诉求): routed to a unit of their subtree
+    (the message's own by default), tracked and answered like one written on the portal,
+    with the SMS text as its body. The citizen gave no name: it is anonymous."""
+    now = now or timezone.now()
+    current = inbox_locked(actor, inbound)
+    mobile = inbox_mobile(current)
+    unit = unit or current.unit
+    if unit is None or not OrgUnit.objects.filter(scope_q(actor, ""), pk=unit.pk).exists():
+        raise ApplicationError(
+            "unit_out_of_scope", _("请选择您管辖范围内的承办单位。"), field="unit"
+        )
+    opinion = opinion_submit(
+        kind=kind,
+        content=current.text.strip(),
+        mobile=mobile,
+        anonymous=True,
+        unit_id=unit.pk,
+        channel="sms",
+        now=now,
+    )
+    inbox_mark(current, actor=actor, action=InboxAction.OPINION, ref=opinion.number, now=now)
+    return opinion

@@ -1134,7 +1134,7 @@ def inbox_message_review(*, actor, inbound: InboundSms, now=None) -> None:
 INBOX_REPLY_MAX = 300
 
 
-def _inbox_locked(actor, inbound: InboundSms) -> InboundSms:
+def inbox_locked(actor, inbound: InboundSms) -> InboundSms:
     """The message, locked, if `actor` may act on it: in their subtree and still to do."""
     if not has_perm(actor, Perm.INBOX_HANDLE):
         raise PermissionDenied()
@@ -1149,7 +1149,7 @@ def _inbox_locked(actor, inbound: InboundSms) -> InboundSms:
     return current
 
 
-def _inbox_mark(current: InboundSms, *, actor, action: str, ref: str = "", now, **detail) -> None:
+def inbox_mark(current: InboundSms, *, actor, action: str, ref: str = "", now, **detail) -> None:
     InboundSms.objects.filter(pk=current.pk, status=InboundStatus.NEEDS_REVIEW).update(
         status=InboundStatus.REVIEWED,
         handled_by=actor,
@@ -1191,7 +1191,7 @@ def _inbox_survey(actor, current: InboundSms) -> Survey:
     return survey
 
 
-def _inbox_mobile(current: InboundSms) -> str:
+def inbox_mobile(current: InboundSms) -> str:
     if not current.from_mobile:
         raise ApplicationError(
             "no_mobile", _("该短信的发送号码不是手机号码，无法回复或转为留言。"), status=409
@@ -1205,7 +1205,7 @@ def inbox_record_rating(*, actor, inbound: InboundSms, rating: int, now=None) ->
     mobile's open survey, or on its latest one if that expired unanswered (a late reply a
     person has read). An unsatisfied rating opens a callback, through `survey_answer`."""
     now = now or timezone.now()
-    current = _inbox_locked(actor, inbound)
+    current = inbox_locked(actor, inbound)
     if rating not in range(1, 6):
         raise ApplicationError("invalid_rating", _("评价须为 1 到 5。"), field="rating")
     survey = _inbox_survey(actor, current)
@@ -1226,7 +1226,7 @@ def inbox_record_rating(*, actor, inbound: InboundSms, rating: int, now=None) ->
     reply.comment, reply.counted = current.text[:500], True
     reply.save()
     answered = survey_answer(survey=survey, rating=rating, comment=current.text, via="sms", now=now)
-    _inbox_mark(
+    inbox_mark(
         current, actor=actor, action=InboxAction.RATING, ref=str(rating), now=now, survey=survey.pk
     )
     return answered
@@ -1238,7 +1238,7 @@ def inbox_open_callback(*, actor, inbound: InboundSms, now=None) -> Callback:
     question, a late "not satisfied"): a callback on the mobile's latest survey, in the
     queue of the right perception centre."""
     now = now or timezone.now()
-    current = _inbox_locked(actor, inbound)
+    current = inbox_locked(actor, inbound)
     survey = _inbox_survey(actor, current)
     existing = Callback.objects.filter(survey=survey, kind=CallbackKind.FIRST).first()
     if existing is not None:
@@ -1248,38 +1248,8 @@ def inbox_open_callback(*, actor, inbound: InboundSms, now=None) -> Callback:
             status=409,
         )
     callback = callback_open(survey=survey, note=_("据短信收件箱的群众短信开启"), now=now)
-    _inbox_mark(current, actor=actor, action=InboxAction.CALLBACK, ref=str(callback.pk), now=now)
+    inbox_mark(current, actor=actor, action=InboxAction.CALLBACK, ref=str(callback.pk), now=now)
     return callback
-
-
-@transaction.atomic
-def inbox_to_opinion(
-    *, actor, inbound: InboundSms, kind: str, unit: OrgUnit | None = None, now=None
-):
-    """A person turns the message into an opinion (诉求): routed to a unit of their subtree
-    (the message's own by default), tracked and answered like one written on the portal,
-    with the SMS text as its body. The citizen gave no name: it is anonymous."""
-    from minyi.opinions.services import opinion_submit
-
-    now = now or timezone.now()
-    current = _inbox_locked(actor, inbound)
-    mobile = _inbox_mobile(current)
-    unit = unit or current.unit
-    if unit is None or not OrgUnit.objects.filter(scope_q(actor, ""), pk=unit.pk).exists():
-        raise ApplicationError(
-            "unit_out_of_scope", _("请选择您管辖范围内的承办单位。"), field="unit"
-        )
-    opinion = opinion_submit(
-        kind=kind,
-        content=current.text.strip(),
-        mobile=mobile,
-        anonymous=True,
-        unit_id=unit.pk,
-        channel="sms",
-        now=now,
-    )
-    _inbox_mark(current, actor=actor, action=InboxAction.OPINION, ref=opinion.number, now=now)
-    return opinion
 
 
 @transaction.atomic
@@ -1287,8 +1257,8 @@ def inbox_reply(*, actor, inbound: InboundSms, text: str, now=None) -> OutboundS
     """A person answers the message by SMS, through the outbox: never to a number that opted
     out, and at night the answer waits for the morning."""
     now = now or timezone.now()
-    current = _inbox_locked(actor, inbound)
-    mobile = _inbox_mobile(current)
+    current = inbox_locked(actor, inbound)
+    mobile = inbox_mobile(current)
     text = (text or "").strip()
     if len(text) < 2:
         raise ApplicationError("reply_required", _("请填写回复内容。"), field="text")
@@ -1309,5 +1279,5 @@ def inbox_reply(*, actor, inbound: InboundSms, text: str, now=None) -> OutboundS
         raise ApplicationError(
             "opted_out", _("该号码已退订短信，不能发送。可改为开启回访电话联系。"), status=409
         )
-    _inbox_mark(current, actor=actor, action=InboxAction.REPLY, ref=str(message.pk), now=now)
+    inbox_mark(current, actor=actor, action=InboxAction.REPLY, ref=str(message.pk), now=now)
     return message

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from minyi.console.access import staff_view
 from minyi.core.errors import ApplicationError, NotFound
 from minyi.opinions.models import OpinionKind
+from minyi.opinions.services import opinion_from_inbound
 from minyi.orgs.models import Officer, OrgUnit
 from minyi.orgs.roles import Perm, has_perm
 from minyi.orgs.selectors import scope_q
@@ -57,7 +58,6 @@ from minyi.perception.services import (
     inbox_open_callback,
     inbox_record_rating,
     inbox_reply,
-    inbox_to_opinion,
     survey_answer_h5,
 )
 
@@ -474,7 +474,7 @@ def _inbox_act(request, inbound, action: str, forms_: dict) -> str | None:
             text += _("不满意评价已开启回访。")
         return text
     if action == "opinion":
-        opinion = inbox_to_opinion(
+        opinion = opinion_from_inbound(
             actor=user, inbound=inbound, kind=data["kind"], unit=data["unit"]
         )
         return _("已转为留言 %(no)s，承办单位：%(unit)s。") % {

@@ -21,6 +21,7 @@ from minyi.integrations.sms.models import (
 )
 from minyi.integrations.sms.services import inbound_receive, outbox_claim
 from minyi.opinions.models import Opinion, OpinionKind
+from minyi.opinions.services import opinion_from_inbound
 from minyi.orgs.choices import Role
 from minyi.perception.models import (
     Callback,
@@ -35,7 +36,6 @@ from minyi.perception.services import (
     inbox_open_callback,
     inbox_record_rating,
     inbox_reply,
-    inbox_to_opinion,
     reply_record_sms,
 )
 from minyi.perception.tests.test_surveys import MOBILE, _sent_survey
@@ -159,7 +159,7 @@ def test_a_sender_without_a_survey_cannot_be_rated_or_called_back(world, btypes,
 
 def test_a_message_becomes_an_opinion_routed_and_tracked(world, survey, evaluator):
     inbound = _inbox_message()
-    opinion = inbox_to_opinion(actor=evaluator, inbound=inbound, kind=OpinionKind.COMPLAINT)
+    opinion = opinion_from_inbound(actor=evaluator, inbound=inbound, kind=OpinionKind.COMPLAINT)
     opinion = Opinion.objects.get(pk=opinion.pk)
     assert (opinion.content, opinion.kind, opinion.unit) == (
         TEXT,
@@ -175,7 +175,7 @@ def test_a_message_becomes_an_opinion_routed_and_tracked(world, survey, evaluato
 def test_an_opinion_goes_only_to_a_unit_of_ones_subtree(world, survey, evaluator):
     inbound = _inbox_message()
     with pytest.raises(ApplicationError) as refused:
-        inbox_to_opinion(
+        opinion_from_inbound(
             actor=evaluator, inbound=inbound, kind=OpinionKind.COMPLAINT, unit=world.station_b1
         )
     assert refused.value.code == "unit_out_of_scope"
