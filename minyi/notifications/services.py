@@ -12,10 +12,10 @@ from minyi.orgs.choices import Role
 from minyi.orgs.models import OrgUnit, User
 
 
-def notify_users(*, users, kind: str, text: str, url: str = "", sms: bool = True) -> int:
+def notify_users(*, users, kind: str, text: str, url: str = "", sms: bool = True, now=None) -> int:
     """Write one notification per user (and queue an SMS to each who has a mobile). Call it
     inside the transaction that made the news, so both commit or vanish together."""
-    now = timezone.now()
+    now = now or timezone.now()
     users = list(users)
     Notification.objects.bulk_create(
         Notification(recipient=u, kind=kind, text=text[:200], url=url, created_at=now)

@@ -371,15 +371,14 @@ def workorders_escalate_overdue(*, now=None) -> int:
                 "no": order.number,
                 "unit": order.unit.name,
             }
-            notify_unit(
-                unit=parent, kind=NotificationKind.ORDER_OVERDUE, text=text, url=_order_url(order)
-            )
-            notify_unit(
-                unit=order.unit,
-                kind=NotificationKind.ORDER_OVERDUE,
-                text=text,
-                url=_order_url(order),
-            )
+            for unit in (parent, order.unit):
+                notify_unit(
+                    unit=unit,
+                    kind=NotificationKind.ORDER_OVERDUE,
+                    text=text,
+                    url=_order_url(order),
+                    now=now,
+                )
         count += 1
     return count
 
@@ -410,6 +409,7 @@ def workorders_remind_due(*, now=None) -> int:
                 text=_("整改工单 %(no)s 将于 %(day)s 到期，请及时反馈。")
                 % {"no": order.number, "day": f"{order.deadline:%m月%d日}"},
                 url=_order_url(order),
+                now=now,
             )
         count += 1
     return count
