@@ -40,6 +40,16 @@ APPEAL_TEXTS = (
     "经调取执法记录仪，民警全程规范执法，群众因被处罚而不满，申请复核责任认定。",
     "该事项属于社区物业纠纷，非公安职责范围，民警已告知群众相关部门联系方式。",
 )
+# The stations of the demo accounts `fushan_leader` and `tashan_leader`: their recent
+# unsatisfied contacts are found at fault, and their newest orders are left at each step, so
+# the leaders' and the supervisors' home pages have work to do when the demo opens.
+# Each station's newest orders, newest first, are left at these steps.
+DEMO_STATIONS = {
+    "330602001": ("dispatched", "appeal", "audit", "accepted"),
+    "330602002": ("accepted", "audit", "dispatched", "appeal"),
+}
+RECENT = timedelta(days=10)
+
 ATTRIBUTIONS = (
     (Attribution.AT_FAULT, 0.35),
     (Attribution.EXPLAINED, 0.40),
@@ -98,7 +108,7 @@ def work_callbacks(*, now=None, seed: int = 1) -> dict:
             status=CallbackStatus.OPEN,
             created_at__lt=now - timedelta(hours=2),
         )
-        .select_related("centre", "survey__event")
+        .select_related("centre", "unit", "survey__event")
         .order_by("created_at")
     )
     for callback in pending:
@@ -109,11 +119,16 @@ def work_callbacks(*, now=None, seed: int = 1) -> dict:
         at = callback.created_at + timedelta(hours=rng.choice((1, 2, 3, 5, 8, 20, 30)))
         if at > now:
             continue
-        _work_first(rng, callback, evaluator, at, reason)
+        at_fault = callback.unit.code in DEMO_STATIONS and at > now - RECENT
+        _work_first(rng, callback, evaluator, at, reason, at_fault=at_fault)
         counts["callbacks"] += 1
+    staged = _staged_orders()
     for order in WorkOrder.objects.filter(status=WorkOrderStatus.DISPATCHED).select_related(
         "unit", "centre", "survey"
     ):
+        if order.pk in staged:
+            _stage_order(staff, order, staged[order.pk], now)
+            continue
         done = _work_order(rng, staff, order, now)
         counts["orders"] += 1
         counts["closed"] += done == "closed"
@@ -121,7 +136,48 @@ def work_callbacks(*, now=None, seed: int = 1) -> dict:
     return counts
 
 
-def _work_first(rng, callback, evaluator, at, reason):
+def _staged_orders() -> dict[int, str]:
+    """The newest dispatched orders of each demo station, each to be left at one step."""
+    staged = {}
+    for code, stages in DEMO_STATIONS.items():
+        newest = WorkOrder.objects.filter(
+            unit__code=code, status=WorkOrderStatus.DISPATCHED
+        ).order_by("-dispatched_at")[: len(stages)]
+        staged.update({order.pk: stage for order, stage in zip(newest, stages, strict=False)})
+    return staged
+
+
+def _stage_order(staff, order, stage, now):
+    """Take `order` to `stage` and leave it there for a demo user to continue."""
+    leader = staff.closest(Role.UNIT_LEADER, order.unit)
+    evaluator = staff.closest(Role.EVALUATOR, order.centre)
+    if leader is None or evaluator is None or stage == "dispatched":
+        return
+    t = min(order.dispatched_at + timedelta(hours=1), now)
+    try:
+        with transaction.atomic():
+            if stage == "appeal":
+                appeal_file(actor=leader, order=order, reason=APPEAL_TEXTS[0], now=t)
+                return
+            workorder_accept(actor=leader, order=order, now=t)
+            if stage == "accepted":
+                return
+            workorder_feedback(actor=leader, order=order, text=FEEDBACK_TEXTS[0], now=t)
+            follow_up = Callback.objects.get(work_order=order, status=CallbackStatus.OPEN)
+            callback_claim(actor=evaluator, callback=follow_up, now=t)
+            callback_record(
+                actor=evaluator,
+                callback=follow_up,
+                outcome=CallOutcome.REACHED,
+                follow_up_rating=2,
+                reason_text="群众表示已看到整改。",
+                now=t,
+            )
+    except ApplicationError:
+        pass  # left where it stands
+
+
+def _work_first(rng, callback, evaluator, at, reason, *, at_fault=False):
     try:
         with transaction.atomic():
             callback_claim(actor=evaluator, callback=callback, now=at)
@@ -138,7 +194,7 @@ def _work_first(rng, callback, evaluator, at, reason):
                     )
                 return
             text, tags = reason()
-            attribution = _pick(rng, ATTRIBUTIONS)
+            attribution = Attribution.AT_FAULT if at_fault else _pick(rng, ATTRIBUTIONS)
             officers = list(callback.survey.event.officers.all()[:1])
             callback_record(
                 actor=evaluator,

@@ -86,3 +86,8 @@ class Command(BaseCommand):
         else:
             state = "active" if model.is_active else "kept inactive"
             self.stdout.write(f"Reason tagger v{model.version} trained ({state}).")
+        # Three-colour warnings from the history, so 三色预警 is not empty until the worker's
+        # first daily run.
+        from minyi.earlywarning.services import warnings_compute
+
+        self.stdout.write(f"Warnings computed: {warnings_compute()}.")
