@@ -6,7 +6,6 @@ from django.urls import include, path
 from minyi.admin import admin_site
 from minyi.api import api
 from minyi.orgs import views as org_views
-from minyi.orgs.forms import StaffLoginForm
 from minyi.perception import views as perception_views
 
 
@@ -20,11 +19,7 @@ def healthz(request):
 
 
 urlpatterns = [
-    path(
-        "accounts/login/",
-        org_views.LoginView.as_view(authentication_form=StaffLoginForm),
-        name="login",
-    ),
+    path("accounts/login/", org_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/second-factor/", org_views.second_factor, name="second_factor"),
     path("i18n/", include("django.conf.urls.i18n")),

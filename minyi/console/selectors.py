@@ -10,7 +10,15 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
+from minyi.earlywarning.models import WarningColour
+from minyi.earlywarning.selectors import warning_counts_visible_to
+from minyi.opinions import selectors as opinion_selectors
+from minyi.opinions.models import OpinionStatus, RewardStatus
 from minyi.orgs.roles import Perm, has_perm
+from minyi.perception.models import CallbackKind, CallbackStatus
+from minyi.perception.selectors import callback_list_visible_to, inbox_list_visible_to
+from minyi.workorders import selectors as order_selectors
+from minyi.workorders.models import UNIT_STATUSES, WorkOrderStatus
 
 
 @dataclass
@@ -48,88 +56,83 @@ def _end_of_today():
 
 
 def _unit_orders(user, counts) -> TodoGroup:
-    from minyi.workorders.models import UNIT_STATUSES
-    from minyi.workorders.models import WorkOrderStatus as S
-    from minyi.workorders.selectors import DUE_SOON, OPEN, OVERDUE, workorder_list_visible_to
-
     order_list = "workorders:order_list"
     group = TodoGroup("orders", _("整改工单"))
     group.items = [
         Todo(
             "dispatched",
             _("待签收"),
-            counts[S.DISPATCHED],
-            _url(order_list, status=S.DISPATCHED),
+            counts[WorkOrderStatus.DISPATCHED],
+            _url(order_list, status=WorkOrderStatus.DISPATCHED),
             _("新派发的工单，签收后开始整改"),
             "warn",
         ),
         Todo(
             "accepted",
             _("待反馈"),
-            counts[S.ACCEPTED],
-            _url(order_list, status=S.ACCEPTED),
+            counts[WorkOrderStatus.ACCEPTED],
+            _url(order_list, status=WorkOrderStatus.ACCEPTED),
             _("已签收，尚未提交整改情况"),
         ),
         Todo(
             "due_soon",
             _("即将超期"),
-            counts[DUE_SOON],
-            _url(order_list, status=DUE_SOON),
+            counts[order_selectors.DUE_SOON],
+            _url(order_list, status=order_selectors.DUE_SOON),
             _("期限将到，请尽快反馈"),
             "warn",
         ),
         Todo(
             "returned",
             _("被退回"),
-            counts[S.RETURNED],
-            _url(order_list, status=S.RETURNED),
+            counts[WorkOrderStatus.RETURNED],
+            _url(order_list, status=WorkOrderStatus.RETURNED),
             _("追评不满意或审核退回，需重新整改"),
             "danger",
         ),
         Todo(
             "overdue",
             _("已超期"),
-            counts[OVERDUE],
-            _url(order_list, status=OVERDUE),
+            counts[order_selectors.OVERDUE],
+            _url(order_list, status=order_selectors.OVERDUE),
             _("已超过整改期限，已上报上级"),
             "danger",
         ),
     ]
     # The unit's own next steps (not the ones waiting for the citizen or the centre).
     group.rows = list(
-        workorder_list_visible_to(user, status=OPEN).filter(status__in=UNIT_STATUSES)[:5]
+        order_selectors.workorder_list_visible_to(user, status=order_selectors.OPEN).filter(
+            status__in=UNIT_STATUSES
+        )[:5]
     )
     group.rows_kind = "orders"
     return group
 
 
 def _opinions(user) -> TodoGroup:
-    from minyi.opinions.models import OpinionStatus as S
-    from minyi.opinions.selectors import OPEN, OVERDUE, opinion_counts_visible_to
-
-    counts = opinion_counts_visible_to(user)
+    counts = opinion_selectors.opinion_counts_visible_to(user)
     opinion_list = "opinions:opinion_list"
     group = TodoGroup("opinions", _("群众诉求"))
     group.items = [
         Todo(
             "opinions_open",
             _("未答复诉求"),
-            counts[OPEN],
-            _url(opinion_list, status=OPEN),
+            counts[opinion_selectors.OPEN],
+            _url(opinion_list, status=opinion_selectors.OPEN),
             _("建议、投诉、咨询、线索，须在期限内答复"),
             "warn",
         ),
         Todo(
             "opinions_received",
             _("待签收诉求"),
-            counts[S.RECEIVED],
-            _url(opinion_list, status=S.RECEIVED),
+            counts[OpinionStatus.RECEIVED],
+            _url(opinion_list, status=OpinionStatus.RECEIVED),
         ),
         Todo(
             "opinions_overdue",
             _("超期未答复"),
-            counts[OVERDUE],
-            _url(opinion_list, status=OVERDUE),
+            counts[opinion_selectors.OVERDUE],
+            _url(opinion_list, status=opinion_selectors.OVERDUE),
             "",
             "danger",
         ),
@@ -138,9 +141,6 @@ def _opinions(user) -> TodoGroup:
 
 
 def _callbacks(user) -> TodoGroup:
-    from minyi.perception.models import CallbackKind, CallbackStatus
-    from minyi.perception.selectors import callback_list_visible_to
-
     now = timezone.now()
     unfinished = ~Q(status=CallbackStatus.DONE)
     counts = (
@@ -205,8 +205,6 @@ def _callbacks(user) -> TodoGroup:
 
 
 def _inbox(user) -> Todo:
-    from minyi.perception.selectors import inbox_list_visible_to
-
     return Todo(
         "inbox",
         _("待处理短信"),
@@ -218,13 +216,6 @@ def _inbox(user) -> Todo:
 
 
 def _review(user, counts) -> TodoGroup:
-    from minyi.workorders.models import WorkOrderStatus as S
-    from minyi.workorders.selectors import (
-        OVERDUE,
-        appeal_list_pending_for,
-        workorder_list_visible_to,
-    )
-
     order_list = "workorders:order_list"
     group = TodoGroup("review", _("审核与复核"))
     if has_perm(user, Perm.WORKORDER_CLOSE):
@@ -232,8 +223,8 @@ def _review(user, counts) -> TodoGroup:
             Todo(
                 "audit",
                 _("待审核工单"),
-                counts[S.AUDIT],
-                _url(order_list, status=S.AUDIT),
+                counts[WorkOrderStatus.AUDIT],
+                _url(order_list, status=WorkOrderStatus.AUDIT),
                 _("追评后待审核办结"),
                 "warn",
             )
@@ -243,7 +234,7 @@ def _review(user, counts) -> TodoGroup:
             Todo(
                 "appeals",
                 _("待复核申诉"),
-                appeal_list_pending_for(user).count(),
+                order_selectors.appeal_list_pending_for(user).count(),
                 reverse("workorders:appeal_list"),
                 _("下级单位对责任认定的申诉"),
                 "warn",
@@ -253,30 +244,28 @@ def _review(user, counts) -> TodoGroup:
         Todo(
             "orders_overdue",
             _("超期工单"),
-            counts[OVERDUE],
-            _url(order_list, status=OVERDUE),
+            counts[order_selectors.OVERDUE],
+            _url(order_list, status=order_selectors.OVERDUE),
             _("下级单位超过期限未反馈"),
             "danger",
         )
     )
     if has_perm(user, Perm.REWARD_APPROVE):
-        from minyi.opinions.models import RewardStatus
-        from minyi.opinions.selectors import reward_list_for
-
-        proposed = reward_list_for(user).filter(status=RewardStatus.PROPOSED).count()
+        proposed = (
+            opinion_selectors.reward_list_for(user).filter(status=RewardStatus.PROPOSED).count()
+        )
         group.items.append(
             Todo("rewards", _("待审批奖励"), proposed, reverse("opinions:reward_list"))
         )
     if has_perm(user, Perm.WORKORDER_CLOSE):
-        group.rows = list(workorder_list_visible_to(user, status=S.AUDIT)[:5])
+        group.rows = list(
+            order_selectors.workorder_list_visible_to(user, status=WorkOrderStatus.AUDIT)[:5]
+        )
         group.rows_kind = "orders"
     return group
 
 
 def _warnings(user) -> TodoGroup:
-    from minyi.earlywarning.models import WarningColour
-    from minyi.earlywarning.selectors import warning_counts_visible_to
-
     counts = warning_counts_visible_to(user)
     warning_list = "earlywarning:warning_list"
     group = TodoGroup("warnings", _("三色预警"))
@@ -305,7 +294,6 @@ def todo_for(user) -> list[TodoGroup]:
     """The groups of things waiting for `user`, in the order their role works through them.
     Which groups appear follows the user's permissions; each count is scoped to their
     subtree by the selector it comes from."""
-    from minyi.workorders.selectors import workorder_counts_visible_to
 
     groups: list[TodoGroup] = []
     order_counts = None
@@ -313,7 +301,7 @@ def todo_for(user) -> list[TodoGroup]:
     def orders():
         nonlocal order_counts
         if order_counts is None:
-            order_counts = workorder_counts_visible_to(user)
+            order_counts = order_selectors.workorder_counts_visible_to(user)
         return order_counts
 
     if has_perm(user, Perm.CALLBACK_WORK):

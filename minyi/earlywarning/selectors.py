@@ -11,7 +11,7 @@ from minyi.earlywarning.models import (
     WarningReply,
     WarningSubject,
 )
-from minyi.orgs.selectors import scope_q
+from minyi.orgs.selectors import officer_list_visible_to, orgunit_list_visible_to, scope_q
 
 FLAGGED = (WarningColour.RED, WarningColour.ORANGE)
 
@@ -52,6 +52,18 @@ def warning_counts_visible_to(user) -> dict:
         counts[subject] += n
         counts[f"{colour}_{subject}"] += n
     counts["total"] = sum(counts[c] for c in FLAGGED)
+    return counts
+
+
+def warning_counts_with_green(user) -> dict:
+    """The counts above and the green ones: three colours are three numbers, and everyone
+    monitored and not flagged is green."""
+    counts = warning_counts_visible_to(user)
+    officers = officer_list_visible_to(user).filter(is_active=True).count()
+    units = orgunit_list_visible_to(user).filter(is_active=True).count()
+    counts["green_officer"] = max(0, officers - counts["officer"])
+    counts["green_unit"] = max(0, units - counts["unit"])
+    counts["green"] = counts["green_officer"] + counts["green_unit"]
     return counts
 
 

@@ -12,7 +12,7 @@ from minyi.core.errors import ApplicationError, NotFound, PermissionDenied
 from minyi.earlywarning.models import WarningColour, WarningSubject
 from minyi.earlywarning.selectors import (
     FLAGGED,
-    warning_counts_visible_to,
+    warning_counts_with_green,
     warning_get_visible,
     warning_history_visible_to,
     warning_list_visible_to,
@@ -21,7 +21,6 @@ from minyi.earlywarning.selectors import (
 from minyi.earlywarning.services import REPLY_MAX_CHARS, warning_reply
 from minyi.orgs.choices import UnitKind
 from minyi.orgs.roles import Perm, has_perm
-from minyi.orgs.selectors import officer_list_visible_to, orgunit_list_visible_to
 
 PAGE_SIZE = 50
 
@@ -36,16 +35,7 @@ def warning_list(request):
     page = Paginator(warnings, PAGE_SIZE).get_page(request.GET.get("page"))
     for warning in page:
         warning.lead = warning_lead(warning)
-    counts = warning_counts_visible_to(request.user)
-    # Three colours are three numbers: everyone monitored and not flagged is green.
-    counts["green_officer"] = max(
-        0,
-        officer_list_visible_to(request.user).filter(is_active=True).count() - counts["officer"],
-    )
-    counts["green_unit"] = max(
-        0, orgunit_list_visible_to(request.user).filter(is_active=True).count() - counts["unit"]
-    )
-    counts["green"] = counts["green_officer"] + counts["green_unit"]
+    counts = warning_counts_with_green(request.user)
     return render(
         request,
         "earlywarning/warning_list.html",

@@ -17,11 +17,13 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from minyi.core.audit import audit_record
 from minyi.core.models import AuditAction, AuditOutcome
+from minyi.orgs.forms import StaffLoginForm
 from minyi.orgs.lockout import address_check
 
 
 class LoginView(auth_views.LoginView):
     template_name = "orgs/login.html"
+    authentication_form = StaffLoginForm
     redirect_authenticated_user = True
 
     def post(self, request, *args, **kwargs):

@@ -16,6 +16,7 @@ from minyi.perception.models import (
     CallbackStatus,
     SatisfactionDaily,
     Survey,
+    SurveyStatus,
 )
 
 # Aggregate aliases must differ from the rollup's field names.
@@ -118,11 +119,23 @@ def inbox_get_visible_to(user, pk) -> InboundSms:
     return inbound
 
 
+def inbox_survey_for(inbound: InboundSms) -> Survey | None:
+    """The survey a message from this mobile answers, as the parser picks it: the open one,
+    else the one most recently sent."""
+    if not inbound.from_mobile_hash:
+        return None
+    surveys = Survey.objects.select_related("event", "unit", "business_type").filter(
+        mobile_hash=inbound.from_mobile_hash
+    )
+    return (
+        surveys.filter(status=SurveyStatus.SENT).first()
+        or surveys.filter(sent_at__isnull=False).order_by("-sent_at", "-id").first()
+    )
+
+
 def inbox_sender_context(user, inbound: InboundSms) -> dict:
     """What helps a person read a message: the survey it would answer (if in the user's
     subtree), that survey's callback, and the sender's other recent messages."""
-    from minyi.perception.services import inbox_survey_for
-
     survey = inbox_survey_for(inbound)
     if survey is not None and not Survey.objects.filter(scope_q(user), pk=survey.pk).exists():
         survey = None

@@ -58,6 +58,7 @@ from minyi.perception.models import (
     SurveyStatus,
 )
 from minyi.perception.replies import ReplyKind, parse_reply
+from minyi.perception.selectors import inbox_survey_for
 
 MAX_BATCH = 5000
 
@@ -1166,20 +1167,6 @@ def inbox_mark(current: InboundSms, *, actor, action: str, ref: str = "", now, *
     )
 
 
-def inbox_survey_for(inbound: InboundSms) -> Survey | None:
-    """The survey a message from this mobile answers, as the parser picks it: the open one,
-    else the one most recently sent."""
-    if not inbound.from_mobile_hash:
-        return None
-    surveys = Survey.objects.select_related("event", "unit", "business_type").filter(
-        mobile_hash=inbound.from_mobile_hash
-    )
-    return (
-        surveys.filter(status=SurveyStatus.SENT).first()
-        or surveys.filter(sent_at__isnull=False).order_by("-sent_at", "-id").first()
-    )
-
-
 def _inbox_survey(actor, current: InboundSms) -> Survey:
     survey = inbox_survey_for(current)
     if survey is None or not Survey.objects.filter(scope_q(actor), pk=survey.pk).exists():
@@ -1265,8 +1252,7 @@ def inbox_reply(*, actor, inbound: InboundSms, text: str, now=None) -> OutboundS
     if len(text) > INBOX_REPLY_MAX:
         raise ApplicationError(
             "reply_too_long",
-            _("回复不能超过 %(n)d 个字（现有 %(len)d 个字）。")
-            % {"n": INBOX_REPLY_MAX, "len": len(text)},
+            _("最多 %(n)d 字，当前 %(len)d 字。") % {"n": INBOX_REPLY_MAX, "len": len(text)},
             field="text",
         )
     message = sms_enqueue_unsolicited(

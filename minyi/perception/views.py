@@ -421,10 +421,7 @@ class InboxReplyForm(forms.Form):
         label=gettext_lazy("回复内容（短信，自动加签名）"),
         max_length=INBOX_REPLY_MAX,
         widget=forms.Textarea(attrs={"rows": 3, "maxlength": INBOX_REPLY_MAX}),
-        error_messages={
-            "required": gettext_lazy("请填写回复内容。"),
-            "max_length": gettext_lazy("回复不能超过 %(limit_value)d 个字。"),
-        },
+        error_messages={"required": gettext_lazy("请填写回复内容。")},
     )
 
 

@@ -52,12 +52,17 @@ def quiet_hours_ignored() -> bool:
     return bool(settings.DEMO_MODE and settings.DEMO_IGNORE_QUIET_HOURS)
 
 
-def in_quiet_hours(moment) -> bool:
-    """No survey SMS from MINYI_SURVEY_QUIET_START_HOUR to MINYI_SURVEY_QUIET_END_HOUR."""
-    if quiet_hours_ignored():
-        return False
+def clock_in_quiet_hours(moment) -> bool:
+    """Whether `moment` falls from MINYI_SURVEY_QUIET_START_HOUR to _END_HOUR, whatever the
+    demo setting says."""
     hour = timezone.localtime(moment).hour
     return hour >= settings.SURVEY_QUIET_START or hour < settings.SURVEY_QUIET_END
+
+
+def in_quiet_hours(moment) -> bool:
+    """No unsolicited SMS now: the clock is in the quiet hours and the demo does not say
+    "send now"."""
+    return not quiet_hours_ignored() and clock_in_quiet_hours(moment)
 
 
 def quiet_hours_end(moment):

@@ -20,6 +20,7 @@ from minyi.core.pii import normalize_mobile
 from minyi.integrations.sms.models import InboundSms, OutboundSms, OutboundStatus
 from minyi.integrations.sms.services import (
     UNSOLICITED,
+    clock_in_quiet_hours,
     dlr_record,
     in_quiet_hours,
     inbound_receive,
@@ -144,14 +145,9 @@ def demo_phones(request):
         "quiet_end": settings.SURVEY_QUIET_END,
         "quiet_ignored": quiet_hours_ignored(),
         # Whether the clock is in quiet hours, whatever the demo setting says.
-        "quiet_now": _clock_in_quiet_hours(now),
+        "quiet_now": clock_in_quiet_hours(now),
     }
     return render(request, "sms/demo_phones.html", context)
-
-
-def _clock_in_quiet_hours(moment) -> bool:
-    hour = timezone.localtime(moment).hour
-    return hour >= settings.SURVEY_QUIET_START or hour < settings.SURVEY_QUIET_END
 
 
 def _waits(message: OutboundSms, now):
