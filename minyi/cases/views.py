@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy
 
 from minyi.cases.imports import CSV_COLUMNS, cases_import_rows, read_csv
 from minyi.cases.selectors import case_complaints, case_get_visible, case_list_visible_to
-from minyi.console.access import staff_view
+from minyi.orgs.access import staff_view
 from minyi.core.errors import ApplicationError
 from minyi.orgs.roles import Perm, has_perm
 

@@ -6,15 +6,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from minyi.console.access import staff_view
 from minyi.console.selectors import todo_for
 from minyi.core.models import AuditAction
-from minyi.core.selectors import audit_list_visible_to
 from minyi.notifications.selectors import notification_list_for
+from minyi.orgs.access import staff_view
 from minyi.orgs.choices import UnitKind
 from minyi.orgs.models import OrgUnit
 from minyi.orgs.roles import Perm, has_perm
 from minyi.orgs.selectors import (
+    audit_list_visible_to,
     officer_get_visible,
     officer_list_visible_to,
     orgunit_children_with_counts,

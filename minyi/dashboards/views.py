@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from minyi.console.access import staff_view
+from minyi.orgs.access import staff_view
 from minyi.core import stats
 from minyi.core.errors import NotFound
 from minyi.dashboards import conf

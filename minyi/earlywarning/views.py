@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from minyi.console.access import staff_view
+from minyi.orgs.access import staff_view
 from minyi.core.errors import ApplicationError, NotFound, PermissionDenied
 from minyi.earlywarning.models import WarningColour, WarningSubject
 from minyi.earlywarning.selectors import (

@@ -4,6 +4,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Length, Substr
 
 from minyi.core.errors import NotFound
+from minyi.core.models import AuditEvent
 from minyi.orgs.models import Officer, OrgUnit, User
 
 
@@ -102,3 +103,12 @@ def subtree_summary(user, unit: OrgUnit) -> dict:
         "officer_count": officers.count(),
         "public_officer_count": officers.filter(is_public=True).count(),
     }
+
+def audit_list_visible_to(user, *, action: str = "") -> QuerySet[AuditEvent]:
+    """Audit rows of actions taken by accounts in the user's subtree. Rows with no actor unit
+    (failed logins under unknown names) belong to the whole city and only a superuser sees
+    them."""
+    qs = AuditEvent.objects.filter(scope_q(user, "actor_unit__")).select_related("actor_unit")
+    if action:
+        qs = qs.filter(action=action)
+    return qs

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from minyi.console.access import staff_view
+from minyi.orgs.access import staff_view
 from minyi.core.errors import ApplicationError, NotFound
 from minyi.opinions.models import OpinionKind
 from minyi.opinions.services import opinion_from_inbound

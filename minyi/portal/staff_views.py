@@ -4,7 +4,7 @@ officers and its station, and scan counts per officer and station (知晓率 pro
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
-from minyi.console.access import staff_view
+from minyi.orgs.access import staff_view
 from minyi.orgs.roles import Perm
 from minyi.orgs.selectors import orgunit_list_visible_to
 from minyi.portal.qr import officer_scan_url, qr_svg, unit_scan_url
