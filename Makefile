@@ -69,6 +69,10 @@ bench-portal: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@# Imports point one way (pyproject.toml [tool.importlinter], docs/architecture.md).
+	$(BIN)/lint-imports
+	@# No logic written twice (pyproject.toml [tool.pylint]).
+	$(BIN)/pylint minyi
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

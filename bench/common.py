@@ -115,7 +115,7 @@ def migrate_and_build_city() -> None:
     django.setup()
     from django.core.management import call_command
 
-    from minyi.orgs.demo import build_demo_city
+    from minyi.demo.city import build_demo_city
 
     started = time.perf_counter()
     call_command("migrate", verbosity=0, interactive=False)

@@ -150,9 +150,9 @@ def plan_cells(seed: int) -> list[Cell]:
     """The demo city's stations and brigades × the business types they handle, weighted by
     the unit's size, each with its satisfaction: most units at 0.96–0.99 for window services,
     two weak stations and a weak traffic brigade, three strong stations."""
+    from minyi.callbacks.services import perception_centre_for
     from minyi.orgs.models import Officer, OrgUnit
     from minyi.perception.models import BusinessType
-    from minyi.perception.services import perception_centre_for
 
     rng = random.Random(f"{seed}:cells")  # noqa: S311 - synthetic data, deterministic
     types = {t.code: t for t in BusinessType.objects.all()}
@@ -252,7 +252,7 @@ def migrate_and_build_city(scale: int) -> None:
     django.setup()
     from django.core.management import call_command
 
-    from minyi.orgs.demo import build_demo_city, demo_city_exists
+    from minyi.demo.city import build_demo_city, demo_city_exists
 
     started = time.perf_counter()
     call_command("migrate", verbosity=0, interactive=False)
@@ -328,15 +328,10 @@ def build(db_name: str, plan: Plan) -> dict[str, float]:
     """Write the contacts and everything that follows from them; returns seconds per step."""
     from django.conf import settings
 
+    from minyi.callbacks.models import Callback, CallbackEvent
     from minyi.core.pii import encrypt
     from minyi.orgs.models import User
-    from minyi.perception.models import (
-        Callback,
-        CallbackEvent,
-        SatisfactionDaily,
-        ServiceEvent,
-        Survey,
-    )
+    from minyi.perception.models import SatisfactionDaily, ServiceEvent, Survey
     from minyi.workorders.models import Appeal, WorkOrder, WorkOrderEvent
 
     steps: dict[str, float] = {}
@@ -583,7 +578,7 @@ def _insert_callbacks_and_orders(conn, params, survey_t, callback_t, order_t, ap
     attribution and tags when the citizen was reached; a work order for each at-fault one
     (closed, except the last ten days'), a few appeals, and the upheld ones taken out of the
     figures as `survey_exclude` does."""
-    from minyi.perception.models import CallbackEvent
+    from minyi.callbacks.models import CallbackEvent
     from minyi.workorders.models import WorkOrderEvent
 
     started = time.perf_counter()
@@ -734,7 +729,7 @@ def _insert_callbacks_and_orders(conn, params, survey_t, callback_t, order_t, ap
 
 def build_satisfaction_daily(conn, tz: str, event_t, survey_t, daily_t) -> None:
     """SatisfactionDaily from the raw rows in one pass: per local day of the contact, unit and
-    business type, what `_rollup_add` and `survey_exclude` keep incrementally: every event;
+    business type, what `rollup_add` and `rollup_exclude` keep incrementally: every event;
     every survey sent; every answer, by rating, except those taken out by an upheld appeal,
     which count as `excluded`."""
     conn.execute(sql.SQL("TRUNCATE {}").format(daily_t))
@@ -1117,8 +1112,9 @@ def diagnose(timings: Timings, clients) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from minyi.dashboards.page import FIGURES, dashboard_for
     from minyi.dashboards.periods import period_parse
-    from minyi.dashboards.selectors import FIGURES, UnitIndex, dashboard_for
+    from minyi.dashboards.scope import UnitIndex
     from minyi.orgs.models import User
 
     for figure, values in timings.pages.items():
@@ -1206,8 +1202,10 @@ def page_requests(rng: random.Random, n: int) -> list[PageRequest]:
     from django.urls import reverse
 
     from minyi.dashboards import conf
+    from minyi.dashboards.drill import drill_rows
+    from minyi.dashboards.filters import DrillFilters
     from minyi.dashboards.periods import period_parse, range_key
-    from minyi.dashboards.selectors import DrillFilters, UnitIndex, drill_rows
+    from minyi.dashboards.scope import UnitIndex
     from minyi.orgs.models import Officer, User
     from minyi.perception.models import ReasonTag
 
@@ -1304,8 +1302,10 @@ def raw_queries(rng: random.Random, n: int, pages: list[PageRequest]) -> list[Ra
     from surveys joined to their contacts; and the drill-down pages' own SQL, run directly."""
     from django.conf import settings
 
+    from minyi.dashboards.drill import drill_rows
+    from minyi.dashboards.filters import DrillFilters
     from minyi.dashboards.periods import period_parse
-    from minyi.dashboards.selectors import DrillFilters, UnitIndex, drill_rows
+    from minyi.dashboards.scope import UnitIndex
     from minyi.orgs.models import OrgUnit, User
     from minyi.perception.models import ServiceEvent, Survey
 

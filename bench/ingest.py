@@ -45,8 +45,8 @@ EVENTS_URL = "/api/v1/events"
 def prepare_database() -> str:
     """Migrate, build the demo city and return a fresh API key scoped to the root unit."""
     common.migrate_and_build_city()
+    from minyi.demo.city_plan import ROOT_CODE
     from minyi.orgs.choices import Role
-    from minyi.orgs.demo import ROOT_CODE
     from minyi.orgs.models import OrgUnit, User
     from minyi.orgs.services import apikey_create
 
@@ -356,14 +356,18 @@ _BREAKDOWN = (
     ("API key check (apikey_authenticate)", "minyi/orgs/services.py", "apikey_authenticate"),
     ("json.loads of the body", "json/__init__.py", "loads"),
     ("EventIn validation (pydantic, per item)", "minyi/perception/api.py", "_validate_items"),
-    ("events_ingest", "minyi/perception/services.py", "events_ingest"),
+    ("events_ingest", "minyi/perception/services/ingest.py", "events_ingest"),
     ("  normalize_mobile", "minyi/core/pii.py", "normalize_mobile"),
     ("  lookup_hash (HMAC-SHA256)", "minyi/core/pii.py", "lookup_hash"),
     ("  model instances (events, links)", "django/db/models/base.py", "__init__"),
-    ("  _store_events (transaction)", "minyi/perception/services.py", "_store_events"),
+    ("  _store_events (transaction)", "minyi/perception/services/ingest.py", "_store_events"),
     ("    encrypt (Fernet, in get_prep_value)", "minyi/core/pii.py", "encrypt"),
-    ("    _link_officers (M2M bulk_create)", "minyi/perception/services.py", "_link_officers"),
-    ("    _rollup_add (SatisfactionDaily)", "minyi/perception/services.py", "_rollup_add"),
+    (
+        "    _link_officers (M2M bulk_create)",
+        "minyi/perception/services/ingest.py",
+        "_link_officers",
+    ),
+    ("    rollup_add (SatisfactionDaily)", "minyi/perception/services/daily.py", "rollup_add"),
     ("    SQL round trips (psycopg execute)", "psycopg/cursor.py", "execute"),
     ("response: BatchOut validation + render", "ninja/operation.py", "_result_to_response"),
 )

@@ -217,8 +217,8 @@ def service_cases_and_sessions(n: int, seed: int) -> list[Job]:
     from minyi.cases.public_views import SESSION_PARTY
     from minyi.cases.services import case_upsert, party_subject
     from minyi.orgs.models import Officer, OrgUnit
-    from minyi.portal.models import OtpPurpose
-    from minyi.portal.services import session_mark_verified
+    from minyi.verification.models import OtpPurpose
+    from minyi.verification.services import session_mark_verified
 
     rng = random.Random(f"{seed}:service")  # noqa: S311 - synthetic data, deterministic
     stations = list(OrgUnit.objects.filter(kind="police_station", is_active=True))
@@ -284,8 +284,8 @@ def directory_jobs(seed: int) -> tuple[list[Job], list[Job]]:
     of every public officer (cards made here for those without one)."""
     from django.utils.html import escape
 
+    from minyi.directory.models import OfficerCard
     from minyi.orgs.models import Officer
-    from minyi.portal.models import OfficerCard
 
     rng = random.Random(f"{seed}:directory")  # noqa: S311 - synthetic data, deterministic
     public = Officer.objects.filter(is_public=True, is_active=True)
@@ -440,10 +440,10 @@ _BREAKDOWN = (
     ("view case_progress", "minyi/cases/public_views.py", "case_progress"),
     ("  _verified_party", "minyi/cases/public_views.py", "_verified_party"),
     ("  case_party_public", "minyi/cases/selectors.py", "case_party_public"),
-    ("view directory", "minyi/portal/directory_views.py", "directory"),
-    ("  directory_search", "minyi/portal/selectors.py", "directory_search"),
-    ("view officer_card", "minyi/portal/directory_views.py", "officer_card"),
-    ("  officer_card_public", "minyi/portal/selectors.py", "officer_card_public"),
+    ("view directory search", "minyi/directory/views.py", "search"),
+    ("  directory_search", "minyi/directory/selectors.py", "directory_search"),
+    ("view officer_card", "minyi/directory/views.py", "officer_card"),
+    ("  officer_card_public", "minyi/directory/selectors.py", "officer_card_public"),
     ("decrypt (Fernet)", "minyi/core/pii.py", "decrypt"),
     ("render (template)", "django/shortcuts.py", "render"),
     ("context processors", "django/template/context.py", "bind_template"),

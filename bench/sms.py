@@ -7,7 +7,7 @@ Run from the repository root: `.venv/bin/python bench/sms.py` (or `make bench-sm
    fakesmsc; `KannelHarness`) on loopback, its get-url pointing at one loopback socket that
    the script binds and hands to gunicorn (2 sync workers): Minyi first, then a bare receiver.
 2. Outbound: N events (one distinct mobile each) through `events_ingest`, surveys scheduled
-   and made due at once; timed from "due" until one `perception_worker` process (the real
+   and made due at once; timed from "due" until one `manage.py worker` process (the real
    command, MINYI_SMS_BACKEND=kannel) has every OutboundSms accepted by Kannel and fakesmsc
    has seen N messages. Kannel's delivery reports go to Minyi under gunicorn meanwhile.
    Baseline: the same N sendsms requests (same parameters, dlr-url and concurrency as
@@ -182,7 +182,8 @@ def build_surveys(args, rng: random.Random) -> Surveys:
     from django.utils import timezone as dj_timezone
 
     from minyi.perception.models import Survey, SurveyStatus
-    from minyi.perception.services import MAX_BATCH, events_ingest, surveys_schedule_pending
+    from minyi.perception.services.ingest import MAX_BATCH, events_ingest
+    from minyi.perception.services.surveys import surveys_schedule_pending
 
     extra = max(0, 2 * args.replies - args.surveys)
     reserve = (PROFILE_OUT + PROFILE_IN) if args.profile else 0
@@ -238,10 +239,11 @@ def check_replies() -> None:
 
 
 class Worker:
-    """`manage.py perception_worker`, the sender as deployed, with its output in a file whose
+    """`manage.py worker`, the sender as deployed (its schedule dispatches the due surveys and
+    sends the outbox, MINYI_SMS_SEND_BATCH messages a claim), with its output in a file whose
     lines are time-stamped here when first seen."""
 
-    BANNER = "perception worker: SMS via kannel"
+    BANNER = "worker: scheduling"
 
     def __init__(self, *, log_path: Path, interval: float, batch: int):
         self.log_path = log_path
@@ -252,14 +254,17 @@ class Worker:
 
     def start(self) -> None:
         command = [
-            sys.executable, "manage.py", "perception_worker",
-            "--interval", str(self.interval), "--batch", str(self.batch),
+            sys.executable, "manage.py", "worker", "--interval", str(self.interval),
         ]  # fmt: skip
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
                 command,
                 cwd=common.ROOT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={
+                    **os.environ,
+                    "PYTHONUNBUFFERED": "1",
+                    "MINYI_SMS_SEND_BATCH": str(self.batch),
+                },
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -270,11 +275,9 @@ class Worker:
         deadline = time.monotonic() + timeout
         while not any(self.BANNER in line for _t, line in self.poll()):
             if self.proc is None or self.proc.poll() is not None:
-                raise common.BenchError(f"perception_worker exited:\n{self.tail()}")
+                raise common.BenchError(f"worker exited:\n{self.tail()}")
             if time.monotonic() > deadline:
-                raise common.BenchError(
-                    f"perception_worker did not start in {timeout} s:\n{self.tail()}"
-                )
+                raise common.BenchError(f"worker did not start in {timeout} s:\n{self.tail()}")
             time.sleep(0.1)
 
     def poll(self) -> list[tuple[float, str]]:
@@ -438,7 +441,7 @@ class Outbound:
     app_dlr: float  # due -> every delivery report recorded
     dlr_count: int
     dlr_at_sent: int  # delivery reports recorded when the sender had finished
-    passes: int  # worker passes that sent something
+    passes: int  # send runs that sent something
     kannel_http: float  # baseline: all sendsms requests answered
     kannel_mt: float  # baseline: fakesmsc saw N messages
     kannel_dlr: float  # baseline: every delivery report at the bare receiver
@@ -473,7 +476,7 @@ def measure_outbound_app(args, surveys: Surveys, kannel, counter, server, worker
     time.sleep(max(0.5, args.interval))  # past the first (empty) pass
     counter.mark()
     common.checkpoint()
-    common.log(f"outbound: {n} surveys due now, {len(workers)} perception_worker process(es)")
+    common.log(f"outbound: {n} surveys due now, {len(workers)} worker process(es)")
 
     started = time.perf_counter()
     Survey.objects.filter(pk__in=surveys.outbound).update(send_at=dj_timezone.now())
@@ -501,7 +504,7 @@ def measure_outbound_app(args, surveys: Surveys, kannel, counter, server, worker
                 f"{workers[0].tail()}\n{server.tail()}"
             )
         if not all(w.alive() for w in workers):
-            raise common.BenchError(f"perception_worker exited:\n{workers[0].tail()}")
+            raise common.BenchError(f"worker exited:\n{workers[0].tail()}")
         time.sleep(0.05)
     common.log(f"outbound: all sent in {t_sent:.2f} s, fakesmsc had them at {t_mt:.2f} s")
 
@@ -727,13 +730,13 @@ def measure_send_mo(kannel, bare_log: Path, mobiles: list[str], sender: str) -> 
 # --- Profile ---------------------------------------------------------------------------------
 
 _OUT_BREAKDOWN = (
-    ("surveys_dispatch_due", "minyi/perception/services.py", "surveys_dispatch_due"),
+    ("surveys_dispatch_due", "minyi/perception/services/surveys.py", "surveys_dispatch_due"),
     ("  select due surveys (+ event, unit, type)", "django/db/models/query.py", "__iter__"),
-    ("  survey_text", "minyi/perception/services.py", "survey_text"),
+    ("  survey_text", "minyi/perception/services/surveys.py", "survey_text"),
     ("  OutboundSms bulk_create", "django/db/models/query.py", "bulk_create"),
     ("    Fernet encrypt (mobile, body)", "minyi/core/pii.py", "encrypt"),
     ("  Survey bulk_update (CASE WHEN per row)", "django/db/models/query.py", "bulk_update"),
-    ("  _rollup_add", "minyi/perception/services.py", "_rollup_add"),
+    ("  rollup_add", "minyi/perception/services/daily.py", "rollup_add"),
     ("outbox_send_batch", "minyi/integrations/sms/services.py", "outbox_send_batch"),
     ("  outbox_claim", "minyi/integrations/sms/services.py", "outbox_claim"),
     ("  waiting for the sendsms threads", "concurrent/futures/_base.py", "result_iterator"),
@@ -747,11 +750,11 @@ _OUT_BREAKDOWN = (
 _IN_BREAKDOWN = (
     ("kannel_inbound (view)", "minyi/integrations/sms/views.py", "kannel_inbound"),
     ("  inbound_receive", "minyi/integrations/sms/services.py", "inbound_receive"),
-    ("  reply_record_sms", "minyi/perception/services.py", "reply_record_sms"),
+    ("  reply_record_sms", "minyi/perception/services/replies.py", "reply_record_sms"),
     ("    parse_reply", "minyi/perception/replies.py", "parse_reply"),
-    ("    survey_answer", "minyi/perception/services.py", "survey_answer"),
-    ("      _rollup_add", "minyi/perception/services.py", "_rollup_add"),
-    ("      callback_open", "minyi/perception/services.py", "callback_open"),
+    ("    survey_answer", "minyi/perception/services/replies.py", "survey_answer"),
+    ("      rollup_add", "minyi/perception/services/daily.py", "rollup_add"),
+    ("      callback_open", "minyi/callbacks/services.py", "callback_open"),
     ("Fernet encrypt", "minyi/core/pii.py", "encrypt"),
     ("Fernet decrypt", "minyi/core/pii.py", "decrypt"),
     ("SQL round trips (psycopg execute)", "psycopg/cursor.py", "execute"),
@@ -849,7 +852,7 @@ def profile(surveys: Surveys, rng: random.Random) -> None:
     from minyi.integrations.sms.models import OutboundSms
     from minyi.integrations.sms.services import outbox_send_batch
     from minyi.perception.models import Survey
-    from minyi.perception.services import surveys_dispatch_due
+    from minyi.perception.services.surveys import surveys_dispatch_due
 
     Survey.objects.filter(pk__in=surveys.profile_out).update(send_at=dj_timezone.now())
     backend = KannelBackend()
@@ -933,7 +936,7 @@ def run(args, kannel, sock: socket.socket, session: common.Session) -> Result:
         for i in range(args.senders)
     ]
     for sender in senders:  # the database is dropped anyway
-        session.on_exit("stop perception_worker", functools.partial(sender.stop, grace=3))
+        session.on_exit("stop worker", functools.partial(sender.stop, grace=3))
     t_sent, t_mt, t_dlr, dlrs, dlr_at_sent, passes = measure_outbound_app(
         args, surveys, kannel, counter, app, senders
     )
@@ -1020,9 +1023,9 @@ def print_report(r: Result) -> None:
     n = o.messages
     common.print_heading(r.machine_at_start)
     print(
-        f"Outbound: {n} surveys, {o.senders} perception_worker process(es) (--batch {r.batch}, "
-        f"--interval {r.interval:g} s; {o.passes} pass(es) with sends), {r.concurrency} parallel "
-        f"sendsms requests a process; delivery reports to Minyi on gunicorn, {r.workers} workers"
+        f"Outbound: {n} surveys, {o.senders} worker process(es) (batch {r.batch}, --interval "
+        f"{r.interval:g} s; {o.passes} send run(s) with sends), {r.concurrency} parallel sendsms "
+        f"requests a process; delivery reports to Minyi on gunicorn, {r.workers} workers"
     )
     table = common.Table(label=50, count=7, seconds=9, rate=8)
     row = table.row
@@ -1060,11 +1063,13 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--surveys", type=int, default=5_000, help="outbound surveys [5000]")
     parser.add_argument("--replies", type=int, default=2_000, help="replies a path [2000]")
-    parser.add_argument("--senders", type=int, default=1, help="perception_worker processes [1]")
+    parser.add_argument("--senders", type=int, default=1, help="`manage.py worker` processes [1]")
     parser.add_argument(
-        "--interval", type=float, default=2.0, help="worker's --interval [2.0 s, its default]"
+        "--interval", type=float, default=1.0, help="worker's --interval [1.0 s, its default]"
     )
-    parser.add_argument("--batch", type=int, default=200, help="worker's --batch [200]")
+    parser.add_argument(
+        "--batch", type=int, default=200, help="messages a claim, MINYI_SMS_SEND_BATCH [200]"
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers [2]")
     parser.add_argument("--clients", type=int, default=8, help="direct HTTP clients [8]")
     parser.add_argument("--timeout", type=int, default=360, help="abort after seconds [360]")

@@ -61,16 +61,22 @@ INSTALLED_APPS = [
     "minyi.core",
     "minyi.orgs",
     "minyi.perception",
+    "minyi.callbacks",
+    "minyi.inbox",
     "minyi.workorders",
     "minyi.notifications",
     "minyi.insight",
     "minyi.dashboards",
-    "minyi.earlywarning",
+    "minyi.warnings",
     "minyi.portal",
+    "minyi.directory",
     "minyi.opinions",
     "minyi.cases",
+    "minyi.demo",
     "minyi.console",
+    "minyi.worker",
     "minyi.integrations.sms",
+    "minyi.verification",
 ]
 
 MIDDLEWARE = [
@@ -151,6 +157,66 @@ TASKS = {
         "BACKEND": env.str("MINYI_TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
     }
 }
+
+# What `manage.py worker` (minyi/worker) enqueues, and every how many seconds; each task is
+# an app's own `tasks.py`. A sweep claims its rows with SKIP LOCKED: its runs may overlap on
+# several workers, and a run that found work is followed at once by the next (a backlog is
+# worked through, not paced). Any other job waits while its last run is waiting or running.
+# "at_start": False makes a job wait one period after it is first seen (the daily ones).
+WORKER_SCHEDULE = {
+    # The perception loop (docs/architecture.md, "Background work").
+    "surveys_schedule": {
+        "task": "minyi.perception.tasks.surveys_schedule_task", "every": 2, "sweep": True
+    },
+    "surveys_dispatch": {
+        "task": "minyi.perception.tasks.surveys_dispatch_task", "every": 2, "sweep": True
+    },
+    "outbox_send": {
+        "task": "minyi.integrations.sms.tasks.outbox_send_task", "every": 2, "sweep": True
+    },
+    "inbound_process": {
+        "task": "minyi.perception.tasks.inbound_process_task", "every": 2, "sweep": True
+    },
+    "outbox_recover": {
+        "task": "minyi.integrations.sms.tasks.outbox_recover_task", "every": 10, "sweep": True
+    },
+    "surveys_remind": {
+        "task": "minyi.perception.tasks.surveys_remind_task", "every": 60, "sweep": True
+    },
+    # Follow-up deadlines: reminders, escalation, unrated answers closed.
+    "workorders_remind": {
+        "task": "minyi.workorders.tasks.workorders_remind_task", "every": 60, "sweep": True
+    },
+    "workorders_escalate": {
+        "task": "minyi.workorders.tasks.workorders_escalate_task", "every": 60, "sweep": True
+    },
+    "opinions_sweep": {
+        "task": "minyi.opinions.tasks.opinions_sweep_task", "every": 60, "sweep": True
+    },
+    # Periodic jobs. In production the daily ones may run from cron at night instead
+    # (docs/deployment.md): then take them out here.
+    "dashboard_rollups": {"task": "minyi.dashboards.tasks.dashboard_rollups_task", "every": 300},
+    "throttle_purge": {"task": "minyi.verification.tasks.throttle_purge_task", "every": 300},
+    "otp_redact": {"task": "minyi.verification.tasks.otp_redact_task", "every": 300},
+    "task_results_prune": {"task": "minyi.worker.tasks.task_results_prune_task", "every": 600},
+    "warnings_compute": {"task": "minyi.warnings.tasks.compute_warnings_task", "every": 3600},
+    "tagger_train": {
+        "task": "minyi.insight.tasks.tagger_train_task", "every": 86400, "at_start": False
+    },
+    "dashboard_rollups_full": {
+        "task": "minyi.dashboards.tasks.dashboard_rollups_task",
+        "every": 86400,
+        "at_start": False,
+        "kwargs": {"full": True},
+    },
+}  # fmt: skip
+# Jobs left out by name, e.g. the daily ones when cron runs them at night instead.
+_worker_skip = set(env.list("MINYI_WORKER_SKIP_JOBS", default=[]))
+if _worker_skip - WORKER_SCHEDULE.keys():
+    raise ImproperlyConfigured(
+        f"MINYI_WORKER_SKIP_JOBS: no such job {sorted(_worker_skip - WORKER_SCHEDULE.keys())}"
+    )
+WORKER_SCHEDULE = {k: v for k, v in WORKER_SCHEDULE.items() if k not in _worker_skip}
 
 # A full batch of 5,000 events with several officers each is a few MB of JSON.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MINYI_MAX_REQUEST_MB", default=16) * 2**20
@@ -240,6 +306,8 @@ SMS_CLAIM_LEASE_SECONDS = env.int("MINYI_SMS_CLAIM_LEASE_SECONDS", default=60)
 # to report it accepted.
 SMS_UNKNOWN_GRACE_SECONDS = env.int("MINYI_SMS_UNKNOWN_GRACE_SECONDS", default=120)
 SMS_MAX_ATTEMPTS = env.int("MINYI_SMS_MAX_ATTEMPTS", default=8)
+# Messages a sender claims (and sends in parallel) at a time.
+SMS_SEND_BATCH = env.int("MINYI_SMS_SEND_BATCH", default=200)
 
 # --- Authentication and sessions (docs/security.md explains each choice) -------------------
 AUTHENTICATION_BACKENDS = [

@@ -1,18 +1,17 @@
 from django.conf import settings
 from django.contrib.auth import views as auth_views
+from django.db import connection
 from django.http import JsonResponse
 from django.urls import include, path
 
-from minyi.admin import admin_site
 from minyi.api import api
 from minyi.orgs import views as org_views
+from minyi.orgs.admin import admin_site
 from minyi.perception import views as perception_views
 
 
 def healthz(request):
     """Liveness for load balancers: the process answers and the database is reachable."""
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
@@ -28,16 +27,19 @@ urlpatterns = [
     path("api/", api.urls),
     path("s/<str:token>", perception_views.survey_h5, name="survey_h5"),
     path("sms/", include("minyi.integrations.sms.urls")),
+    path("perception/callbacks/", include("minyi.callbacks.urls")),
+    path("perception/inbox/", include("minyi.inbox.urls")),
     path("perception/", include("minyi.perception.urls")),
     path("workorders/", include("minyi.workorders.urls")),
     path("notifications/", include("minyi.notifications.urls")),
     path("insight/", include("minyi.insight.urls")),
     path("dashboards/", include("minyi.dashboards.urls")),
-    path("warnings/", include("minyi.earlywarning.urls")),
+    path("warnings/", include("minyi.warnings.urls")),
     path("c/", include("minyi.portal.urls")),
     path("opinions/", include("minyi.opinions.urls")),
     path("cases/", include("minyi.cases.urls")),
-    path("directory/", include("minyi.portal.staff_urls")),
+    # The officer directory: citizen pages under /c/, staff pages under /directory/.
+    path("", include("minyi.directory.urls")),
     path("", include("minyi.console.urls")),
 ]
 

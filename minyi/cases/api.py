@@ -11,7 +11,7 @@ from minyi.cases.services import case_progress_add, case_upsert
 from minyi.core.errors import ApplicationError
 from minyi.core.jsonbody import json_body
 from minyi.core.schemas import request_body_schema
-from minyi.perception.api import ApiKeyAuth
+from minyi.orgs.api_auth import ApiKeyAuth
 
 router = Router(auth=ApiKeyAuth(), tags=["cases"])
 

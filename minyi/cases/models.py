@@ -69,10 +69,20 @@ class Case(BaseModel):
 
     @property
     def is_public(self) -> bool:
-        return not (self.confidential or self.private)
+        return not any(getattr(self, flag) for flag in HIDING_FLAGS)
 
 
-PUBLIC_CASES = Q(confidential=False, private=False)
+# "A case is public" (可查询: its parties may look it up and get its SMS) when none of these
+# flags is set. The one rule: Case.is_public, PUBLIC_CASES and public_cases_q are built on it.
+HIDING_FLAGS = ("confidential", "private")
+
+
+def public_cases_q(prefix: str = "") -> Q:
+    """The public cases, reached through `prefix` ("case__" from a party)."""
+    return Q(**{f"{prefix}{flag}": False for flag in HIDING_FLAGS})
+
+
+PUBLIC_CASES = public_cases_q()
 
 
 class PartyRole(models.TextChoices):

@@ -5,7 +5,7 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from minyi.opinions.services import CONTENT_MAX, CONTENT_MIN
+from minyi.opinions.services.intake import CONTENT_MAX, CONTENT_MIN
 
 
 class UnechoedTextInput(forms.TextInput):

@@ -28,9 +28,9 @@ from minyi.core.errors import ApplicationError
 from minyi.core.net import client_ip
 from minyi.core.pii import lookup_hash, mask_mobile
 from minyi.opinions.selectors import opinion_for_mobile
-from minyi.portal.models import OtpPurpose
-from minyi.portal.services import session_mark_verified, session_verified_mobile
-from minyi.portal.views import SEND_CODE
+from minyi.verification.models import OtpPurpose
+from minyi.verification.services import session_mark_verified, session_verified_mobile
+from minyi.verification.views import SEND_CODE
 
 SESSION_PARTY = "case_party"  # the party found in step 1, waiting for (or past) its code
 STEP_START, STEP_CODE = "start", "code"

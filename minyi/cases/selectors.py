@@ -6,8 +6,9 @@ import hashlib
 from django.db import connection
 from django.db.models import QuerySet
 
-from minyi.cases.models import Case, CaseParty
+from minyi.cases.models import HIDING_FLAGS, Case, CaseParty, public_cases_q
 from minyi.core.errors import NotFound
+from minyi.core.pii import lookup_hash
 from minyi.opinions.models import Opinion
 from minyi.orgs.models import Officer, OrgUnit
 from minyi.orgs.selectors import scope_q
@@ -44,12 +45,26 @@ def case_complaints(user, case: Case) -> QuerySet[Opinion]:
 
 
 def case_party_public(party_id) -> CaseParty | None:
-    """The party, if its case is still neither confidential nor private."""
+    """The party, if its case is still public (neither confidential nor private)."""
     if not party_id:
         return None
     return (
         CaseParty.objects.select_related("case", "case__unit", "case__officer")
-        .filter(pk=party_id, case__confidential=False, case__private=False)
+        .filter(public_cases_q("case__"), pk=party_id)
+        .first()
+    )
+
+
+def case_party_public_find(number: str, id_number: str) -> CaseParty | None:
+    """The party with this (normalised) ID number of the public case with this number: step 1
+    of the party's lookup. A confidential or private case is not found, as if absent."""
+    return (
+        CaseParty.objects.select_related("case")
+        .filter(
+            public_cases_q("case__"),
+            case__number=number,
+            id_number_hash=lookup_hash("id", id_number),
+        )
         .first()
     )
 
@@ -75,5 +90,5 @@ _PARTY_VERSION_SQL = f"""
     JOIN {Case._meta.db_table} c ON c.id = p.case_id
     JOIN {OrgUnit._meta.db_table} u ON u.id = c.unit_id
     LEFT JOIN {Officer._meta.db_table} o ON o.id = c.officer_id
-    WHERE p.id = %s AND NOT c.confidential AND NOT c.private
-"""  # noqa: S608 - table names from the models, the id is a parameter
+    WHERE p.id = %s AND {" AND ".join(f"NOT c.{flag}" for flag in HIDING_FLAGS)}
+"""  # noqa: S608 - table and column names from the models, the id is a parameter

@@ -15,6 +15,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from minyi.cases.models import (
+    HIDING_FLAGS,
     STAGE_ORDER,
     Case,
     CaseParty,
@@ -22,21 +23,23 @@ from minyi.cases.models import (
     CaseStage,
     PartyRole,
 )
+from minyi.cases.selectors import case_party_public, case_party_public_find
 from minyi.core.audit import audit_record
 from minyi.core.errors import ApplicationError, PermissionDenied
 from minyi.core.models import AuditAction
 from minyi.core.pii import lookup_hash, normalize_id_number, normalize_mobile
 from minyi.integrations.sms.models import SmsPurpose
 from minyi.integrations.sms.services import sms_enqueue
+from minyi.opinions.models import OpinionKind
+from minyi.opinions.services.intake import opinion_submit
 from minyi.orgs.models import Officer, OrgUnit
-from minyi.portal.models import OtpPurpose
-from minyi.portal.services import otp_request, otp_verify, throttle_hit
+from minyi.verification.models import OtpPurpose
+from minyi.verification.services import otp_request, otp_verify, throttle_hit
 
 # Clocks of the case system and ours may differ a little; a step "tomorrow" is a mistake.
 FUTURE_SLACK = timedelta(hours=1)
 # A case that ended stays ended: a late step of an earlier stage goes on the timeline only.
 TERMINAL_STAGES = {CaseStage.CLOSED, CaseStage.NOT_FILED}
-FLAGS = ("confidential", "private")
 
 
 def case_not_found() -> ApplicationError:
@@ -213,15 +216,15 @@ def case_upsert(
     case.case_type = case_type
     case.unit = unit
     case.officer = officer
-    was = {name: getattr(case, name) for name in FLAGS}
-    for name in FLAGS:
+    was = {name: getattr(case, name) for name in HIDING_FLAGS}
+    for name in HIDING_FLAGS:
         if created or _flag_given(data, name):
             setattr(case, name, _flag(data.get(name)))
     case.source = source[:60]
     case.save()
     # A flag change is audited (who, from where, old and new): a case made public can be
     # looked up by its parties and pushes SMS from now on.
-    if not created and any(was[name] != getattr(case, name) for name in FLAGS):
+    if not created and any(was[name] != getattr(case, name) for name in HIDING_FLAGS):
         audit_record(
             action=AuditAction.CHANGE,
             actor=actor,
@@ -229,8 +232,8 @@ def case_upsert(
             obj=case,
             detail={
                 "source": source[:60],
-                "flags": {name: [was[name], getattr(case, name)] for name in FLAGS},
-                "made_public": case.is_public and (was["confidential"] or was["private"]),
+                "flags": {name: [was[name], getattr(case, name)] for name in HIDING_FLAGS},
+                "made_public": case.is_public and any(was.values()),
             },
         )
     for party in parties:
@@ -358,19 +361,6 @@ def case_progress_push(*, case: Case, progress: CaseProgress, now=None) -> int:
     return sent
 
 
-def _public_party(number: str, id_number: str) -> CaseParty | None:
-    return (
-        CaseParty.objects.select_related("case")
-        .filter(
-            case__number=number,
-            case__confidential=False,
-            case__private=False,
-            id_number_hash=lookup_hash("id", id_number),
-        )
-        .first()
-    )
-
-
 def case_lookup_start(*, number: str, id_number: str, ip: str = "", now=None) -> CaseParty:
     """Step 1 of a party's lookup: case number + ID number → a code to the mobile on record.
     Counted per address, found or not, so case numbers cannot be tried in bulk."""
@@ -385,7 +375,7 @@ def case_lookup_start(*, number: str, id_number: str, ip: str = "", now=None) ->
         limits=[(settings.CASE_LOOKUPS_PER_IP_HOUR, timedelta(hours=1))],
         now=now,
     )
-    party = _public_party(number, id_number)
+    party = case_party_public_find(number, id_number)
     if party is None:
         raise case_not_found()
     if not party.mobile:
@@ -406,11 +396,7 @@ def case_lookup_start(*, number: str, id_number: str, ip: str = "", now=None) ->
 
 def case_lookup_verify(*, party_id: int, code: str, now=None) -> CaseParty:
     """Step 2: the code sent to the party's mobile. The case must still be public."""
-    party = (
-        CaseParty.objects.select_related("case")
-        .filter(pk=party_id, case__confidential=False, case__private=False)
-        .first()
-    )
+    party = case_party_public(party_id)
     if party is None or not party.mobile:
         raise case_not_found()
     otp_verify(
@@ -433,11 +419,7 @@ def case_lookup_resend(*, party_id: int, ip: str = "", now=None) -> CaseParty:
         limits=[(settings.CASE_LOOKUPS_PER_IP_HOUR, timedelta(hours=1))],
         now=now,
     )
-    party = (
-        CaseParty.objects.select_related("case")
-        .filter(pk=party_id, case__confidential=False, case__private=False)
-        .first()
-    )
+    party = case_party_public(party_id)
     if party is None or not party.mobile:
         raise case_not_found()
     otp_request(
@@ -454,9 +436,6 @@ def case_complaint_file(*, party: CaseParty, content: str, now=None):
     """An unsatisfied party's complaint about their case: a named opinion linked to the case,
     handled by the unit above the handling unit (督察), or by the handling unit when it is
     the top of the tree. Never anonymous: the unit handling it can open the case."""
-    from minyi.opinions.models import OpinionKind
-    from minyi.opinions.services import opinion_submit
-
     unit = party.case.unit
     parent = OrgUnit.objects.filter(path=unit.path[: -OrgUnit.steplen]).first()
     handler = parent if unit.depth > 1 and parent is not None else unit

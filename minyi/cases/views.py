@@ -1,15 +1,13 @@
 """Staff pages for cases (阳光警务): the list and detail of the cases in one's subtree, and the
-CSV import. Parties' ID numbers and mobiles are shown masked only."""
+CSV or Excel import. Parties' ID numbers and mobiles are shown masked only."""
 
-from django import forms
 from django.core.paginator import Paginator
 from django.shortcuts import render
-from django.utils.translation import gettext_lazy
 
-from minyi.cases.imports import CSV_COLUMNS, cases_import_rows, read_csv
+from minyi.cases.imports import COLUMNS, cases_import
 from minyi.cases.selectors import case_complaints, case_get_visible, case_list_visible_to
+from minyi.core.imports import ImportFileForm
 from minyi.orgs.access import staff_view
-from minyi.core.errors import ApplicationError
 from minyi.orgs.roles import Perm, has_perm
 
 PAGE_SIZE = 50
@@ -48,31 +46,14 @@ def case_detail(request, pk):
     )
 
 
-class ImportForm(forms.Form):
-    file = forms.FileField(label=gettext_lazy("CSV 文件（UTF-8）"))
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        try:
-            return read_csv(upload.read())
-        except ApplicationError as exc:
-            raise forms.ValidationError(str(exc.message)) from None
-
-
 @staff_view(Perm.CASE_IMPORT)
 def case_import(request):
-    form = ImportForm(request.POST or None, request.FILES or None)
-    results = None
+    form = ImportFileForm(request.POST or None, request.FILES or None, columns=COLUMNS)
+    report = None
     if request.method == "POST" and form.is_valid():
-        results = cases_import_rows(actor=request.user, rows=form.cleaned_data["file"])
+        report = cases_import(actor=request.user, table=form.cleaned_data["file"])
     return render(
         request,
         "cases/case_import.html",
-        {
-            "form": form,
-            "results": results,
-            "columns": CSV_COLUMNS,
-            "imported": sum(1 for r in results or () if r["status"] == "imported"),
-            "failed": sum(1 for r in results or () if r["status"] == "error"),
-        },
+        {"form": form, "report": report, "columns": COLUMNS},
     )

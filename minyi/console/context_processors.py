@@ -19,10 +19,10 @@ _NAV_GROUPS = [
     (
         _("回访与整改"),
         [
-            ("perception:callback_list", _("回访工作台"), Perm.CALLBACK_VIEW, "phone"),
+            ("callbacks:callback_list", _("回访工作台"), Perm.CALLBACK_VIEW, "phone"),
             ("workorders:order_list", _("整改工单"), Perm.WORKORDER_VIEW, "clipboard"),
             ("workorders:appeal_list", _("申诉复核"), Perm.APPEAL_DECIDE, "scale"),
-            ("perception:inbox", _("短信收件箱"), Perm.INBOX_VIEW, "inbox"),
+            ("inbox:inbox", _("短信收件箱"), Perm.INBOX_VIEW, "inbox"),
             ("perception:event_import", _("导入事件"), Perm.EVENT_IMPORT, "upload"),
         ],
     ),
@@ -38,7 +38,7 @@ _NAV_GROUPS = [
         _("数据与预警"),
         [
             ("dashboards:index", _("数据看板"), Perm.DASHBOARD_VIEW, "chart"),
-            ("earlywarning:warning_list", _("三色预警"), Perm.WARNING_VIEW, "alert"),
+            ("warnings:warning_list", _("三色预警"), Perm.WARNING_VIEW, "alert"),
             ("insight:tagger", _("原因标签模型"), Perm.TAGGER_VIEW, "tag"),
         ],
     ),

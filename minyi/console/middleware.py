@@ -9,7 +9,15 @@ its traceback). Outside the demo DEBUG behaves as Django's does; the API keeps i
 import logging
 
 from django.conf import settings
-from django.http import Http404, HttpResponseServerError
+from django.core.exceptions import (
+    BadRequest,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+)
+from django.http import Http404, HttpResponseServerError, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.template.loader import render_to_string
 
@@ -63,16 +71,6 @@ class DemoErrorPagesMiddleware:
 
 def _is_handled_by_django(exception) -> bool:
     """Exceptions Django turns into a 400 or 403 page itself, DEBUG or not."""
-    from django.core.exceptions import (
-        BadRequest,
-        PermissionDenied,
-        RequestDataTooBig,
-        SuspiciousOperation,
-        TooManyFieldsSent,
-    )
-    from django.http import UnreadablePostError
-    from django.http.multipartparser import MultiPartParserError
-
     return isinstance(
         exception,
         (

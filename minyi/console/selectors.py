@@ -10,13 +10,14 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
-from minyi.earlywarning.models import WarningColour
-from minyi.earlywarning.selectors import warning_counts_visible_to
+from minyi.callbacks.models import CallbackKind, CallbackStatus
+from minyi.callbacks.selectors import callback_list_visible_to
+from minyi.inbox.selectors import inbox_list_visible_to
 from minyi.opinions import selectors as opinion_selectors
 from minyi.opinions.models import OpinionStatus, RewardStatus
 from minyi.orgs.roles import Perm, has_perm
-from minyi.perception.models import CallbackKind, CallbackStatus
-from minyi.perception.selectors import callback_list_visible_to, inbox_list_visible_to
+from minyi.warnings.models import WarningColour
+from minyi.warnings.selectors import warning_counts_visible_to
 from minyi.workorders import selectors as order_selectors
 from minyi.workorders.models import UNIT_STATUSES, WorkOrderStatus
 
@@ -158,7 +159,7 @@ def _callbacks(user) -> TodoGroup:
             mine=Count("id", filter=Q(status=CallbackStatus.IN_PROGRESS, assignee=user)),
         )
     )
-    callback_list = "perception:callback_list"
+    callback_list = "callbacks:callback_list"
     group = TodoGroup("callbacks", _("回访"))
     group.items = [
         Todo(
@@ -209,7 +210,7 @@ def _inbox(user) -> Todo:
         "inbox",
         _("待处理短信"),
         inbox_list_visible_to(user).count(),
-        reverse("perception:inbox"),
+        reverse("inbox:inbox"),
         _("无法识别的群众回复，须人工处理"),
         "warn",
     )
@@ -267,7 +268,7 @@ def _review(user, counts) -> TodoGroup:
 
 def _warnings(user) -> TodoGroup:
     counts = warning_counts_visible_to(user)
-    warning_list = "earlywarning:warning_list"
+    warning_list = "warnings:warning_list"
     group = TodoGroup("warnings", _("三色预警"))
     group.items = [
         Todo(

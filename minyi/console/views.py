@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from minyi.callbacks.selectors import callback_backlog
 from minyi.console.selectors import todo_for
 from minyi.core.models import AuditAction
 from minyi.notifications.selectors import notification_list_for
@@ -52,6 +53,7 @@ def home(request):
             url = notification.url or ""
             notification.link = url if url.startswith("/") and not url.startswith("//") else ""
     satisfaction = satisfaction_summary(request.user, root)
+    satisfaction["callbacks"] = callback_backlog(request.user, root)
     trend = {
         "labels": {"replies": _("参评"), "rate": _("满意率")},
         "days": [row["day"].strftime("%m-%d") for row in satisfaction["by_day"]],

@@ -14,6 +14,23 @@ class BaseModel(models.Model):
         abstract = True
 
 
+class Escalation(models.Model):
+    """Where an overdue row went up to (超期升级) and when: work orders and opinions alike."""
+
+    escalated_to = models.ForeignKey(
+        "orgs.OrgUnit",
+        verbose_name=_("超期升级至"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
 class AuditAction(models.TextChoices):
     LOGIN = "login", _("登录")
     LOGIN_FAILED = "login_failed", _("登录失败")

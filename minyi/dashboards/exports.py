@@ -16,7 +16,7 @@ from openpyxl.styles import Font
 
 from minyi.core.audit import audit_record
 from minyi.core.models import AuditAction
-from minyi.dashboards.tables import DASH, Cell
+from minyi.dashboards.cells import DASH, Cell
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -1,11 +1,13 @@
 """The period a dashboard shows: the last 30/90/365 days, a calendar month, or (for drill-down
-links from a trend point) an explicit range of days."""
+links from a trend point) an explicit range of days; and how a period splits into the whole
+weeks the weekly rollups hold and the days at its edges."""
 
 import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -94,3 +96,27 @@ def month_choices(*, today: date | None = None, count: int = 12) -> list[str]:
 
 def monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
+
+
+def _days(period: Period):
+    return (period.start + timedelta(days=i) for i in range(period.days))
+
+
+def _whole_weeks(start: date, end: date) -> tuple[date, date] | None:
+    """Mondays of the first and last whole (Monday–Sunday) weeks within [start, end]."""
+    first = monday(start)
+    if first < start:
+        first += timedelta(days=7)
+    last = monday(end + timedelta(days=1)) - timedelta(days=7)
+    return (first, last) if first <= last else None
+
+
+def _edge_days(period: Period, weeks: tuple[date, date] | None) -> Q | None:
+    """The days of the period outside its whole weeks (None when there are none). Listed
+    one by one (at most twelve when the weeks are filled): `day IN (…)` is one probe of the
+    index per day, where two ORed ranges made the planner scan the whole table."""
+    if weeks is None:
+        return Q(day__gte=period.start, day__lte=period.end)
+    first, last = weeks
+    days = [d for d in _days(period) if d < first or d > last + timedelta(days=6)]
+    return Q(day__in=days) if days else None

@@ -16,8 +16,10 @@ the lag.
 """
 
 import hashlib
+import operator
 from collections import defaultdict
 from datetime import date, timedelta
+from functools import reduce
 from itertools import pairwise
 
 from django.db import connection, transaction
@@ -25,6 +27,7 @@ from django.db.models import Count, F, Max, Min, Q, Sum
 from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
+from minyi.callbacks.models import Callback, CallbackKind, CallbackStatus
 from minyi.core.pii import mask_mobile
 from minyi.dashboards import conf
 from minyi.dashboards.models import (
@@ -41,11 +44,8 @@ from minyi.dashboards.models import (
 from minyi.dashboards.periods import monday
 from minyi.perception.models import (
     OPEN_SURVEY_STATUSES,
-    UNSATISFIED_RATINGS,
+    SATISFIED_RATINGS,
     BusinessType,
-    Callback,
-    CallbackKind,
-    CallbackStatus,
     SatisfactionDaily,
     ServiceEvent,
     Survey,
@@ -75,8 +75,10 @@ def _insert_select(model, columns: list[str], queryset) -> None:
         cursor.execute(f"INSERT INTO {table} ({names}) {sql}", params)
 
 
-_SATISFIED = F("rating_1") + F("rating_2") + F("rating_3")
-_SUMS = {
+# SatisfactionDaily counts each rating in its own column, rating_1 … rating_5. The figures
+# read the days not rolled up yet with the same sums.
+_SATISFIED = reduce(operator.add, [F(f"rating_{int(r)}") for r in SATISFIED_RATINGS])
+DAILY_SUMS = {
     "s_sent": Sum("surveys_sent"),
     "s_replies": Sum("replies"),
     "s_satisfied": Sum(_SATISFIED),
@@ -108,7 +110,7 @@ def satisfaction_rollups_refresh(*, today: date | None = None, full: bool = Fals
     _insert_select(
         UnitSatisfactionDaily,
         ["day", "unit_id", "surveys_sent", "replies", "satisfied"],
-        source.values("day", "unit_id").annotate(**_SUMS),
+        source.values("day", "unit_id").annotate(**DAILY_SUMS),
     )
     if last_week >= first:
         _insert_select(
@@ -117,7 +119,7 @@ def satisfaction_rollups_refresh(*, today: date | None = None, full: bool = Fals
             source.filter(day__lte=last_week + timedelta(days=6))
             .annotate(wk=TruncWeek("day"))
             .values("wk", "unit_id", "business_type_id")
-            .annotate(**_SUMS),
+            .annotate(**DAILY_SUMS),
         )
     state.last_day = last
     state.save()
@@ -262,7 +264,7 @@ def _officer_fill_batch(*, horizon, batch: int) -> int:
         day = timezone.localtime(r["event__occurred_at"]).date()
         c = counts[(day, r["event__unit_id"], officer_id)]
         c["replies"] += 1
-        c["satisfied"] += r["rating"] not in UNSATISFIED_RATINGS
+        c["satisfied"] += r["rating"] in SATISFIED_RATINGS
     _add_counts(OfficerSatisfactionDaily, ("day", "unit_id", "officer_id"), counts)
     state.last_id = rows[-1]["id"]
     state.save()
@@ -311,7 +313,7 @@ def officer_rollup_rebuild(*, now=None) -> int:
         .values("d", "serviceevent__unit_id", "officer_id")
         .annotate(
             r=Count("id"),
-            s=Count("id", filter=~Q(**{f"{survey}rating__in": UNSATISFIED_RATINGS})),
+            s=Count("id", filter=Q(**{f"{survey}rating__in": SATISFIED_RATINGS})),
         )
         .order_by(),
     )

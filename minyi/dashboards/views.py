@@ -1,7 +1,7 @@
 """Dashboards (数据看板): figures, drill-down to the rows behind them, Excel export.
 
-Thin views: parse the filters, call the selectors, build the tables, render. Units outside
-the user's subtree do not exist here (404)."""
+Thin views: parse the filters, call the figures (page.py) or the drill-down (drill.py), build
+the tables, render. Units outside the user's subtree do not exist here (404)."""
 
 from urllib.parse import urlencode
 
@@ -10,31 +10,25 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from minyi.orgs.access import staff_view
 from minyi.core import stats
 from minyi.core.errors import NotFound
 from minyi.dashboards import conf
-from minyi.dashboards.exports import table_export
-from minyi.dashboards.opinions import opinion_performance_for, opinions_table
-from minyi.dashboards.periods import ROLLING, Period, month_choices, period_parse
-from minyi.dashboards.selectors import (
-    DRILL_FIGURES,
-    DRILL_STATUSES,
-    FIGURES,
-    DrillFilters,
-    UnitIndex,
-    dashboard_for,
+from minyi.dashboards.cells import Table
+from minyi.dashboards.drill import (
     drill_export_rows,
-    drill_page,
-)
-from minyi.dashboards.tables import (
-    Table,
     drill_headers,
+    drill_page,
     drill_row,
     drill_title,
-    index_tables,
     url_exists,
 )
+from minyi.dashboards.exports import table_export
+from minyi.dashboards.figures.opinions import opinion_performance_for, opinions_table
+from minyi.dashboards.filters import DRILL_FIGURES, DRILL_STATUSES, DrillFilters
+from minyi.dashboards.page import FIGURES, dashboard_for, index_tables
+from minyi.dashboards.periods import ROLLING, Period, month_choices, period_parse
+from minyi.dashboards.scope import UnitIndex
+from minyi.orgs.access import staff_view
 from minyi.orgs.roles import Perm, has_perm
 from minyi.perception.models import ReasonTag
 
@@ -243,7 +237,7 @@ def _links(user) -> dict[str, bool]:
     return {
         name: has_perm(user, perm) and url_exists(name)
         for name, perm in (
-            ("perception:callback_detail", Perm.CALLBACK_VIEW),
+            ("callbacks:callback_detail", Perm.CALLBACK_VIEW),
             ("workorders:order_detail", Perm.WORKORDER_VIEW),
         )
     }

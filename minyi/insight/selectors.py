@@ -3,8 +3,9 @@ figures are counts and rates only, never a citizen's words."""
 
 from django.db.models import QuerySet
 
+from minyi.callbacks.models import Callback, CallbackStatus
 from minyi.insight.models import TaggerModel
-from minyi.perception.models import Callback, CallbackStatus, ReasonTag
+from minyi.perception.models import ReasonTag
 
 # The newest confirmed examples a training run reads (370k callbacks in ~2.5 years at
 # Shaoxing's scale: recent ones describe today's complaints best and keep a run to minutes).

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
+from minyi.insight.models import TaggerModel
 from minyi.perception.models import ReasonTag
 
 OTHER = ReasonTag.OTHER.value
@@ -226,7 +227,7 @@ def _jieba():
     if _tokenizer is None:
         with _jieba_lock:
             if _tokenizer is None:
-                import jieba
+                import jieba  # noqa: PLC0415 (loaded on first use: web workers start fast)
 
                 jieba.setLogLevel(logging.WARNING)
                 logging.getLogger("jieba").setLevel(logging.WARNING)
@@ -455,7 +456,7 @@ def _identity(tokens):
 
 def design_matrix(vectorizer, texts: list[str]):
     """What the classifiers are fitted on: TF-IDF of the words beside the rules' hits."""
-    from scipy.sparse import csr_matrix, hstack
+    from scipy.sparse import csr_matrix, hstack  # noqa: PLC0415 (training only)
 
     words = vectorizer.transform([features(t) for t in texts])
     hits = csr_matrix(
@@ -478,8 +479,8 @@ def train(
 
     The stored model is the one measured: the figures shown describe exactly what suggests.
     """
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: PLC0415 (training only)
+    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
 
     if len(texts) != len(labels):
         raise ValueError("texts and labels differ in length")
@@ -592,8 +593,6 @@ def active_model() -> CompiledModel | None:
     now = time.monotonic()
     if now - _cache["checked"] < ttl:
         return _cache["model"]
-    from minyi.insight.models import TaggerModel
-
     with _cache_lock:
         pk = TaggerModel.objects.filter(is_active=True).values_list("pk", flat=True).first()
         if pk != _cache["pk"]:

@@ -1,16 +1,16 @@
-"""Background work for insight: retraining the reason tagger (schedule nightly)."""
+"""Background work for insight: retraining the reason tagger (daily on
+settings.WORKER_SCHEDULE, and when an administrator asks on 原因标签模型)."""
 
 from django_tasks import task
 
 from minyi.core.errors import ApplicationError
 from minyi.insight.services import tagger_train
+from minyi.orgs.models import User
 
 
 @task()
 def tagger_train_task(actor_id: int | None = None, seed: int = 0) -> dict:
     """Retrain the reason tagger on the confirmed reasons; returns what happened."""
-    from minyi.orgs.models import User
-
     actor = User.objects.filter(pk=actor_id).first() if actor_id else None
     try:
         model = tagger_train(actor=actor, seed=seed)

@@ -6,10 +6,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from minyi.orgs.access import staff_view
 from minyi.insight.selectors import tagger_overview
 from minyi.insight.tagging import suggest_tags
 from minyi.insight.tasks import tagger_train_task
+from minyi.orgs.access import staff_view
 from minyi.orgs.roles import Perm
 from minyi.perception.models import ReasonTag
 

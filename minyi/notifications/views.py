@@ -8,9 +8,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from minyi.orgs.access import staff_view
 from minyi.notifications.selectors import notification_list_for
 from minyi.notifications.services import notification_mark_read
+from minyi.orgs.access import staff_view
 from minyi.orgs.roles import Perm
 
 PAGE_SIZE = 50

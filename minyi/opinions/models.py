@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from minyi.core.lifecycle import Lifecycle, LifecycleEvent
+from minyi.core.models import Escalation
 from minyi.core.pii import EncryptedTextField, mask_mobile
 
 
@@ -63,7 +65,7 @@ class OpinionPolicy(models.Model):
         return f"{self.get_kind_display()}：{self.answer_days}"
 
 
-class Opinion(models.Model):
+class Opinion(Escalation):
     number = models.CharField(_("受理编号"), max_length=20, unique=True)
     kind = models.CharField(_("类别"), max_length=16, choices=OpinionKind.choices)
     status = models.CharField(
@@ -112,15 +114,6 @@ class Opinion(models.Model):
     rating_comment = EncryptedTextField(_("评价意见"), blank=True)
     rated_at = models.DateTimeField(_("评价时间"), null=True, blank=True)
     closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
-    escalated_to = models.ForeignKey(
-        "orgs.OrgUnit",
-        verbose_name=_("超期升级至"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    escalated_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
     tip_verdict = models.CharField(
         _("核实结果"), max_length=10, choices=TipVerdict.choices, blank=True
@@ -152,28 +145,28 @@ class Opinion(models.Model):
         return mask_mobile(self.mobile)
 
 
-class OpinionEvent(models.Model):
+class OpinionEvent(LifecycleEvent):
     """An opinion's history: who moved it, from which status to which, at which unit, why."""
 
-    opinion = models.ForeignKey(Opinion, on_delete=models.CASCADE, related_name="history")
-    actor = models.ForeignKey(
-        "orgs.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    from_status = models.CharField(max_length=12, blank=True)
-    to_status = models.CharField(max_length=12)
-    unit = models.ForeignKey("orgs.OrgUnit", on_delete=models.PROTECT, related_name="+")
-    note = EncryptedTextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    STATUS = OpinionStatus
 
-    class Meta:
-        ordering = ["created_at", "id"]
+    opinion = models.ForeignKey(Opinion, on_delete=models.CASCADE, related_name="history")
+    unit = models.ForeignKey("orgs.OrgUnit", on_delete=models.PROTECT, related_name="+")
 
     def __str__(self):
         return f"{self.opinion_id}: {self.from_status} → {self.to_status}"
 
-    @property
-    def to_label(self):
-        return OpinionStatus(self.to_status).label
+
+# Every move of an opinion: OPINION_ALLOWED, checked and recorded in OpinionEvent (with the
+# unit that holds it after the move).
+OPINION_LIFECYCLE = Lifecycle(
+    model=Opinion,
+    allowed=OPINION_ALLOWED,
+    event_model=OpinionEvent,
+    event_fk="opinion",
+    refused=_("该留言当前状态为“%(status)s”，不能进行此操作。"),
+    stale=_("留言状态已变化，请刷新后重试。"),
+)
 
 
 def photo_path(instance, filename):
@@ -244,20 +237,22 @@ class TipReward(models.Model):
         return f"{self.opinion_id} ¥{self.amount}"
 
 
-class RewardEvent(models.Model):
-    reward = models.ForeignKey(TipReward, on_delete=models.CASCADE, related_name="history")
-    actor = models.ForeignKey("orgs.User", on_delete=models.PROTECT, related_name="+")
-    from_status = models.CharField(max_length=10, blank=True)
-    to_status = models.CharField(max_length=10)
-    note = EncryptedTextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+class RewardEvent(LifecycleEvent):
+    """A tip reward's history: proposed, approved or refused, paid; by whom, when, why."""
 
-    class Meta:
-        ordering = ["created_at", "id"]
+    STATUS = RewardStatus
+
+    reward = models.ForeignKey(TipReward, on_delete=models.CASCADE, related_name="history")
 
     def __str__(self):
         return f"{self.reward_id}: {self.from_status} → {self.to_status}"
 
-    @property
-    def to_label(self):
-        return RewardStatus(self.to_status).label
+
+REWARD_LIFECYCLE = Lifecycle(
+    model=TipReward,
+    allowed=REWARD_ALLOWED,
+    event_model=RewardEvent,
+    event_fk="reward",
+    refused=_("奖励当前状态为“%(status)s”，不能进行此操作。"),
+    stale=_("奖励状态已变化，请刷新后重试。"),
+)

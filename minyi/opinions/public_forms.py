@@ -5,15 +5,13 @@ import re
 import unicodedata
 
 from django import forms
-from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from minyi.core.errors import ApplicationError
 from minyi.core.pii import normalize_mobile
-from minyi.core.uploads import JPEG, PNG, check_uploads
 from minyi.opinions.models import OpinionKind
-from minyi.opinions.services import CONTENT_MAX, CONTENT_MIN, MAX_PHOTOS
+from minyi.opinions.services.intake import opinion_content_check, opinion_photos_check
 from minyi.orgs.choices import UnitKind
 from minyi.orgs.models import OrgUnit
 from minyi.perception.models import Rating
@@ -121,15 +119,10 @@ class OpinionForm(forms.Form):
         self.fields["unit"].choices = unit_choices()
 
     def clean_content(self):
-        content = self.cleaned_data["content"]
-        if len(content) < CONTENT_MIN:
-            raise forms.ValidationError(_("内容至少 %(n)d 个字。") % {"n": CONTENT_MIN})
-        if len(content) > CONTENT_MAX:
-            raise forms.ValidationError(
-                _("内容不能超过 %(n)d 个字（现有 %(len)d 个字）。")
-                % {"n": CONTENT_MAX, "len": len(content)}
-            )
-        return content
+        try:
+            return opinion_content_check(self.cleaned_data["content"])
+        except ApplicationError as exc:
+            raise forms.ValidationError(str(exc.message)) from exc
 
     def clean_mobile(self):
         try:
@@ -140,15 +133,7 @@ class OpinionForm(forms.Form):
     def clean_photos(self):
         photos = self.cleaned_data["photos"]
         try:
-            check_uploads(
-                photos,
-                kinds=(JPEG, PNG),
-                max_files=MAX_PHOTOS,
-                max_bytes=settings.OPINION_PHOTO_MAX_BYTES,
-                field="photos",
-                too_many=_("最多上传 %(n)d 张照片。"),
-                wrong_type=_("文件“%(name)s”不是 JPG 或 PNG 照片。"),
-            )
+            opinion_photos_check(photos)
         except ApplicationError as exc:
             raise forms.ValidationError(str(exc.message)) from exc
         return photos

@@ -22,11 +22,16 @@ from minyi.opinions.selectors import (
     opinion_list_for_mobile,
     opinion_wall_list,
 )
-from minyi.opinions.services import opinion_rate, opinion_submit
+from minyi.opinions.services.handling import opinion_rate
+from minyi.opinions.services.intake import opinion_submit
 from minyi.perception.models import Rating
-from minyi.portal.models import OtpPurpose
-from minyi.portal.services import session_forget, session_mark_verified, session_verified_mobile
-from minyi.portal.views import proven_mobile, send_code, wants_code
+from minyi.verification.models import OtpPurpose
+from minyi.verification.services import (
+    session_forget,
+    session_mark_verified,
+    session_verified_mobile,
+)
+from minyi.verification.views import proven_mobile, send_code, wants_code
 
 WALL_PAGE_SIZE = 20
 FORGET = "forget"  # the value of the track page's "换个手机号" button

@@ -2,21 +2,28 @@
 actor's subtree (by the unit that holds the opinion now). Outside the subtree a row does not
 exist."""
 
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from minyi.core.errors import NotFound
+from minyi.core.errors import ApplicationError, NotFound, PermissionDenied
+from minyi.core.lifecycle import Actions
 from minyi.core.pii import lookup_hash
+from minyi.core.ui import order_by_urgency
 from minyi.opinions.models import (
     OPEN_STATUSES,
+    OPINION_LIFECYCLE,
+    REWARD_LIFECYCLE,
     Opinion,
     OpinionKind,
     OpinionPhoto,
     OpinionStatus,
     RewardStatus,
     TipReward,
+    TipVerdict,
 )
 from minyi.orgs.models import OrgUnit
+from minyi.orgs.roles import Perm, has_perm
 from minyi.orgs.selectors import scope_q
 
 S = OpinionStatus
@@ -49,16 +56,7 @@ def opinion_list_visible_to(user, *, status: str = "", kind: str = "") -> QueryS
         qs = qs.filter(status=status)
     if status in (S.ANSWERED, S.CLOSED):
         return qs.order_by("-answered_at", "-submitted_at", "-id")
-    return qs.annotate(
-        overdue_rank=Case(
-            When(_overdue_q(today), then=Value(0)), default=Value(1), output_field=IntegerField()
-        ),
-        open_rank=Case(
-            When(status__in=OPEN_STATUSES, then=Value(0)),
-            default=Value(1),
-            output_field=IntegerField(),
-        ),
-    ).order_by("overdue_rank", "open_rank", "deadline", "id")
+    return order_by_urgency(qs, overdue=_overdue_q(today), open_statuses=OPEN_STATUSES)
 
 
 def opinion_counts_visible_to(user, *, kind: str = "") -> dict:
@@ -132,9 +130,104 @@ def reward_approver_above(actor, reward: TipReward) -> bool:
 def reward_decidable_by(user, reward: TipReward | None) -> bool:
     """The rule reward_decide enforces: a proposed reward, proposed by someone else from a
     unit strictly below the user's own."""
-    if reward is None or reward.status != RewardStatus.PROPOSED:
-        return False
-    return reward_approver_above(user, reward)
+    return _reward_refusal(user, "decide", reward) is None
+
+
+# --- What a user may do to an opinion now --------------------------------------------------
+
+# The permission each action needs; without it the service answers PermissionDenied.
+OPINION_ACTION_PERMS = {
+    "accept": Perm.OPINION_HANDLE,
+    "answer": Perm.OPINION_HANDLE,
+    "transfer": Perm.OPINION_ROUTE,
+    "verdict": Perm.OPINION_HANDLE,
+    "propose": Perm.REWARD_MANAGE,
+    "decide": Perm.REWARD_APPROVE,
+    "pay": Perm.REWARD_MANAGE,
+    "wall": Perm.OPINION_ROUTE,
+}
+_SETTLED_VERDICTS = (TipVerdict.VERIFIED, TipVerdict.UNFOUNDED)
+
+
+def _state_refusal(opinion: Opinion, action: str, reward, targets) -> ApplicationError | None:
+    R = OPINION_LIFECYCLE
+    is_tip = opinion.kind == OpinionKind.TIP
+    if action == "accept":
+        return None if R.can_move(opinion, S.ACCEPTED) else R.refusal(opinion)
+    if action == "answer":
+        # A received opinion is accepted on the way (签收 and 答复 in one step).
+        return None if opinion.status in OPEN_STATUSES else R.refusal(opinion)
+    if action == "transfer":
+        if not R.can_move(opinion, S.RECEIVED):
+            return R.refusal(opinion)
+        if targets is not None and not targets:
+            return ApplicationError("invalid_unit", _("只能转办给本单位及下级单位。"), field="unit")
+        return None
+    if action == "verdict":
+        if not is_tip:
+            return ApplicationError("not_a_tip", _("只有线索举报需要核实。"), status=409)
+        if opinion.tip_verdict in _SETTLED_VERDICTS:
+            return ApplicationError("already_verified", _("该线索已核实。"), status=409)
+        return None
+    if action == "propose":
+        if not is_tip or opinion.tip_verdict != TipVerdict.VERIFIED:
+            return ApplicationError(
+                "tip_not_verified", _("只有核实属实的线索才能申请奖励。"), status=409
+            )
+        if reward is not None:
+            return ApplicationError("reward_exists", _("该线索已申请过奖励。"), status=409)
+        return None
+    if action == "wall":
+        if opinion.kind != OpinionKind.SUGGESTION or not opinion.wall_consent:
+            return ApplicationError(
+                "not_on_wall", _("该留言未同意公开，不在民意墙展示。"), status=409
+            )
+        return None
+    raise ValueError(f"unknown opinion action {action!r}")
+
+
+def _reward_refusal(user, action: str, reward) -> ApplicationError | None:
+    if reward is None:
+        return ApplicationError("no_reward", _("该线索尚未申请奖励。"), status=404)
+    if action == "decide":
+        if not reward_approver_above(user, reward):
+            return ApplicationError("higher_tier_required", _("奖励须由上级单位审批。"), status=403)
+        to = RewardStatus.APPROVED
+    else:
+        to = RewardStatus.PAID
+    return None if REWARD_LIFECYCLE.can_move(reward, to) else REWARD_LIFECYCLE.refusal(reward)
+
+
+def opinion_action_refusal(
+    user, opinion: Opinion, action: str, *, reward: TipReward | None = None, targets=None
+) -> ApplicationError | None:
+    """Why `user` may not take `action` on `opinion` now (the error the service raises), or
+    None when they may. `reward` is the tip's reward, if any (reward_for); `targets`, when
+    given, the units it could be transferred to (transfer_targets_for)."""
+    if not has_perm(user, OPINION_ACTION_PERMS[action]):
+        return PermissionDenied()
+    if action in ("decide", "pay"):
+        return _reward_refusal(user, action, reward)
+    return _state_refusal(opinion, action, reward, targets)
+
+
+OPINION_ACTIONS = Actions(
+    names=("accept", "answer", "transfer", "verdict", "propose", "decide", "pay", "wall"),
+    refusal=opinion_action_refusal,
+)
+
+
+def opinion_actions_for(
+    user, opinion: Opinion, *, reward: TipReward | None = None, targets=None
+) -> frozenset:
+    """The actions `user` may take on `opinion` now: the page draws these buttons, and each
+    service refuses the others with opinion_action_refusal's error (through
+    opinion_action_require)."""
+    return OPINION_ACTIONS.allowed(user, opinion, reward=reward, targets=targets)
+
+
+# The services' guard: raises the refusal, if any.
+opinion_action_require = OPINION_ACTIONS.require
 
 
 def reward_list_for(user) -> QuerySet[TipReward]:

@@ -5,18 +5,16 @@ waiting for approval or payment. Capability 4 of DOMAIN.md.
 Every read goes through a scoped selector; every action is one service call that redirects
 back to the opinion, or re-renders it with the refusal in Chinese and what was typed kept."""
 
-from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import FileResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from minyi.orgs.access import staff_view
 from minyi.core.audit import audit_record
-from minyi.core.errors import ApplicationError, NotFound, PermissionDenied
+from minyi.core.errors import ApplicationError, NotFound
 from minyi.core.models import AuditAction
+from minyi.core.ui import ALL, ActionPage, Tabs, console_list, page_of
 from minyi.opinions.forms import (
     AnswerForm,
     RewardDecideForm,
@@ -27,83 +25,72 @@ from minyi.opinions.forms import (
     WallForm,
 )
 from minyi.opinions.models import (
-    OPEN_STATUSES,
     OpinionKind,
     OpinionStatus,
     RewardStatus,
-    TipVerdict,
 )
 from minyi.opinions.selectors import (
     OPEN,
     OVERDUE,
+    opinion_action_require,
+    opinion_actions_for,
     opinion_counts_visible_to,
     opinion_get_visible_to,
     opinion_history,
     opinion_list_visible_to,
     opinion_photo_get_visible_to,
     opinion_photos,
-    reward_decidable_by,
     reward_for,
     reward_history,
     reward_list_for,
     transfer_targets_for,
 )
-from minyi.opinions.services import (
+from minyi.opinions.services.handling import (
     opinion_accept,
     opinion_answer,
     opinion_contact_reveal,
     opinion_tip_verdict,
     opinion_transfer,
     opinion_wall_hide,
-    reward_decide,
-    reward_pay,
-    reward_propose,
 )
+from minyi.opinions.services.rewards import reward_decide, reward_pay, reward_propose
+from minyi.orgs.access import staff_view
 from minyi.orgs.roles import Perm, has_perm
 from minyi.perception.models import Rating
 
 S = OpinionStatus
-PAGE_SIZE = 50
 
 # The queue opens on what is still to answer (待办), most urgent first.
-ALL = "all"
-OPINION_TABS = [
-    (OPEN, gettext_lazy("待办"), OPEN),
-    (ALL, gettext_lazy("全部"), "all"),
-    (S.RECEIVED, gettext_lazy("待签收"), S.RECEIVED),
-    (S.ACCEPTED, gettext_lazy("办理中"), S.ACCEPTED),
-    (S.ANSWERED, gettext_lazy("已答复"), S.ANSWERED),
-    (S.CLOSED, gettext_lazy("已办结"), S.CLOSED),
-    (OVERDUE, gettext_lazy("超期"), OVERDUE),
-]
-_TAB_VALUES = {value for value, _label, _key in OPINION_TABS}
+OPINION_TABS = Tabs(
+    choices=(
+        (OPEN, gettext_lazy("待办")),
+        (ALL, gettext_lazy("全部")),
+        (S.RECEIVED, gettext_lazy("待签收")),
+        (S.ACCEPTED, gettext_lazy("办理中")),
+        (S.ANSWERED, gettext_lazy("已答复")),
+        (S.CLOSED, gettext_lazy("已办结")),
+        (OVERDUE, gettext_lazy("超期")),
+    ),
+    default=OPEN,
+)
 
 
 @staff_view(Perm.OPINION_VIEW)
 def opinion_list(request):
     """Opinions of the user's subtree by status and kind, overdue first (群众诉求)."""
-    status = request.GET.get("status") or OPEN
-    if status not in _TAB_VALUES:
-        status = OPEN
+    status = OPINION_TABS.current(request)
     kind = request.GET.get("kind", "")
     if kind not in OpinionKind.values:
         kind = ""
     opinions = opinion_list_visible_to(
-        request.user, status="" if status == ALL else status, kind=kind
+        request.user, status=OPINION_TABS.filter_value(status), kind=kind
     )
     counts = opinion_counts_visible_to(request.user, kind=kind)
-    tabs = [
-        {"value": value, "label": label, "count": counts[key], "active": value == status}
-        for value, label, key in OPINION_TABS
-    ]
-    page = Paginator(opinions, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "opinions/opinion_list.html",
         {
-            "page": page,
-            "tabs": tabs,
-            "status": status,
+            **console_list(request, opinions, tabs=OPINION_TABS, current=status, counts=counts),
             "kind": kind,
             "kinds": OpinionKind.choices,
             "can_see_rewards": has_perm(request.user, Perm.REWARD_APPROVE),
@@ -123,33 +110,6 @@ _MAIN_FIELD = {
     "pay": "reference",
     "wall": "reason",
 }
-
-
-def _allowed_actions(user, opinion, reward, targets) -> dict[str, bool]:
-    """What THIS user may do to the opinion in ITS state; the services enforce the same."""
-    handle = has_perm(user, Perm.OPINION_HANDLE)
-    is_open = opinion.status in OPEN_STATUSES
-    is_tip = opinion.kind == OpinionKind.TIP
-    return {
-        "accept": handle and opinion.status == S.RECEIVED,
-        "answer": handle and is_open,
-        "transfer": has_perm(user, Perm.OPINION_ROUTE) and is_open and bool(targets),
-        "verdict": handle
-        and is_tip
-        and opinion.tip_verdict not in (TipVerdict.VERIFIED, TipVerdict.UNFOUNDED),
-        "propose": has_perm(user, Perm.REWARD_MANAGE)
-        and is_tip
-        and opinion.tip_verdict == TipVerdict.VERIFIED
-        and reward is None,
-        "decide": has_perm(user, Perm.REWARD_APPROVE) and reward_decidable_by(user, reward),
-        "pay": has_perm(user, Perm.REWARD_MANAGE)
-        and reward is not None
-        and reward.status == RewardStatus.APPROVED,
-        # The centre moderates the public wall (民意墙): consented suggestions only.
-        "wall": has_perm(user, Perm.OPINION_ROUTE)
-        and opinion.kind == OpinionKind.SUGGESTION
-        and opinion.wall_consent,
-    }
 
 
 def _forms(targets) -> dict:
@@ -183,24 +143,10 @@ def _opinion_page(request, opinion, *, failed=None, alert="", status=200):
     """The opinion's page; `failed` = (action, bound form) re-shows what the user typed."""
     reward = reward_for(opinion) if opinion.kind == OpinionKind.TIP else None
     targets = transfer_targets_for(request.user, opinion)
-    actions = _allowed_actions(request.user, opinion, reward, targets)
+    actions = opinion_actions_for(request.user, opinion, reward=reward, targets=targets)
     forms = _forms(targets)
-    focus = "answer" if actions["answer"] else None
-    if failed is not None:
-        name, form = failed
-        forms[name] = form
-        if not actions.get(name):
-            # The opinion moved on meanwhile: the form is gone, its message stays.
-            alert = alert or " ".join(str(e) for errors in form.errors.values() for e in errors)
-        focus = name if actions.get(name) else None
-    if focus in _MAIN_FIELD:
-        forms[focus].fields[_MAIN_FIELD[focus]].widget.attrs["autofocus"] = True
-    history = list(opinion_history(opinion))
-    for event in history:
-        event.from_label = S(event.from_status).label if event.from_status else ""
-    reward_events = list(reward_history(reward)) if reward is not None else []
-    for event in reward_events:
-        event.from_label = RewardStatus(event.from_status).label if event.from_status else ""
+    alert = OPINION_PAGE.forms_shown(forms, actions, failed=failed, alert=alert)
+    reward_events = reward_history(reward) if reward is not None else ()
     return render(
         request,
         "opinions/opinion_detail.html",
@@ -208,11 +154,10 @@ def _opinion_page(request, opinion, *, failed=None, alert="", status=200):
             "opinion": opinion,
             "author": _author(request.user, opinion),
             "photos": opinion_photos(opinion),
-            "history": history,
+            "history": opinion_history(opinion),
             "reward": reward,
             "reward_history": reward_events,
             "actions": actions,
-            "any_action": any(actions.values()),
             "forms": forms,
             "alert": alert,
             "rating_label": Rating(opinion.rating).label if opinion.rating else "",
@@ -227,29 +172,13 @@ def opinion_detail(request, pk):
     return _opinion_page(request, opinion_get_visible_to(request.user, pk))
 
 
-def _act(request, pk, *, name, form, call, done):
-    """Run one action: the form collects, the service decides. A refusal re-renders the
-    opinion with the message on the field at fault and the user's input kept."""
-    opinion = opinion_get_visible_to(request.user, pk)
-    if form is not None and not form.is_valid():
-        return _opinion_page(request, opinion, failed=(name, form), status=400)
-    try:
-        call(opinion, form.cleaned_data if form is not None else {})
-    except (NotFound, PermissionDenied):
-        raise  # staff_view answers these (404 / the error page)
-    except ApplicationError as exc:
-        alert = ""
-        if form is not None and exc.field in form.fields:
-            form.add_error(exc.field, str(exc.message))
-        elif form is not None:
-            form.add_error(None, str(exc.message))
-        else:
-            alert = str(exc.message)
-        opinion = opinion_get_visible_to(request.user, pk)  # as it is now
-        failed = (name, form) if form is not None else None
-        return _opinion_page(request, opinion, failed=failed, alert=alert, status=exc.status)
-    messages.success(request, done)
-    return redirect("opinions:opinion_detail", pk=pk)
+OPINION_PAGE = ActionPage(
+    get=opinion_get_visible_to,
+    render=_opinion_page,
+    url_name="opinions:opinion_detail",
+    main_field=_MAIN_FIELD,
+    first="answer",
+)
 
 
 def _transfer_form(request, pk):
@@ -260,7 +189,7 @@ def _transfer_form(request, pk):
 @staff_view(Perm.OPINION_HANDLE)
 @require_POST
 def accept(request, pk):
-    return _act(
+    return OPINION_PAGE.act(
         request,
         pk,
         name="accept",
@@ -273,7 +202,7 @@ def accept(request, pk):
 @staff_view(Perm.OPINION_HANDLE)
 @require_POST
 def answer(request, pk):
-    return _act(
+    return OPINION_PAGE.act(
         request,
         pk,
         name="answer",
@@ -288,7 +217,7 @@ def answer(request, pk):
 @staff_view(Perm.OPINION_ROUTE)
 @require_POST
 def transfer(request, pk):
-    return _act(
+    return OPINION_PAGE.act(
         request,
         pk,
         name="transfer",
@@ -303,7 +232,7 @@ def transfer(request, pk):
 @staff_view(Perm.OPINION_HANDLE)
 @require_POST
 def verdict(request, pk):
-    return _act(
+    return OPINION_PAGE.act(
         request,
         pk,
         name="verdict",
@@ -318,7 +247,7 @@ def verdict(request, pk):
 @staff_view(Perm.REWARD_MANAGE)
 @require_POST
 def propose(request, pk):
-    return _act(
+    return OPINION_PAGE.act(
         request,
         pk,
         name="propose",
@@ -330,24 +259,24 @@ def propose(request, pk):
     )
 
 
-def _reward_of(opinion):
+def _reward_of(user, opinion, action: str):
     reward = reward_for(opinion)
     if reward is None:
-        raise ApplicationError("no_reward", _("该线索尚未申请奖励。"), status=404)
+        opinion_action_require(user, opinion, action, reward=None)  # raises "no_reward"
     return reward
 
 
 @staff_view(Perm.REWARD_APPROVE)
 @require_POST
 def decide(request, pk):
-    return _act(
+    return OPINION_PAGE.act(
         request,
         pk,
         name="decide",
         form=RewardDecideForm(request.POST),
         call=lambda opinion, data: reward_decide(
             actor=request.user,
-            reward=_reward_of(opinion),
+            reward=_reward_of(request.user, opinion, "decide"),
             approve=data["decision"] == "approve",
             note=data["note"],
         ),
@@ -358,13 +287,15 @@ def decide(request, pk):
 @staff_view(Perm.REWARD_MANAGE)
 @require_POST
 def pay(request, pk):
-    return _act(
+    return OPINION_PAGE.act(
         request,
         pk,
         name="pay",
         form=RewardPayForm(request.POST),
         call=lambda opinion, data: reward_pay(
-            actor=request.user, reward=_reward_of(opinion), reference=data["reference"]
+            actor=request.user,
+            reward=_reward_of(request.user, opinion, "pay"),
+            reference=data["reference"],
         ),
         done=_("奖励发放已记录。"),
     )
@@ -375,7 +306,7 @@ def pay(request, pk):
 def wall_toggle(request, pk):
     form = WallForm(request.POST)
     hide = form.is_valid() and form.cleaned_data["hide"]
-    return _act(
+    return OPINION_PAGE.act(
         request,
         pk,
         name="wall",
@@ -439,9 +370,11 @@ def photo(request, pk, photo_pk):
 @staff_view(Perm.REWARD_APPROVE)
 def reward_list(request):
     """Rewards waiting for this approver's tier, and approved ones not yet paid (线索奖励)."""
-    page = Paginator(reward_list_for(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "opinions/reward_list.html",
-        {"page": page, "proposed": RewardStatus.PROPOSED},
+        {
+            "page": page_of(request, reward_list_for(request.user)),
+            "proposed": RewardStatus.PROPOSED,
+        },
     )

@@ -104,6 +104,7 @@ def subtree_summary(user, unit: OrgUnit) -> dict:
         "public_officer_count": officers.filter(is_public=True).count(),
     }
 
+
 def audit_list_visible_to(user, *, action: str = "") -> QuerySet[AuditEvent]:
     """Audit rows of actions taken by accounts in the user's subtree. Rows with no actor unit
     (failed logins under unknown names) belong to the whole city and only a superuser sees

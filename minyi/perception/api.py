@@ -4,24 +4,13 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
-from ninja.security import APIKeyHeader
 from pydantic import ValidationError
 
 from minyi.core.jsonbody import json_body
 from minyi.core.schemas import ErrorOut, request_body_schema
-from minyi.orgs.services import apikey_authenticate
+from minyi.orgs.api_auth import ApiKeyAuth
 from minyi.perception.schemas import EventIn, printable
-from minyi.perception.services import MAX_BATCH, ItemResult, events_ingest
-
-
-class ApiKeyAuth(APIKeyHeader):
-    """`X-API-Key: mk_…` — an integration key, scoped to a unit's subtree."""
-
-    param_name = "X-API-Key"
-
-    def authenticate(self, request, key):
-        return apikey_authenticate(key)
-
+from minyi.perception.services.ingest import MAX_BATCH, ItemResult, events_ingest
 
 router = Router(auth=ApiKeyAuth(), tags=["events"])
 

@@ -1,72 +1,114 @@
-"""Manual import of service events from CSV (导入事件): each row goes through the API's schema
-and the same ingest service, and every line gets an answer."""
+"""Manual import of service events (导入服务事件) from a CSV or Excel file: each row goes through
+the API's schema and the same ingest service. The file rules (encodings, headers, row errors,
+all or nothing) are minyi.core.imports'; this module says what an event row means."""
 
-from datetime import datetime
-
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from pydantic import ValidationError
 
+from minyi.core.errors import ApplicationError, PermissionDenied
+from minyi.core.imports import (
+    PROGRESS_EVERY,
+    Column,
+    ImportReport,
+    Progress,
+    Row,
+    RowError,
+    Table,
+    cell_datetime,
+    rows_import,
+)
 from minyi.orgs.selectors import orgunit_root_for
-from minyi.perception.schemas import EventIn, printable
-from minyi.perception.services import events_ingest
+from minyi.perception.schemas import EventIn
+from minyi.perception.services.ingest import MAX_BATCH, events_ingest
 
-CSV_COLUMNS = [
-    "source",
-    "external_id",
-    "business_type",
-    "unit",
-    "officers",
-    "citizen_mobile",
-    "occurred_at",
+COLUMNS = [
+    Column("source", "来源系统"),
+    Column("external_id", "外部编号"),
+    Column("business_type", "业务类型"),
+    Column("unit", "单位代码", ("办理单位代码",)),
+    Column("officers", "警号", ("民警警号",)),
+    Column("citizen_mobile", "群众手机", ("手机", "手机号码")),
+    Column("occurred_at", "发生时间"),
 ]
+CSV_COLUMNS = [column.name for column in COLUMNS]
+# The column behind each refusal of events_ingest (its items carry codes, not fields).
+INGEST_COLUMNS = {
+    "unknown_unit": "unit",
+    "unit_out_of_scope": "unit",
+    "unknown_business_type": "business_type",
+    "unknown_officer": "officers",
+    "invalid_mobile": "citizen_mobile",
+    "occurred_in_future": "occurred_at",
+}
+# Rows per ingest call: a batch the API would accept, and a progress step.
+INGEST_CHUNK = min(MAX_BATCH, PROGRESS_EVERY)
 
 
-def parse_csv_row(row: dict) -> dict | str:
-    """A CSV row as the API's EventIn (same limits, same checks), or why it is not one."""
-    cell = {column: (row.get(column) or "").strip() for column in CSV_COLUMNS}
-    try:
-        occurred = datetime.fromisoformat(cell["occurred_at"])
-    except ValueError:
-        return _("发生时间格式应为 2026-11-24 09:30")
-    if timezone.is_naive(occurred):
-        occurred = timezone.make_aware(occurred)
+def _schema_problem(error: dict) -> str:
+    """A pydantic error on one field of EventIn, in words for people."""
+    kind, context = error["type"], error.get("ctx") or {}
+    if kind == "string_too_short":
+        return _("不能为空。")
+    if kind == "string_too_long":
+        return _("不能超过 %(n)d 个字符。") % {"n": context["max_length"]}
+    if kind == "too_long":
+        return _("最多 %(n)d 个。") % {"n": context["max_length"]}
+    if kind == "value_error" and error["loc"][:1] == ("occurred_at",):
+        return _("时间应在 2000 年到 2100 年之间。")
+    if kind == "value_error":
+        return _("含有控制字符或无效字符。")
+    return _("格式不正确。")
+
+
+def parse_row(row: Row) -> dict:
+    """A row as the API's EventIn (same limits, same checks), or ApplicationError naming the
+    column at fault."""
+    cell = row.cells
     numbers = [n.strip() for n in cell["officers"].replace("；", ";").split(";") if n.strip()]
+    occurred = cell_datetime(cell["occurred_at"], column="occurred_at")
     try:
         event = EventIn.model_validate({**cell, "officers": numbers, "occurred_at": occurred})
     except ValidationError as exc:
         first = exc.errors()[0]
-        return printable(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+        column = str(first["loc"][0]) if first["loc"] else ""
+        raise ApplicationError("invalid_item", _schema_problem(first), field=column) from None
     return event.model_dump()
 
 
-def events_import_rows(*, actor, rows: list[dict]) -> list[dict]:
-    """Ingest CSV rows within the actor's subtree; one result per line (line 1 is the header)."""
-    parsed = [parse_csv_row(row) for row in rows]
+def events_import(*, actor, table: Table, progress: Progress | None = None) -> ImportReport:
+    """Ingest the rows of `table` within the actor's subtree, all or nothing. Only a superuser
+    imports for every unit; anyone else without a unit imports nothing. A row already stored
+    (same source and external id) is a duplicate, not an error."""
+    if not actor.is_superuser and actor.unit_id is None:
+        raise PermissionDenied()
     scope = None if actor.is_superuser else orgunit_root_for(actor)
-    ingested = iter(
-        events_ingest(items=[p for p in parsed if isinstance(p, dict)], scope_unit=scope)
-    )
-    results = []
-    for index, item in enumerate(parsed):
-        line = index + 2
-        if isinstance(item, dict):
-            result = next(ingested)
-            results.append(
-                {
-                    "line": line,
-                    "external_id": result.external_id,
-                    "status": result.status,
-                    "message": result.message,
-                }
-            )
-        else:
-            results.append(
-                {
-                    "line": line,
-                    "external_id": printable(rows[index].get("external_id") or ""),
-                    "status": "rejected",
-                    "message": item,
-                }
-            )
-    return results
+
+    def store(checked):
+        for start in range(0, len(checked), INGEST_CHUNK):
+            chunk = checked[start : start + INGEST_CHUNK]
+            results = events_ingest(items=[item for _row, item in chunk], scope_unit=scope)
+            for result in results:
+                row = chunk[result.index][0]
+                if result.status == "rejected":
+                    column = INGEST_COLUMNS.get(result.code, "")
+                    yield (
+                        row,
+                        RowError(
+                            row=row.number,
+                            column=column,
+                            code=result.code,
+                            message=result.message,
+                            header=table.headers.get(column, ""),
+                        ),
+                    )
+                else:
+                    yield (
+                        row,
+                        {
+                            "line": row.number,
+                            "external_id": result.external_id,
+                            "status": result.status,
+                        },
+                    )
+
+    return rows_import(table=table, check_row=parse_row, store=store, progress=progress)

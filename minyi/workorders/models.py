@@ -9,7 +9,10 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from minyi.core.lifecycle import Lifecycle, LifecycleEvent
+from minyi.core.models import Escalation
 from minyi.core.pii import EncryptedTextField
+from minyi.perception.models import SATISFIED_RATINGS
 
 
 class WorkOrderStatus(models.TextChoices):
@@ -39,10 +42,10 @@ OPEN_STATUSES = (S.DISPATCHED, S.ACCEPTED, S.RETURNED, S.FEEDBACK, S.AUDIT)
 UNIT_STATUSES = (S.DISPATCHED, S.ACCEPTED, S.RETURNED)
 
 
-class WorkOrder(models.Model):
+class WorkOrder(Escalation):
     number = models.CharField(_("工单号"), max_length=24, unique=True)
     callback = models.OneToOneField(
-        "perception.Callback",
+        "callbacks.Callback",
         verbose_name=_("来源回访"),
         on_delete=models.PROTECT,
         related_name="work_order_created",
@@ -90,15 +93,6 @@ class WorkOrder(models.Model):
     closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
     # True resolution (真实解决): closed after the citizen rated satisfied on the 追评.
     resolved = models.BooleanField(_("群众认可解决"), default=False)
-    escalated_to = models.ForeignKey(
-        "orgs.OrgUnit",
-        verbose_name=_("超期升级至"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    escalated_at = models.DateTimeField(null=True, blank=True)
     deadline_reminded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -120,29 +114,34 @@ class WorkOrder(models.Model):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    @property
+    def follow_up_satisfied(self) -> bool:
+        """The citizen rated satisfied on the 追评: closing then counts as true resolution."""
+        return self.follow_up_rating in SATISFIED_RATINGS
 
-class WorkOrderEvent(models.Model):
-    """A work order's history: who moved it from which status to which, why, when."""
+
+class WorkOrderEvent(LifecycleEvent):
+    """A work order's history: who moved it from which status to which, why, when. Staff
+    notes and the citizen's words from the 追评 call are encrypted (LifecycleEvent.note)."""
+
+    STATUS = WorkOrderStatus
 
     order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="history")
-    actor = models.ForeignKey(
-        "orgs.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    from_status = models.CharField(max_length=12, blank=True)
-    to_status = models.CharField(max_length=12)
-    # Staff notes and the citizen's words from the 追评 call: encrypted.
-    note = EncryptedTextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["created_at", "id"]
 
     def __str__(self):
         return f"{self.order_id}: {self.from_status} → {self.to_status}"
 
-    @property
-    def to_label(self):
-        return WorkOrderStatus(self.to_status).label if self.to_status else ""
+
+# Every move of a work order: WORKORDER_ALLOWED, checked and recorded in WorkOrderEvent.
+ORDER_LIFECYCLE = Lifecycle(
+    model=WorkOrder,
+    allowed=WORKORDER_ALLOWED,
+    event_model=WorkOrderEvent,
+    event_fk="order",
+    refused=_("工单当前状态为“%(status)s”，不能进行此操作。"),
+    stale=_("工单状态已变化，请刷新后重试。"),
+    final={S.CLOSED: ("order_closed", _("该工单已办结。"))},
+)
 
 
 def evidence_path(instance, filename):

@@ -2,14 +2,19 @@
 responsible unit). Outside the subtree a row does not exist."""
 
 from django.conf import settings
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from minyi.core.errors import NotFound
+from minyi.core.errors import ApplicationError, NotFound, PermissionDenied
+from minyi.core.lifecycle import Actions
+from minyi.core.ui import order_by_urgency
 from minyi.core.workdays import add_working_days
+from minyi.orgs.roles import Perm, has_perm
 from minyi.orgs.selectors import scope_q
 from minyi.workorders.models import (
     OPEN_STATUSES,
+    ORDER_LIFECYCLE,
     UNIT_STATUSES,
     Appeal,
     AppealStatus,
@@ -72,16 +77,7 @@ def workorder_list_visible_to(
     if status == S.CANCELLED:
         return qs.order_by("-dispatched_at", "-id")
     # Most urgent first: overdue, then open by deadline, then the finished ones.
-    return qs.annotate(
-        overdue_rank=Case(
-            When(_overdue_q(today), then=Value(0)), default=Value(1), output_field=IntegerField()
-        ),
-        open_rank=Case(
-            When(status__in=OPEN_STATUSES, then=Value(0)),
-            default=Value(1),
-            output_field=IntegerField(),
-        ),
-    ).order_by("overdue_rank", "open_rank", "deadline", "id")
+    return order_by_urgency(qs, overdue=_overdue_q(today), open_statuses=OPEN_STATUSES)
 
 
 def workorder_counts_visible_to(user, *, unit=None, business_type=None) -> dict:
@@ -156,15 +152,110 @@ def appeal_list_pending_for(user) -> QuerySet[Appeal]:
     ).order_by("filed_at", "id")
 
 
-def appeal_decidable_by(user, appeal: Appeal | None) -> bool:
-    """The same rule appeal_decide enforces: a pending appeal of a unit below the user's."""
-    if appeal is None or appeal.status != AppealStatus.PENDING:
-        return False
-    if user.is_superuser and user.unit_id is None:
-        return True  # the break-glass account stands above every tier
-    return (
-        user.unit_id is not None
-        and user.unit_id != appeal.unit_id
-        and user.unit.depth < appeal.unit.depth
-        and user.unit.contains(appeal.unit)
+# --- What a user may do to an order now ----------------------------------------------------
+
+
+def appeal_deadline(order: WorkOrder):
+    """The last day the unit may appeal: APPEAL_WINDOW_WORKDAYS working days after dispatch."""
+    return add_working_days(
+        timezone.localtime(order.dispatched_at).date(), settings.APPEAL_WINDOW_WORKDAYS
+    )[0]
+
+
+def _centre_refusal(user, order: WorkOrder) -> ApplicationError | None:
+    """Auditing and closing is the perception centre's (or a unit above it): a station does
+    not sign off its own rectification. The break-glass superuser has no unit."""
+    if user.unit_id is None or user.unit.contains(order.centre):
+        return None
+    return ApplicationError(
+        "centre_required", _("工单须由民意感知中心或其上级审核办结。"), status=403
     )
+
+
+def _appeal_refusal(order: WorkOrder, appeal: Appeal | None, today) -> ApplicationError | None:
+    if not order.is_open:
+        return ApplicationError("order_not_open", _("工单已办结或已撤销，不能申诉。"), status=409)
+    until = appeal_deadline(order)
+    if today > until:
+        return ApplicationError(
+            "appeal_too_late",
+            _("已超过申诉期限（派发后 %(n)d 个工作日内，截至 %(day)s）。")
+            % {"n": settings.APPEAL_WINDOW_WORKDAYS, "day": f"{until:%m月%d日}"},
+            status=409,
+        )
+    if appeal is not None:
+        return ApplicationError("appeal_exists", _("该工单已申诉过。"), status=409)
+    return None
+
+
+def _decide_refusal(user, appeal: Appeal | None) -> ApplicationError | None:
+    if appeal is None:
+        return ApplicationError("no_appeal", _("该工单没有申诉。"), status=404)
+    if appeal.status != AppealStatus.PENDING:
+        return ApplicationError("appeal_decided", _("该申诉已复核。"), status=409)
+    # A higher tier decides; the break-glass superuser has no unit and stands above every tier.
+    if user.unit_id is not None and not (
+        user.unit.depth < appeal.unit.depth and user.unit.contains(appeal.unit)
+    ):
+        return ApplicationError("higher_tier_required", _("申诉须由上级单位复核。"), status=403)
+    return None
+
+
+def workorder_action_refusal(
+    user, order: WorkOrder, action: str, *, appeal: Appeal | None = None, today=None
+) -> ApplicationError | None:
+    """Why `user` may not take `action` on `order` now (the error the service raises), or
+    None when they may. `appeal` is the order's appeal, if any (see appeal_for)."""
+    R = ORDER_LIFECYCLE
+    if action in ("accept", "feedback", "appeal"):
+        if not has_perm(user, Perm.WORKORDER_HANDLE):
+            return PermissionDenied()
+        if action == "accept":
+            return None if R.can_move(order, S.ACCEPTED) else R.refusal(order)
+        if action == "feedback":
+            return None if R.can_move(order, S.FEEDBACK) else R.refusal(order)
+        return _appeal_refusal(order, appeal, today or timezone.localdate())
+    if action in ("close", "return"):
+        if not has_perm(user, Perm.WORKORDER_CLOSE):
+            return PermissionDenied()
+        refusal = _centre_refusal(user, order)
+        if refusal is not None:
+            return refusal
+        if action == "close":
+            return None if R.can_move(order, S.CLOSED) else R.refusal(order)
+        if order.status != S.AUDIT:
+            return ApplicationError(
+                "invalid_transition", _("只有待审核的工单可以退回。"), status=409
+            )
+        return None
+    if action == "decide":
+        if not has_perm(user, Perm.APPEAL_DECIDE):
+            return PermissionDenied()
+        return _decide_refusal(user, appeal)
+    raise ValueError(f"unknown work-order action {action!r}")
+
+
+# The actions of an order's page, in the order the page offers them.
+WORKORDER_ACTIONS = Actions(
+    names=("accept", "feedback", "close", "return", "decide", "appeal"),
+    refusal=workorder_action_refusal,
+)
+
+
+def workorder_actions_for(user, order: WorkOrder, *, appeal: Appeal | None = None) -> frozenset:
+    """The actions `user` may take on `order` now: the page draws these buttons, and each
+    service refuses the others with workorder_action_refusal's error (through
+    workorder_action_require). `appeal` is the order's appeal, if any (the page has it)."""
+    return WORKORDER_ACTIONS.allowed(user, order, appeal=appeal, today=timezone.localdate())
+
+
+# The services' guard: raises the refusal, if any.
+workorder_action_require = WORKORDER_ACTIONS.require
+
+
+def workorder_callback_visible_to(user, order: WorkOrder) -> bool:
+    """Whether the order's page may link its callback: the callback pages are scoped by
+    perception centre, not by the responsible unit."""
+    if not has_perm(user, Perm.CALLBACK_VIEW):
+        return False
+    return user.is_superuser or (user.unit is not None and user.unit.contains(order.centre))

@@ -1,5 +1,7 @@
-"""Every write on work orders and appeals. Each status change goes through `_transition`,
-which moves the row only while it is still in the old status and records the history row."""
+"""Every write on work orders and appeals. Each status change is a move of ORDER_LIFECYCLE
+(minyi.core.lifecycle), which changes the row only while it is still in the old status and
+records the history row; what the actor may do now is workorders.selectors' rule, the one
+the order's page draws its buttons by."""
 
 import secrets
 from datetime import timedelta
@@ -10,8 +12,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from minyi.callbacks.models import Attribution, Callback, CallbackKind, CallbackStatus
+from minyi.callbacks.services import callback_close_follow_ups, callback_follow_up_open
 from minyi.core.audit import audit_record
-from minyi.core.errors import ApplicationError, NotFound, PermissionDenied
+from minyi.core.errors import ApplicationError
+from minyi.core.lifecycle import lock_in_scope
 from minyi.core.models import AuditAction
 from minyi.core.uploads import JPEG, PDF, PNG, check_uploads
 from minyi.core.workdays import add_working_days, working_days_between
@@ -24,18 +29,19 @@ from minyi.notifications.services import (
 from minyi.orgs.models import OrgUnit
 from minyi.orgs.roles import Perm, has_perm
 from minyi.orgs.selectors import scope_q
-from minyi.perception.models import Callback, CallbackStatus
+from minyi.perception.models import SATISFIED_RATINGS
+from minyi.perception.services.surveys import citizen_acknowledge, survey_exclude
 from minyi.workorders.models import (
     OPEN_STATUSES,
+    ORDER_LIFECYCLE,
     UNIT_STATUSES,
-    WORKORDER_ALLOWED,
     Appeal,
     AppealStatus,
     Evidence,
     WorkOrder,
-    WorkOrderEvent,
     WorkOrderStatus,
 )
+from minyi.workorders.selectors import workorder_action_require
 
 S = WorkOrderStatus
 MAX_EVIDENCE_FILES = 5
@@ -56,66 +62,25 @@ def _order_url(order) -> str:
     return reverse("workorders:order_detail", args=[order.pk])
 
 
-def _after_commit(fn, **kwargs):
-    transaction.on_commit(lambda: fn(**kwargs))
-
-
-def _transition(order: WorkOrder, *, actor, to: str, note: str = "", now=None, **fields):
+def _move(order: WorkOrder, *, actor, to: str, note: str = "", now=None, **fields) -> WorkOrder:
+    """One move of ORDER_LIFECYCLE; the unit's reminders it answers are resolved with it."""
     now = now or timezone.now()
-    if to not in WORKORDER_ALLOWED[order.status]:
-        if order.status == S.CLOSED:
-            raise ApplicationError("order_closed", _("该工单已办结。"), status=409)
-        raise ApplicationError(
-            "invalid_transition",
-            _("工单当前状态为“%(status)s”，不能进行此操作。")
-            % {"status": order.get_status_display()},
-            status=409,
-        )
-    updated = WorkOrder.objects.filter(pk=order.pk, status=order.status).update(status=to, **fields)
-    if not updated:
-        raise ApplicationError("stale_state", _("工单状态已变化，请刷新后重试。"), status=409)
-    WorkOrderEvent.objects.create(
-        order=order, actor=actor, from_status=order.status, to_status=to, note=note, created_at=now
-    )
-    audit_record(
-        action=AuditAction.CHANGE,
-        actor=actor,
-        obj=order,
-        detail={"from": order.status, "to": to},
-    )
+    order = ORDER_LIFECYCLE.move(order, actor=actor, to=to, note=note, now=now, **fields)
     if to in _RESOLVED_BY:
         notifications_resolve(url=_order_url(order), kinds=_RESOLVED_BY[to], now=now)
-    order.refresh_from_db()
     return order
 
 
 def _locked(actor, order: WorkOrder, perm: str) -> WorkOrder:
     """The order, locked for this transaction, if it is in the actor's subtree and the actor
-    may do `perm`. Outside the subtree it does not exist."""
-    if not has_perm(actor, perm):
-        raise PermissionDenied()
-    # Only the order's row: locking the joined unit row too would queue every other order
-    # of the unit (and any edit of the unit) behind this one.
-    current = (
-        WorkOrder.objects.select_for_update(of=("self",))
-        .filter(scope_q(actor, "unit__"), pk=order.pk)
-        .first()
+    may do `perm`. Whether the order's state allows the action is workorder_action_require's
+    (the rule the page draws its buttons by)."""
+    return lock_in_scope(
+        WorkOrder.objects.all(),
+        order.pk,
+        scope=scope_q(actor, "unit__"),
+        allowed=has_perm(actor, perm),
     )
-    if current is None:
-        raise NotFound()
-    return current
-
-
-def _require_centre(actor, order: WorkOrder) -> None:
-    """Auditing and closing is the perception centre's (or a unit above it): a station does
-    not sign off its own rectification."""
-    if actor.unit_id is None:  # the break-glass superuser
-        return
-    centre = OrgUnit.objects.only("path").get(pk=order.centre_id)
-    if not centre.path.startswith(actor.unit.path):
-        raise ApplicationError(
-            "centre_required", _("工单须由民意感知中心或其上级审核办结。"), status=403
-        )
 
 
 def _fresh_deadline(order: WorkOrder, now) -> dict:
@@ -170,12 +135,8 @@ def workorder_dispatch(*, actor, callback, now=None) -> WorkOrder:
                 ) from None
     else:
         raise ApplicationError("order_number", _("工单号生成失败，请重试。"), status=503)
-    WorkOrderEvent.objects.create(
-        order=order,
-        actor=actor,
-        to_status=S.DISPATCHED,
-        note=_("民警责任，派发整改"),
-        created_at=now,
+    ORDER_LIFECYCLE.record(
+        order, actor=actor, to_status=S.DISPATCHED, note=_("民警责任，派发整改"), now=now
     )
     audit_record(action=AuditAction.CREATE, actor=actor, obj=order, detail={"unit": order.unit_id})
     notify_unit(
@@ -191,10 +152,9 @@ def workorder_dispatch(*, actor, callback, now=None) -> WorkOrder:
 @transaction.atomic
 def workorder_accept(*, actor, order: WorkOrder, now=None) -> WorkOrder:
     current = _locked(actor, order, Perm.WORKORDER_HANDLE)
+    workorder_action_require(actor, current, "accept")
     now = now or timezone.now()
-    return _transition(
-        current, actor=actor, to=S.ACCEPTED, note=_("签收"), now=now, accepted_at=now
-    )
+    return _move(current, actor=actor, to=S.ACCEPTED, note=_("签收"), now=now, accepted_at=now)
 
 
 def _check_evidence(files) -> list[tuple]:
@@ -213,8 +173,6 @@ def _check_evidence(files) -> list[tuple]:
 def workorder_feedback(*, actor, order: WorkOrder, text: str, files=(), now=None) -> WorkOrder:
     """The unit reports its rectification (整改反馈) with evidence; the centre then asks the
     citizen once more (追评)."""
-    from minyi.perception.services import callback_follow_up_open
-
     now = now or timezone.now()
     current = _locked(actor, order, Perm.WORKORDER_HANDLE)
     text = (text or "").strip()
@@ -227,9 +185,8 @@ def workorder_feedback(*, actor, order: WorkOrder, text: str, files=(), now=None
             "feedback_too_long", _("整改情况不能超过5000字。"), field="feedback_text"
         )
     checked = _check_evidence(files)
-    if current.status not in (S.ACCEPTED, S.RETURNED):
-        _transition(current, actor=actor, to=S.FEEDBACK)  # raises with the right message
-    order = _transition(
+    workorder_action_require(actor, current, "feedback")
+    order = _move(
         current, actor=actor, to=S.FEEDBACK, note=text, now=now, feedback_at=now, feedback_text=text
     )
     for upload, content_type, suffix in checked:
@@ -252,8 +209,8 @@ def workorder_follow_up_record(*, actor, order: WorkOrder, rating: int, note: st
     """The citizen's 追评: satisfied → the centre audits; still unsatisfied → back to the unit."""
     now = now or timezone.now()
     current = WorkOrder.objects.select_for_update().get(pk=order.pk)
-    if rating <= 3:
-        return _transition(
+    if rating in SATISFIED_RATINGS:
+        return _move(
             current,
             actor=actor,
             to=S.AUDIT,
@@ -262,7 +219,7 @@ def workorder_follow_up_record(*, actor, order: WorkOrder, rating: int, note: st
             follow_up_rating=rating,
         )
     # The citizen's words stay encrypted on the callback; the history names it.
-    order = _transition(
+    order = _move(
         current,
         actor=actor,
         to=S.RETURNED,
@@ -279,7 +236,7 @@ def workorder_follow_up_record(*, actor, order: WorkOrder, rating: int, note: st
 @transaction.atomic
 def workorder_follow_up_unreachable(*, actor, order: WorkOrder, now=None) -> WorkOrder:
     current = WorkOrder.objects.select_for_update().get(pk=order.pk)
-    return _transition(current, actor=actor, to=S.AUDIT, note=_("追评未能联系到群众"), now=now)
+    return _move(current, actor=actor, to=S.AUDIT, note=_("追评未能联系到群众"), now=now)
 
 
 def _notify_returned(order):
@@ -296,19 +253,16 @@ def workorder_close(*, actor, order: WorkOrder, note: str = "", now=None) -> Wor
     """The centre audits and closes (审核办结). True resolution only after a satisfied 追评."""
     now = now or timezone.now()
     current = _locked(actor, order, Perm.WORKORDER_CLOSE)
-    _require_centre(actor, current)
-    resolved = current.follow_up_rating is not None and current.follow_up_rating <= 3
-    order = _transition(
+    workorder_action_require(actor, current, "close")
+    order = _move(
         current,
         actor=actor,
         to=S.CLOSED,
         note=(note or "").strip()[:1000] or _("审核通过，办结"),
         now=now,
         closed_at=now,
-        resolved=resolved,
+        resolved=current.follow_up_satisfied,
     )
-    from minyi.perception.services import citizen_acknowledge
-
     # The citizen who complained hears that it was dealt with (the outbox row commits with
     # the closure; quiet hours, opt-outs and sensitive business types are respected).
     citizen_acknowledge(
@@ -325,13 +279,11 @@ def workorder_return(*, actor, order: WorkOrder, note: str, now=None) -> WorkOrd
     """The centre finds the rectification not good enough and sends it back (审核退回)."""
     now = now or timezone.now()
     current = _locked(actor, order, Perm.WORKORDER_CLOSE)
-    _require_centre(actor, current)
+    workorder_action_require(actor, current, "return")
     note = (note or "").strip()
     if not note:
         raise ApplicationError("note_required", _("请写明退回原因。"), field="note")
-    if current.status != S.AUDIT:
-        raise ApplicationError("invalid_transition", _("只有待审核的工单可以退回。"), status=409)
-    order = _transition(
+    order = _move(
         current,
         actor=actor,
         to=S.RETURNED,
@@ -360,12 +312,13 @@ def workorders_escalate_overdue(*, now=None) -> int:
                 escalated_at=now, escalated_to=parent
             ):
                 continue
-            WorkOrderEvent.objects.create(
-                order=order,
+            ORDER_LIFECYCLE.record(
+                order,
+                actor=None,
                 from_status=order.status,
                 to_status=order.status,
                 note=_("超期未反馈，升级至%(unit)s") % {"unit": parent.name},
-                created_at=now,
+                now=now,
             )
             text = _("整改工单 %(no)s（%(unit)s）已超期，请督促。") % {
                 "no": order.number,
@@ -418,12 +371,6 @@ def workorders_remind_due(*, now=None) -> int:
 # --- Appeals (申诉复核) ----------------------------------------------------------------------
 
 
-def appeal_deadline(order: WorkOrder):
-    return add_working_days(
-        timezone.localtime(order.dispatched_at).date(), settings.APPEAL_WINDOW_WORKDAYS
-    )[0]
-
-
 @transaction.atomic
 def appeal_file(*, actor, order: WorkOrder, reason: str, now=None) -> Appeal:
     """The unit contests the attribution, within APPEAL_WINDOW_WORKDAYS working days of
@@ -437,27 +384,23 @@ def appeal_file(*, actor, order: WorkOrder, reason: str, now=None) -> Appeal:
         )
     if len(reason) > 2000:
         raise ApplicationError("reason_too_long", _("申诉理由不能超过2000字。"), field="reason")
-    if current.status not in OPEN_STATUSES:
-        raise ApplicationError("order_not_open", _("工单已办结或已撤销，不能申诉。"), status=409)
-    if timezone.localtime(now).date() > appeal_deadline(current):
-        raise ApplicationError(
-            "appeal_too_late",
-            _("已超过申诉期限（派发后 %(n)d 个工作日内，截至 %(day)s）。")
-            % {"n": settings.APPEAL_WINDOW_WORKDAYS, "day": f"{appeal_deadline(current):%m月%d日}"},
-            status=409,
-        )
-    if Appeal.objects.filter(order=current).exists():
-        raise ApplicationError("appeal_exists", _("该工单已申诉过。"), status=409)
+    workorder_action_require(
+        actor,
+        current,
+        "appeal",
+        appeal=Appeal.objects.filter(order=current).first(),
+        today=timezone.localtime(now).date(),
+    )
     appeal = Appeal.objects.create(
         order=current, unit_id=current.unit_id, reason=reason, filed_by=actor, filed_at=now
     )
-    WorkOrderEvent.objects.create(
-        order=current,
+    ORDER_LIFECYCLE.record(
+        current,
         actor=actor,
         from_status=current.status,
         to_status=current.status,
         note=_("提出申诉：%(reason)s") % {"reason": reason[:500]},
-        created_at=now,
+        now=now,
     )
     audit_record(action=AuditAction.CREATE, actor=actor, obj=appeal, detail={"order": order.pk})
     notify_supervisors_above(
@@ -475,22 +418,14 @@ def appeal_file(*, actor, order: WorkOrder, reason: str, now=None) -> Appeal:
 def appeal_decide(*, actor, appeal: Appeal, uphold: bool, note: str, now=None) -> Appeal:
     """A supervisor of a higher tier decides. Upheld: the order is cancelled and the rating
     leaves the unit's and officer's figures (the survey, callback and this appeal remain)."""
-    from minyi.perception.services import callback_close_follow_ups, survey_exclude
-
     now = now or timezone.now()
-    if not has_perm(actor, Perm.APPEAL_DECIDE):
-        raise PermissionDenied()
-    current = (
-        Appeal.objects.select_for_update(of=("self",))
-        .filter(scope_q(actor, "unit__"), pk=appeal.pk)
-        .select_related("unit", "order")
-        .first()
+    current = lock_in_scope(
+        Appeal.objects.select_related("unit", "order"),
+        appeal.pk,
+        scope=scope_q(actor, "unit__"),
+        allowed=has_perm(actor, Perm.APPEAL_DECIDE),
     )
-    if current is None:
-        raise NotFound()
-    # The break-glass superuser has no unit and stands above every tier.
-    if actor.unit_id is not None and actor.unit.depth >= current.unit.depth:
-        raise ApplicationError("higher_tier_required", _("申诉须由上级单位复核。"), status=403)
+    workorder_action_require(actor, current.order, "decide", appeal=current)
     note = (note or "").strip()
     if not note:
         raise ApplicationError("note_required", _("请填写复核意见。"), field="note")
@@ -513,7 +448,7 @@ def appeal_decide(*, actor, appeal: Appeal, uphold: bool, note: str, now=None) -
     order = WorkOrder.objects.select_for_update().get(pk=current.order_id)
     if uphold:
         if order.status in OPEN_STATUSES:
-            _transition(
+            _move(
                 order,
                 actor=actor,
                 to=S.CANCELLED,
@@ -523,13 +458,13 @@ def appeal_decide(*, actor, appeal: Appeal, uphold: bool, note: str, now=None) -
         callback_close_follow_ups(actor=actor, order=order, note=_("申诉成立，工单撤销"), now=now)
         survey_exclude(survey=order.survey, now=now)
     else:
-        WorkOrderEvent.objects.create(
-            order=order,
+        ORDER_LIFECYCLE.record(
+            order,
             actor=actor,
             from_status=order.status,
             to_status=order.status,
             note=_("申诉驳回：%(note)s") % {"note": note[:500]},
-            created_at=now,
+            now=now,
         )
     audit_record(action=AuditAction.CHANGE, actor=actor, obj=current, detail={"decision": status})
     notifications_resolve(url=_order_url(order), kinds={K.APPEAL_FILED}, now=now)
@@ -543,3 +478,22 @@ def appeal_decide(*, actor, appeal: Appeal, uphold: bool, note: str, now=None) -
     )
     current.refresh_from_db()
     return current
+
+
+def workorder_after_callback(*, actor, callback, now=None) -> None:
+    """What a finished callback means for work orders (connected to the callbacks app's hook
+    `callback_recorded`): police at fault dispatches an order; a 追评 moves its order on,
+    whether the citizen rated it or could not be reached."""
+    if callback.kind == CallbackKind.FOLLOW_UP:
+        if callback.attribution == Attribution.UNREACHABLE:
+            workorder_follow_up_unreachable(actor=actor, order=callback.work_order, now=now)
+        else:
+            workorder_follow_up_record(
+                actor=actor,
+                order=callback.work_order,
+                rating=callback.follow_up_rating,
+                note=callback.reason_text,
+                now=now,
+            )
+    elif callback.attribution == Attribution.AT_FAULT:
+        workorder_dispatch(actor=actor, callback=callback, now=now)

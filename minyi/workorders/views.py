@@ -4,19 +4,17 @@ selector; every action is one service call that re-renders the order with the re
 Chinese, or redirects back to it."""
 
 from django.conf import settings
-from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import FileResponse
-from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from minyi.orgs.access import staff_view
 from minyi.core.audit import audit_record
-from minyi.core.errors import ApplicationError, NotFound, PermissionDenied
+from minyi.core.errors import NotFound
 from minyi.core.models import AuditAction
+from minyi.core.ui import ALL, ActionPage, Tabs, console_list, page_of
+from minyi.orgs.access import staff_view
 from minyi.orgs.roles import Perm, has_perm
 from minyi.perception.models import Rating
 from minyi.workorders.forms import (
@@ -33,18 +31,20 @@ from minyi.workorders.selectors import (
     DUE_SOON,
     OPEN,
     OVERDUE,
-    appeal_decidable_by,
+    appeal_deadline,
     appeal_for,
     appeal_list_pending_for,
     evidence_get_visible_to,
     evidence_list_for,
+    workorder_action_require,
+    workorder_actions_for,
+    workorder_callback_visible_to,
     workorder_counts_visible_to,
     workorder_get_visible_to,
     workorder_history,
     workorder_list_visible_to,
 )
 from minyi.workorders.services import (
-    appeal_deadline,
     appeal_decide,
     appeal_file,
     workorder_accept,
@@ -54,53 +54,44 @@ from minyi.workorders.services import (
 )
 
 S = WorkOrderStatus
-PAGE_SIZE = 50
 
 # The list opens on what is still to do (待办), most urgent first; 全部 is one click away.
-ALL = "all"
-ORDER_TABS = [
-    (OPEN, gettext_lazy("待办"), OPEN),
-    (ALL, gettext_lazy("全部"), "all"),
-    (S.DISPATCHED, gettext_lazy("待签收"), S.DISPATCHED),
-    (S.ACCEPTED, gettext_lazy("整改中"), S.ACCEPTED),
-    (S.FEEDBACK, gettext_lazy("待追评"), S.FEEDBACK),
-    (S.RETURNED, gettext_lazy("退回"), S.RETURNED),
-    (S.AUDIT, gettext_lazy("待审核"), S.AUDIT),
-    (S.CLOSED, gettext_lazy("已办结"), S.CLOSED),
-    (S.CANCELLED, gettext_lazy("已撤销"), S.CANCELLED),
-    (DUE_SOON, gettext_lazy("即将超期"), DUE_SOON),
-    (OVERDUE, gettext_lazy("超期"), OVERDUE),
-]
-_TAB_VALUES = {value for value, _label, _key in ORDER_TABS}
+ORDER_TABS = Tabs(
+    choices=(
+        (OPEN, gettext_lazy("待办")),
+        (ALL, gettext_lazy("全部")),
+        (S.DISPATCHED, gettext_lazy("待签收")),
+        (S.ACCEPTED, gettext_lazy("整改中")),
+        (S.FEEDBACK, gettext_lazy("待追评")),
+        (S.RETURNED, gettext_lazy("退回")),
+        (S.AUDIT, gettext_lazy("待审核")),
+        (S.CLOSED, gettext_lazy("已办结")),
+        (S.CANCELLED, gettext_lazy("已撤销")),
+        (DUE_SOON, gettext_lazy("即将超期")),
+        (OVERDUE, gettext_lazy("超期")),
+    ),
+    default=OPEN,
+)
 
 
 @staff_view(Perm.WORKORDER_VIEW)
 def order_list(request):
     """Orders of the user's subtree by status, overdue first (整改工单)."""
-    status = request.GET.get("status") or OPEN
-    if status not in _TAB_VALUES:
-        status = OPEN
+    status = ORDER_TABS.current(request)
     filters = ListFilterForm(request.GET or None, user=request.user)
     unit, business_type = filters.value("unit"), filters.value("business_type")
     orders = workorder_list_visible_to(
         request.user,
-        status="" if status == ALL else status,
+        status=ORDER_TABS.filter_value(status),
         unit=unit,
         business_type=business_type,
     )
     counts = workorder_counts_visible_to(request.user, unit=unit, business_type=business_type)
-    tabs = [
-        {"value": value, "label": label, "count": counts[key], "active": value == status}
-        for value, label, key in ORDER_TABS
-    ]
-    page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "workorders/order_list.html",
         {
-            "page": page,
-            "tabs": tabs,
-            "status": status,
+            **console_list(request, orders, tabs=ORDER_TABS, current=status, counts=counts),
             "filters": filters,
             "can_decide": has_perm(request.user, Perm.APPEAL_DECIDE),
         },
@@ -119,38 +110,10 @@ _MAIN_FIELD = {
 }
 
 
-def _allowed_actions(user, order, appeal, appeal_until) -> dict[str, bool]:
-    """What THIS user may do to the order in ITS status; the services enforce the same."""
-    handle = has_perm(user, Perm.WORKORDER_HANDLE)
-    # Auditing is the perception centre's (or a unit above it), as workorder_close enforces.
-    close = has_perm(user, Perm.WORKORDER_CLOSE) and (
-        user.unit_id is None or user.unit.contains(order.centre)
-    )
-    return {
-        "accept": handle and order.status == S.DISPATCHED,
-        "feedback": handle and order.status in (S.ACCEPTED, S.RETURNED),
-        "appeal": handle
-        and order.is_open
-        and appeal is None
-        and timezone.localdate() <= appeal_until,
-        "close": close and order.status == S.AUDIT,
-        "return": close and order.status == S.AUDIT,
-        "decide": has_perm(user, Perm.APPEAL_DECIDE) and appeal_decidable_by(user, appeal),
-    }
-
-
-def _can_see_callback(user, order) -> bool:
-    # The callback page is scoped by perception centre, not by the responsible unit.
-    if not has_perm(user, Perm.CALLBACK_VIEW):
-        return False
-    return user.is_superuser or (user.unit is not None and user.unit.contains(order.centre))
-
-
 def _order_page(request, order, *, failed=None, alert="", status=200):
     """The order's page; `failed` = (action, bound form) re-shows what the user typed."""
     appeal = appeal_for(order)
-    appeal_until = appeal_deadline(order)
-    actions = _allowed_actions(request.user, order, appeal, appeal_until)
+    actions = workorder_actions_for(request.user, order, appeal=appeal)
     forms = {
         "feedback": FeedbackForm(),
         "appeal": AppealForm(),
@@ -158,19 +121,8 @@ def _order_page(request, order, *, failed=None, alert="", status=200):
         "return": ReturnForm(),
         "decide": AppealDecideForm(),
     }
-    focus = "feedback" if actions["feedback"] else None
-    if failed is not None:
-        name, form = failed
-        forms[name] = form
-        if not actions.get(name):
-            # The order moved on (e.g. closed meanwhile): the form is gone, its message stays.
-            alert = alert or " ".join(str(e) for errors in form.errors.values() for e in errors)
-        focus = name if actions.get(name) else None
-    if focus in _MAIN_FIELD:
-        forms[focus].fields[_MAIN_FIELD[focus]].widget.attrs["autofocus"] = True
-    history = list(workorder_history(order))
-    for event in history:
-        event.from_label = S(event.from_status).label if event.from_status else ""
+    alert = ORDER_PAGE.forms_shown(forms, actions, failed=failed, alert=alert)
+    history = workorder_history(order)
     return render(
         request,
         "workorders/order_detail.html",
@@ -182,21 +134,20 @@ def _order_page(request, order, *, failed=None, alert="", status=200):
             "history": history,
             "evidence": evidence_list_for(order),
             "appeal": appeal,
-            "appeal_until": appeal_until,
+            "appeal_until": appeal_deadline(order),
             "actions": actions,
-            "any_action": any(actions.values()),
             # Say why there is no appeal form when the window has closed on the unit.
             "appeal_expired": has_perm(request.user, Perm.WORKORDER_HANDLE)
             and order.is_open
             and appeal is None
-            and not actions["appeal"],
+            and "appeal" not in actions,
             "forms": forms,
             "alert": alert,
             "appeal_window": settings.APPEAL_WINDOW_WORKDAYS,
             "follow_up_label": Rating(order.follow_up_rating).label
             if order.follow_up_rating
             else "",
-            "can_see_callback": _can_see_callback(request.user, order),
+            "can_see_callback": workorder_callback_visible_to(request.user, order),
         },
         status=status,
     )
@@ -208,35 +159,19 @@ def order_detail(request, pk):
     return _order_page(request, order)
 
 
-def _act(request, pk, *, name, form, call, done):
-    """Run one action: the form collects, the service decides. A refusal re-renders the
-    order with the message on the field at fault and the user's input kept."""
-    order = workorder_get_visible_to(request.user, pk)
-    if form is not None and not form.is_valid():
-        return _order_page(request, order, failed=(name, form), status=400)
-    try:
-        call(order, form.cleaned_data if form is not None else {})
-    except (NotFound, PermissionDenied):
-        raise  # staff_view answers these (404 / the error page)
-    except ApplicationError as exc:
-        alert = ""
-        if form is not None and exc.field in form.fields:
-            form.add_error(exc.field, str(exc.message))
-        elif form is not None:
-            form.add_error(None, str(exc.message))
-        else:
-            alert = str(exc.message)
-        order = workorder_get_visible_to(request.user, pk)  # as it is now
-        failed = (name, form) if form is not None else None
-        return _order_page(request, order, failed=failed, alert=alert, status=exc.status)
-    messages.success(request, done)
-    return redirect("workorders:order_detail", pk=pk)
+ORDER_PAGE = ActionPage(
+    get=workorder_get_visible_to,
+    render=_order_page,
+    url_name="workorders:order_detail",
+    main_field=_MAIN_FIELD,
+    first="feedback",
+)
 
 
 @staff_view(Perm.WORKORDER_HANDLE)
 @require_POST
 def order_accept(request, pk):
-    return _act(
+    return ORDER_PAGE.act(
         request,
         pk,
         name="accept",
@@ -259,7 +194,7 @@ def order_feedback(request, pk):
             TOO_LARGE % {"mb": settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 2**20},
         )
         return _order_page(request, order, failed=("feedback", form), status=413)
-    return _act(
+    return ORDER_PAGE.act(
         request,
         pk,
         name="feedback",
@@ -277,7 +212,7 @@ def order_feedback(request, pk):
 @staff_view(Perm.WORKORDER_HANDLE)
 @require_POST
 def appeal_file_view(request, pk):
-    return _act(
+    return ORDER_PAGE.act(
         request,
         pk,
         name="appeal",
@@ -292,7 +227,7 @@ def appeal_file_view(request, pk):
 @staff_view(Perm.WORKORDER_CLOSE)
 @require_POST
 def order_close(request, pk):
-    return _act(
+    return ORDER_PAGE.act(
         request,
         pk,
         name="close",
@@ -307,7 +242,7 @@ def order_close(request, pk):
 @staff_view(Perm.WORKORDER_CLOSE)
 @require_POST
 def order_return(request, pk):
-    return _act(
+    return ORDER_PAGE.act(
         request,
         pk,
         name="return",
@@ -322,7 +257,7 @@ def order_return(request, pk):
 def _decide(actor, order, data):
     appeal = appeal_for(order)
     if appeal is None:
-        raise ApplicationError("no_appeal", _("该工单没有申诉。"), status=404)
+        workorder_action_require(actor, order, "decide", appeal=None)  # raises "no_appeal"
     appeal_decide(
         actor=actor, appeal=appeal, uphold=data["decision"] == "uphold", note=data["note"]
     )
@@ -331,7 +266,7 @@ def _decide(actor, order, data):
 @staff_view(Perm.APPEAL_DECIDE)
 @require_POST
 def appeal_decide_view(request, pk):
-    return _act(
+    return ORDER_PAGE.act(
         request,
         pk,
         name="decide",
@@ -370,11 +305,11 @@ def evidence_download(request, pk, evidence_pk):
 @staff_view(Perm.APPEAL_DECIDE)
 def appeal_list(request):
     """Appeals waiting for this supervisor's tier (申诉复核), oldest first."""
-    page = Paginator(appeal_list_pending_for(request.user), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
     return render(
         request,
         "workorders/appeal_list.html",
-        {"page": page, "pending": AppealStatus.PENDING},
+        {
+            "page": page_of(request, appeal_list_pending_for(request.user)),
+            "pending": AppealStatus.PENDING,
+        },
     )

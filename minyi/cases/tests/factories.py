@@ -1,12 +1,15 @@
 """Test data for cases: valid ID numbers (checksum right) and a case of station a2."""
 
+import re
 from datetime import timedelta
 
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
 
 from minyi.cases.models import Case
 from minyi.cases.services import case_upsert
 from minyi.core.pii import id_number_checksum
+from minyi.integrations.sms.models import OutboundSms
 
 # A party whose numbers the PII scans look for.
 PARTY_ID = "33060219850615003X"
@@ -69,18 +72,12 @@ def make_case(world, number="A2026110001", **extra) -> Case:
 
 def otp_code() -> str:
     """The code of the newest one-time-code SMS in the outbox."""
-    import re
-
-    from minyi.integrations.sms.models import OutboundSms
-
     body = OutboundSms.objects.filter(purpose="otp").latest("id").body
     return re.search(r"(?<!\d)(\d{6})(?!\d)", body).group(1)
 
 
 def login(client, user):
     """Log a staff user in, second factor included for administrators."""
-    from django_otp import DEVICE_ID_SESSION_KEY
-
     client.force_login(user)
     if user.needs_second_factor:
         session = client.session

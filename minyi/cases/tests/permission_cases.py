@@ -5,6 +5,7 @@ a sibling (station a1) must never see."""
 from django.urls import reverse
 
 from minyi.cases.models import Case
+from minyi.cases.tests.factories import make_case
 from minyi.console.tests.matrix import Case as MatrixCase
 from minyi.orgs.roles import Perm
 
@@ -12,8 +13,6 @@ NUMBER = "A2PERM0001"
 
 
 def _case(world) -> Case:
-    from minyi.cases.tests.factories import make_case
-
     return Case.objects.filter(number=NUMBER).first() or make_case(world, number=NUMBER)
 
 

@@ -7,7 +7,10 @@ import pytest
 from django.utils import timezone
 
 from minyi.cases.models import Case, CaseProgress
+from minyi.cases.services import case_lookup_start
 from minyi.cases.tests.factories import PARTY_ID, PARTY_MOBILE, bad_checksum, case_data, make_case
+from minyi.core.errors import ApplicationError
+from minyi.integrations.sms.models import OutboundSms
 from minyi.orgs.choices import Role
 from minyi.orgs.services import apikey_create
 
@@ -49,10 +52,6 @@ def test_upsert_creates_then_updates(client, world):
 
 
 def test_an_update_without_the_confidential_key_keeps_the_case_confidential(client, world):
-    from minyi.cases.services import case_lookup_start
-    from minyi.core.errors import ApplicationError
-    from minyi.integrations.sms.models import OutboundSms
-
     # Given a case created confidential through the API
     key = _key(world)
     assert _post(client, CASES_URL, case_data(world, confidential=True), key).status_code == 201

@@ -5,6 +5,8 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,7 +21,7 @@ from minyi.cases.tests.factories import (
     valid_id,
 )
 from minyi.opinions.models import Opinion
-from minyi.portal.models import OtpChallenge
+from minyi.verification.models import OtpChallenge
 
 pytestmark = pytest.mark.django_db
 
@@ -224,9 +226,6 @@ def test_thirty_first_lookup_from_one_address_is_refused(client, world, settings
 def test_a_refreshed_progress_page_checks_access_each_time_and_shows_new_steps(
     client, world, settings
 ):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     # Given a party who opened the timeline once
     settings.PUBLIC_PAGE_CACHE_SECONDS = 60
     case = _verified(client, world)

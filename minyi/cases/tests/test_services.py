@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from minyi.cases.models import Case, CaseParty, CaseProgress, CaseStage
@@ -60,8 +61,6 @@ def test_upsert_creates_a_case_with_its_party_and_timeline(world):
     party = case.parties.get()
     assert (party.id_number, party.mobile, party.role) == (PARTY_ID, PARTY_MOBILE, "victim")
     # Stored encrypted: the raw numbers are not in the table
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute("SELECT id_number, mobile FROM cases_caseparty")
         raw_id, raw_mobile = cursor.fetchone()

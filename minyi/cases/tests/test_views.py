@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from minyi.cases.selectors import case_complaints
 from minyi.cases.tests.factories import PARTY_ID, PARTY_MOBILE, login, make_case
-from minyi.opinions.services import opinion_submit
+from minyi.opinions.services.intake import opinion_submit
 from minyi.orgs.choices import Role
 
 pytestmark = pytest.mark.django_db

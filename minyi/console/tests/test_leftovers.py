@@ -142,7 +142,7 @@ def test_every_console_page_has_a_favicon(client, world):
 
 
 def test_after_a_callback_the_order_number_is_a_link(world, btypes, daytime):
-    from minyi.perception.views import _done_summary
+    from minyi.callbacks.views import _done_summary
     from minyi.workorders.tests.factories import at_fault_order, open_centres
 
     open_centres(world)

@@ -15,10 +15,11 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django_otp import DEVICE_ID_SESSION_KEY
 
 import minyi
-from minyi.admin import admin_site
 from minyi.console.tests.matrix import Case
 from minyi.core.audit import audit_record
 from minyi.core.models import AuditAction
+from minyi.directory import urls as directory_urls
+from minyi.orgs.admin import admin_site
 from minyi.orgs.choices import Role
 from minyi.orgs.roles import ROLE_PERMS, Perm
 
@@ -53,7 +54,7 @@ def _audit_marker(world):
 
 def _callback_marker(world):
     from minyi.integrations.sms.services import inbound_receive
-    from minyi.perception.services import reply_record_sms
+    from minyi.perception.services.replies import reply_record_sms
     from minyi.perception.tests.factories import business_types
     from minyi.perception.tests.test_surveys import _sent_survey
 
@@ -121,13 +122,13 @@ CASES = {
     "console:audit_list": Case(
         Perm.AUDIT_VIEW, lambda w: reverse("console:audit_list"), _audit_marker
     ),
-    "perception:callback_list": Case(
-        Perm.CALLBACK_VIEW, lambda w: reverse("perception:callback_list"), _callback_marker
+    "callbacks:callback_list": Case(
+        Perm.CALLBACK_VIEW, lambda w: reverse("callbacks:callback_list"), _callback_marker
     ),
-    "perception:inbox": Case(Perm.INBOX_VIEW, lambda w: reverse("perception:inbox"), _inbox_marker),
-    "perception:inbox_mark_read": Case(
+    "inbox:inbox": Case(Perm.INBOX_VIEW, lambda w: reverse("inbox:inbox"), _inbox_marker),
+    "inbox:inbox_mark_read": Case(
         Perm.INBOX_VIEW,
-        lambda w: reverse("perception:inbox_mark_read", args=[_inbox_message(w).pk]),
+        lambda w: reverse("inbox:inbox_mark_read", args=[_inbox_message(w).pk]),
         _inbox_marker,
         method="post",
         detail=True,
@@ -219,11 +220,14 @@ def _request(client, case: Case, url: str):
 
 def test_every_url_has_a_case():
     names = set(_named_urls(get_resolver()))
-    # The citizen portal (/c/, namespace "portal") has no staff login: a citizen proves a
-    # mobile with a one-time code. Its pages are tested in portal/tests (codes, directory),
-    # opinions/tests/test_public_views.py and cases/tests (a confidential case answers like
-    # a wrong number); none of them shows a staff page's data.
-    citizen = {name for name in names if name.startswith("portal:")}
+    # The citizen pages (/c/: namespace "portal", and the officer directory's citizen pages)
+    # have no staff login: a citizen proves a mobile with a one-time code. They are tested in
+    # verification/tests (codes), directory/tests, opinions/tests/test_public_views.py and
+    # cases/tests (a confidential case answers like a wrong number); none of them shows a
+    # staff page's data.
+    citizen = {name for name in names if name.startswith("portal:")} | {
+        f"directory:{pattern.name}" for pattern in directory_urls.citizen_urlpatterns
+    }
     uncovered = names - PUBLIC - API_KEY_ONLY - citizen - set(CASES)
     assert not uncovered, f"URLs without a permission-matrix case: {sorted(uncovered)}"
     assert not set(CASES) - names, "cases for URLs that no longer exist"

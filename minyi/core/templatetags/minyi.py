@@ -28,14 +28,6 @@ def percent(value, digits=1):
     return f"{value * 100:.{digits}f}%"
 
 
-@register.filter
-def reason_tag(code):
-    """The Chinese label of a ReasonTag value stored in a JSON list."""
-    from minyi.perception.models import ReasonTag
-
-    return ReasonTag(code).label if code in ReasonTag.values else code
-
-
 # Codes kept as plain strings in the data (an API's vocabulary), shown by their Chinese names.
 _CODE_LABELS = {
     "channel": {"sms": _("短信"), "h5": _("网页"), "paper": _("纸质"), "phone": _("电话")},

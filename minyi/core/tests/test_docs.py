@@ -6,7 +6,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-from minyi.orgs.demo import BUSINESS_TYPES, plan_city
+from minyi.demo.city import BUSINESS_TYPES
+from minyi.demo.city_plan import plan_city
 
 DOC = (Path(settings.BASE_DIR) / "docs" / "integration.md").read_text(encoding="utf-8")
 

@@ -6,16 +6,11 @@ from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
+from minyi.callbacks.models import Callback as CallbackModel
+from minyi.callbacks.models import CallbackKind, CallbackStatus
 from minyi.core.pii import lookup_hash
-from minyi.perception.models import Callback as CallbackModel
-from minyi.perception.models import (
-    CallbackKind,
-    CallbackStatus,
-    SatisfactionDaily,
-    ServiceEvent,
-    Survey,
-    SurveyStatus,
-)
+from minyi.orgs.choices import Role
+from minyi.perception.models import SatisfactionDaily, ServiceEvent, Survey, SurveyStatus
 from minyi.workorders.models import WorkOrder, WorkOrderStatus
 
 _seq = itertools.count(1)
@@ -28,6 +23,11 @@ def at(day: date, hour: int = 12, minute: int = 0) -> datetime:
 
 def days_ago(n: int) -> date:
     return timezone.localdate() - timedelta(days=n)
+
+
+def city_supervisor(world):
+    """The city bureau's supervisor: sees every unit."""
+    return world.user("city", Role.SUPERVISOR)
 
 
 def daily(unit, business_type, day: date, *, sent=None, ratings=(0, 0, 0, 0, 0), excluded=0):

@@ -6,15 +6,14 @@ found for a sibling."""
 from django.urls import reverse
 
 from minyi.console.tests.matrix import Case
+from minyi.dashboards.tests.factories import daily, days_ago, satisfied, survey
 from minyi.orgs.roles import Perm
+from minyi.perception.models import BusinessType
 
 COMMENT = "甲二所的窗口排队太久"
 
 
 def _a2_figures(world):
-    from minyi.dashboards.tests.factories import daily, days_ago, satisfied
-    from minyi.perception.models import BusinessType
-
     hukou, _ = BusinessType.objects.get_or_create(
         code="dash_hukou", defaults={"name": "看板测试业务", "category": "window"}
     )
@@ -23,9 +22,6 @@ def _a2_figures(world):
 
 
 def _a2_survey(world):
-    from minyi.dashboards.tests.factories import survey
-    from minyi.perception.models import BusinessType
-
     hukou, _ = BusinessType.objects.get_or_create(
         code="dash_hukou", defaults={"name": "看板测试业务", "category": "window"}
     )

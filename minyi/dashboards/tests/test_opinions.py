@@ -8,11 +8,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from minyi.dashboards.opinions import opinion_performance_for, opinions_table
+from minyi.dashboards.figures.opinions import opinion_performance_for, opinions_table
 from minyi.dashboards.periods import period_parse
-from minyi.dashboards.selectors import UnitIndex
+from minyi.dashboards.scope import UnitIndex
 from minyi.opinions.models import OpinionKind
-from minyi.opinions.services import opinion_answer, opinion_rate
+from minyi.opinions.services.handling import opinion_answer, opinion_rate
 from minyi.opinions.tests.factories import make_opinion
 from minyi.orgs.choices import Role
 

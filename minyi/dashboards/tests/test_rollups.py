@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from minyi.dashboards.figures.satisfaction import satisfaction_cube, satisfaction_trend_for
 from minyi.dashboards.models import (
     CallbackDaily,
     CallbackWeekly,
@@ -25,7 +26,7 @@ from minyi.dashboards.rollups import (
     repeat_contacts_fill,
     satisfaction_rollups_refresh,
 )
-from minyi.dashboards.selectors import UnitIndex, satisfaction_cube, satisfaction_trend_for
+from minyi.dashboards.scope import UnitIndex
 from minyi.dashboards.tests.factories import (
     at,
     callback,

@@ -2,11 +2,14 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
 from minyi.core.models import AuditAction, AuditEvent
+from minyi.dashboards.rollups import repeat_contacts_fill
 from minyi.dashboards.tests.factories import (
     at,
     callback,
@@ -89,8 +92,6 @@ def test_index_query_count_does_not_grow_with_units(
     # Given the three stations of the world, measured
     _some_data(world, btypes)
     _login(client, world)
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as few:
         client.get(reverse("dashboards:index"))
@@ -149,8 +150,6 @@ def test_drill_without_a_unit_is_the_users_own_subtree(client, world, btypes):
 
 def test_drill_of_every_figure_renders(client, world, btypes):
     _some_data(world, btypes)
-    from minyi.dashboards.rollups import repeat_contacts_fill
-
     repeat_contacts_fill(now=timezone.now() + timedelta(minutes=10))
     _login(client, world)
     for figure, extra in (

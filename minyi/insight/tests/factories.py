@@ -5,11 +5,10 @@ from itertools import count
 
 from django.utils import timezone
 
+from minyi.callbacks.models import Callback, CallbackStatus
 from minyi.perception.models import (
     BusinessCategory,
     BusinessType,
-    Callback,
-    CallbackStatus,
     ServiceEvent,
     Survey,
     SurveyStatus,

@@ -5,17 +5,17 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
+from minyi.callbacks.models import CallbackStatus
 from minyi.core.errors import ApplicationError
 from minyi.core.models import AuditAction, AuditEvent
+from minyi.demo.reasons import demo_reasons
 from minyi.insight import tagging
-from minyi.insight.demo import demo_reasons
 from minyi.insight.models import TaggerModel
 from minyi.insight.selectors import confirmed_reasons
 from minyi.insight.services import tagger_train
 from minyi.insight.tasks import tagger_train_task
 from minyi.insight.tests.factories import confirmed_callbacks
 from minyi.orgs.choices import Role
-from minyi.perception.models import CallbackStatus
 
 pytestmark = pytest.mark.django_db
 

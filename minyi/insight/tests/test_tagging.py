@@ -6,8 +6,8 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
+from minyi.demo.reasons import demo_reasons
 from minyi.insight import tagging
-from minyi.insight.demo import demo_reasons
 from minyi.perception.models import ReasonTag
 
 

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from minyi.core.models import AuditAction, AuditEvent
-from minyi.insight.demo import demo_reasons
+from minyi.demo.reasons import demo_reasons
 from minyi.insight.models import TaggerModel
 from minyi.insight.services import tagger_train
 from minyi.insight.tests.conftest import login

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from minyi.core.errors import ApplicationError
 from minyi.core.pii import normalize_mobile
+from minyi.integrations.sms.hooks import inbound_stored
 from minyi.integrations.sms.models import InboundSms, OutboundSms, OutboundStatus
 from minyi.integrations.sms.services import (
     UNSOLICITED,
@@ -27,7 +28,6 @@ from minyi.integrations.sms.services import (
     quiet_hours_end,
     quiet_hours_ignored,
 )
-from minyi.perception.services import reply_record_sms
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def _process(inbound) -> None:
     """Parse after the message is safely stored; a failure here loses nothing (the sweep in
     `inbound_process_pending` retries)."""
     try:
-        reply_record_sms(inbound_id=inbound.pk)
+        inbound_stored(inbound_id=inbound.pk)
     except Exception:
         log.exception("processing inbound SMS %s failed; it stays queued", inbound.pk)
 

@@ -77,7 +77,7 @@ def test_appeal_notice_is_read_by_every_supervisor_once_decided(centres):
 
 
 def test_opinion_notice_is_read_once_accepted(world):
-    from minyi.opinions.services import opinion_accept
+    from minyi.opinions.services.handling import opinion_accept
     from minyi.opinions.tests.factories import make_opinion
 
     leader = world.user("a2", Role.UNIT_LEADER)

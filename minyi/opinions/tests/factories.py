@@ -8,7 +8,7 @@ import zlib
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from minyi.opinions.models import Opinion
-from minyi.opinions.services import opinion_submit
+from minyi.opinions.services.intake import opinion_submit
 
 # Each opinion gets its own mobile unless the test names one, so the per-mobile daily limit
 # (MINYI_OPINIONS_PER_MOBILE_DAY) never bites a test that makes many.

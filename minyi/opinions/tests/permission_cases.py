@@ -73,7 +73,7 @@ def tip_a2(world) -> Opinion:
 
 def verified_tip_a2(world) -> Opinion:
     """The tip, found true by station a2's leader."""
-    from minyi.opinions.services import opinion_tip_verdict
+    from minyi.opinions.services.handling import opinion_tip_verdict
 
     tip = tip_a2(world)
     if tip.tip_verdict != TipVerdict.VERIFIED:
@@ -89,7 +89,7 @@ def verified_tip_a2(world) -> Opinion:
 def rewarded_tip_a2(world, *, status: str = RewardStatus.PROPOSED) -> Opinion:
     """The verified tip with a reward proposed by station a2 and, for APPROVED, approved by
     district a's supervisor."""
-    from minyi.opinions.services import reward_decide, reward_propose
+    from minyi.opinions.services.rewards import reward_decide, reward_propose
 
     tip = verified_tip_a2(world)
     reward = TipReward.objects.filter(opinion=tip).first()

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from minyi.core.pii import lookup_hash
 from minyi.integrations.sms.models import OutboundSms, SmsPurpose
 from minyi.opinions.models import Opinion, OpinionStatus
-from minyi.opinions.services import opinion_answer
+from minyi.opinions.services.handling import opinion_answer
 from minyi.orgs.choices import Role
 from minyi.orgs.tests.factories import make_world
 

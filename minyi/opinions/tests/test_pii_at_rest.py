@@ -10,12 +10,8 @@ from django.urls import reverse
 from minyi.cases.tests.factories import login
 from minyi.core.tests.at_rest import NOTE, NUMBER, assert_encrypted
 from minyi.opinions.models import OpinionEvent, OpinionKind, OpinionStatus, RewardEvent, TipVerdict
-from minyi.opinions.services import (
-    opinion_answer,
-    opinion_tip_verdict,
-    reward_decide,
-    reward_propose,
-)
+from minyi.opinions.services.handling import opinion_answer, opinion_tip_verdict
+from minyi.opinions.services.rewards import reward_decide, reward_propose
 from minyi.opinions.tests.factories import make_opinion
 from minyi.orgs.choices import Role
 

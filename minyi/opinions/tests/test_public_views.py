@@ -12,11 +12,11 @@ from django.utils import timezone
 from minyi.core.pii import lookup_hash
 from minyi.integrations.sms.models import OutboundSms, SmsPurpose
 from minyi.opinions.models import Opinion, OpinionKind, OpinionStatus
-from minyi.opinions.services import opinion_answer, opinion_transfer
+from minyi.opinions.services.handling import opinion_answer, opinion_transfer
 from minyi.opinions.tests.factories import make_opinion, png_upload
 from minyi.orgs.choices import Role
-from minyi.portal.models import OtpChallenge, OtpPurpose
-from minyi.portal.services import session_mark_verified
+from minyi.verification.models import OtpChallenge, OtpPurpose
+from minyi.verification.services import session_mark_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -467,7 +467,7 @@ def test_wall_shows_only_answered_suggestions_whose_authors_agreed(client, world
 
 
 def test_a_suggestion_taken_off_the_wall_is_no_longer_shown(client, world):
-    from minyi.opinions.services import opinion_wall_hide
+    from minyi.opinions.services.handling import opinion_wall_hide
 
     shown = _answered(
         world,

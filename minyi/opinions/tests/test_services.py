@@ -19,21 +19,18 @@ from minyi.opinions.models import (
     TipVerdict,
 )
 from minyi.opinions.selectors import reward_decidable_by, reward_for, reward_list_for
-from minyi.opinions.services import (
+from minyi.opinions.services.handling import (
     opinion_accept,
     opinion_answer,
     opinion_contact_reveal,
     opinion_rate,
-    opinion_route,
-    opinion_submit,
     opinion_tip_verdict,
     opinion_transfer,
     opinion_wall_hide,
-    opinions_sweep,
-    reward_decide,
-    reward_pay,
-    reward_propose,
 )
+from minyi.opinions.services.intake import opinion_route, opinion_submit
+from minyi.opinions.services.rewards import reward_decide, reward_pay, reward_propose
+from minyi.opinions.services.sweep import opinions_sweep
 from minyi.opinions.tests.factories import make_opinion
 from minyi.opinions.tests.permission_cases import (
     TIPSTER,

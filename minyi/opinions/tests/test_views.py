@@ -18,7 +18,8 @@ from minyi.opinions.models import (
     TipReward,
     TipVerdict,
 )
-from minyi.opinions.services import opinion_answer, opinion_tip_verdict, reward_propose
+from minyi.opinions.services.handling import opinion_answer, opinion_tip_verdict
+from minyi.opinions.services.rewards import reward_propose
 from minyi.opinions.tests.factories import make_opinion, png_upload
 from minyi.opinions.tests.permission_cases import (
     TIPSTER,

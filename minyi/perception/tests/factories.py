@@ -3,7 +3,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from minyi.perception.models import BusinessCategory, BusinessType, CallbackTier, ServiceEvent
-from minyi.perception.services import events_ingest
+from minyi.perception.services.ingest import events_ingest
 
 
 def business_types() -> dict[str, BusinessType]:

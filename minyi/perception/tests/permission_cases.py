@@ -9,7 +9,7 @@ from minyi.orgs.roles import Perm
 
 
 def _callback(world):
-    from minyi.perception.models import Callback
+    from minyi.callbacks.models import Callback
 
     callback = Callback.objects.filter(unit=world.station_a2).first()
     if callback is None:  # the wrong-role cases ask for the address without the marker
@@ -20,7 +20,7 @@ def _callback(world):
 
 def _held_by_owner(world):
     """The a2 evaluator holds the task, so release and record have something to act on."""
-    from minyi.perception.services import callback_claim
+    from minyi.callbacks.services import callback_claim
 
     callback = _callback(world)
     callback_claim(actor=world.user("a2", Role.EVALUATOR), callback=callback)
@@ -46,60 +46,60 @@ def _inbox_marker(world):
 
 
 CASES = {
-    "perception:callback_detail": Case(
+    "callbacks:callback_detail": Case(
         Perm.CALLBACK_VIEW,
-        lambda w: reverse("perception:callback_detail", args=[_callback(w).pk]),
+        lambda w: reverse("callbacks:callback_detail", args=[_callback(w).pk]),
         _marker,
         detail=True,
     ),
-    "perception:callback_take_next": Case(
+    "callbacks:callback_take_next": Case(
         Perm.CALLBACK_WORK,
-        lambda w: reverse("perception:callback_take_next"),
+        lambda w: reverse("callbacks:callback_take_next"),
         _marker,
         method="post",
         sibling_status=302,  # back to an empty queue
         owner_status=302,  # on to the task
     ),
-    "perception:callback_claim": Case(
+    "callbacks:callback_claim": Case(
         Perm.CALLBACK_WORK,
-        lambda w: reverse("perception:callback_claim", args=[_callback(w).pk]),
+        lambda w: reverse("callbacks:callback_claim", args=[_callback(w).pk]),
         _marker,
         method="post",
         detail=True,
         owner_status=302,
     ),
-    "perception:callback_release": Case(
+    "callbacks:callback_release": Case(
         Perm.CALLBACK_WORK,
-        lambda w: reverse("perception:callback_release", args=[_held_by_owner(w).pk]),
+        lambda w: reverse("callbacks:callback_release", args=[_held_by_owner(w).pk]),
         _marker,
         method="post",
         detail=True,
         owner_status=302,
     ),
-    "perception:callback_reveal": Case(
+    "callbacks:callback_reveal": Case(
         Perm.CALLBACK_REVEAL_MOBILE,
-        lambda w: reverse("perception:callback_reveal", args=[_callback(w).pk]),
+        lambda w: reverse("callbacks:callback_reveal", args=[_callback(w).pk]),
         lambda w: (_marker(w), "13800005555")[1],
         method="post",
         detail=True,
     ),
-    "perception:callback_record": Case(
+    "callbacks:callback_record": Case(
         Perm.CALLBACK_WORK,
-        lambda w: reverse("perception:callback_record", args=[_held_by_owner(w).pk]),
+        lambda w: reverse("callbacks:callback_record", args=[_held_by_owner(w).pk]),
         _marker,
         method="post",
         detail=True,
         owner_status=400,  # an empty form: the page again, with what is missing
     ),
-    "perception:inbox_detail": Case(
+    "inbox:inbox_detail": Case(
         Perm.INBOX_VIEW,
-        lambda w: reverse("perception:inbox_detail", args=[_inbox_message(w).pk]),
+        lambda w: reverse("inbox:inbox_detail", args=[_inbox_message(w).pk]),
         _inbox_marker,
         detail=True,
     ),
-    "perception:inbox_handle": Case(
+    "inbox:inbox_handle": Case(
         Perm.INBOX_HANDLE,
-        lambda w: reverse("perception:inbox_handle", args=[_inbox_message(w).pk]),
+        lambda w: reverse("inbox:inbox_handle", args=[_inbox_message(w).pk]),
         _inbox_marker,
         method="post",
         detail=True,

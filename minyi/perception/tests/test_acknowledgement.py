@@ -7,10 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from minyi.callbacks.models import Callback
 from minyi.integrations.sms.models import OptOut, OutboundSms, OutboundStatus, SmsPurpose
 from minyi.integrations.sms.services import in_quiet_hours, outbox_claim
-from minyi.perception.models import Callback, Survey
-from minyi.perception.services import survey_answer
+from minyi.perception.models import Survey
+from minyi.perception.services.replies import survey_answer
 from minyi.perception.tests.test_surveys import MOBILE, _sent_survey, _sms
 
 pytestmark = pytest.mark.django_db

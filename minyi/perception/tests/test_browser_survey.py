@@ -4,8 +4,9 @@ import pytest
 from django.test import override_settings
 from playwright.sync_api import expect
 
+from minyi.callbacks.models import Callback
 from minyi.orgs.tests.factories import make_world
-from minyi.perception.models import Callback, Survey
+from minyi.perception.models import Survey
 from minyi.perception.tests.factories import business_types
 from minyi.perception.tests.test_surveys import _sent_survey
 

@@ -3,9 +3,9 @@
 
 import pytest
 
+from minyi.callbacks.models import CallbackAttempt, CallbackEvent, CallOutcome
+from minyi.callbacks.services import callback_record
 from minyi.core.tests.at_rest import NOTE, assert_encrypted
-from minyi.perception.models import CallbackAttempt, CallbackEvent, CallOutcome
-from minyi.perception.services import callback_record
 from minyi.workorders.tests.factories import held_callback, open_centres
 
 pytestmark = pytest.mark.django_db

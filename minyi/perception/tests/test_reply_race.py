@@ -8,15 +8,13 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from minyi.callbacks.models import Callback
 from minyi.integrations.sms.models import InboundSms, InboundStatus
 from minyi.integrations.sms.services import inbound_receive
-from minyi.perception import services
-from minyi.perception.models import Callback, Survey, SurveyStatus
-from minyi.perception.services import (
-    reply_record_sms,
-    surveys_dispatch_due,
-    surveys_schedule_pending,
-)
+from minyi.perception.models import Survey, SurveyStatus
+from minyi.perception.services import replies as services
+from minyi.perception.services.replies import reply_record_sms
+from minyi.perception.services.surveys import surveys_dispatch_due, surveys_schedule_pending
 from minyi.perception.tests.factories import make_event
 from minyi.workorders.tests.factories import pause_after, wait_until_blocked
 

@@ -10,12 +10,9 @@ from minyi.integrations.sms.models import InboundSms, OutboundSms, OutboundStatu
 from minyi.integrations.sms.services import inbound_receive, outbox_claim, sms_enqueue
 from minyi.orgs.choices import Role
 from minyi.perception.models import SurveyReply, SurveyStatus
-from minyi.perception.services import (
-    events_ingest,
-    reply_record_sms,
-    survey_answer_h5,
-    surveys_remind_and_expire,
-)
+from minyi.perception.services.ingest import events_ingest
+from minyi.perception.services.replies import reply_record_sms, survey_answer_h5
+from minyi.perception.services.surveys import surveys_remind_and_expire
 from minyi.perception.tests.factories import make_event
 from minyi.perception.tests.test_surveys import MOBILE, _sent_survey, _sms
 
@@ -155,7 +152,8 @@ def test_csv_short_rows_and_long_fields_are_rejected_lines(client, world, btypes
     response = client.post(reverse("perception:event_import"), {"file": upload})
     assert response.status_code == 200
     page = response.content.decode()
-    assert page.count("未导入") == 2  # the status by its Chinese label
+    assert 'data-code="cell_count"' in page and "2 处错误" in page
+    assert "不能超过 40 个字符" in page  # the problem in words, not pydantic's English
 
 
 def test_duplicate_of_an_event_stored_for_another_scope_reveals_nothing(world, btypes):

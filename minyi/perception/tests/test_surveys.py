@@ -7,20 +7,21 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from minyi.callbacks.models import Callback
+from minyi.core.errors import ApplicationError
 from minyi.integrations.sms.backends.console import ConsoleBackend
 from minyi.integrations.sms.models import InboundSms, InboundStatus, OptOut, OutboundSms
 from minyi.integrations.sms.services import inbound_receive, outbox_send_batch
 from minyi.perception.models import (
-    Callback,
     SatisfactionDaily,
     ServiceEvent,
     Survey,
     SurveyDecision,
     SurveyStatus,
 )
-from minyi.perception.services import (
+from minyi.perception.services.replies import reply_record_sms, survey_answer
+from minyi.perception.services.surveys import (
     next_send_time,
-    reply_record_sms,
     surveys_dispatch_due,
     surveys_remind_and_expire,
     surveys_schedule_pending,
@@ -225,3 +226,36 @@ def test_no_reminder_at_night(world, btypes, settings):
     settings.SURVEY_QUIET_START, settings.SURVEY_QUIET_END = 21, 8
     night = timezone.localtime(timezone.now() + timedelta(days=1)).replace(hour=23)
     assert surveys_remind_and_expire(now=night)["reminded"] == 0
+
+
+def _history(survey) -> list[tuple[str, str, str]]:
+    return [(e.from_status, e.to_status, e.note) for e in survey.history.all()]
+
+
+def test_a_survey_keeps_its_history_sent_then_answered(world, btypes, daytime):
+    survey = _sent_survey(world)
+    _sms(MOBILE, "5")
+    assert _history(survey) == [("scheduled", "sent", ""), ("sent", "answered", "sms")]
+    assert [e.to_label for e in survey.history.all()] == ["已发送", "已评价"]
+
+
+def test_expiry_and_opt_out_are_in_the_history(world, btypes, daytime, settings):
+    expiring = _sent_survey(world)
+    expiry = timezone.now() + timedelta(hours=settings.SURVEY_EXPIRY_HOURS, minutes=1)
+    surveys_remind_and_expire(now=expiry)
+    assert _history(expiring)[-1] == ("sent", "expired", "")
+    opting = _sent_survey(world, mobile="13800002222")
+    _sms("13800002222", "TD")
+    assert _history(opting)[-1] == ("sent", "cancelled", "退订")
+
+
+def test_an_answer_to_a_closed_survey_changes_nothing(world, btypes, daytime):
+    survey = _sent_survey(world)
+    survey_answer(survey=survey, rating=2, comment="", via="h5")
+    stale = Survey.objects.get(pk=survey.pk)
+    stale.status = SurveyStatus.SENT  # as a second reply read it a moment before
+    with pytest.raises(ApplicationError) as exc:
+        survey_answer(survey=stale, rating=5, comment="", via="sms")
+    assert exc.value.code == "survey_closed"
+    assert Survey.objects.get(pk=survey.pk).rating == 2
+    assert len(_history(survey)) == 2

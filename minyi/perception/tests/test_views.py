@@ -4,11 +4,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from minyi.callbacks.models import Callback
 from minyi.integrations.sms.models import InboundSms
 from minyi.integrations.sms.services import inbound_receive
 from minyi.orgs.choices import Role
-from minyi.perception.models import Callback, ServiceEvent, Survey, SurveyStatus
-from minyi.perception.services import reply_record_sms
+from minyi.perception.models import ServiceEvent, Survey, SurveyStatus
+from minyi.perception.services.replies import reply_record_sms
 from minyi.perception.tests.test_surveys import MOBILE, _sent_survey
 
 pytestmark = pytest.mark.django_db
@@ -69,10 +70,10 @@ def test_inbox_shows_masked_text_and_can_be_marked_read(client, world, btypes, d
     ServiceEvent.objects.none()
     reply_record_sms(inbound_id=inbound.pk)
     client.force_login(world.user("city", Role.EVALUATOR))
-    page = client.get(reverse("perception:inbox")).content.decode()
+    page = client.get(reverse("inbox:inbox")).content.decode()
     assert "138****5678" in page and "13812345678" not in page
     assert "138****1111" in page
-    client.post(reverse("perception:inbox_mark_read", args=[inbound.pk]))
+    client.post(reverse("inbox:inbox_mark_read", args=[inbound.pk]))
     assert InboundSms.objects.get().status == "reviewed"
 
 
@@ -85,11 +86,11 @@ def test_callback_queue_is_ordered_and_marks_overdue(client, world, btypes, dayt
     )
     Callback.objects.update(due_at=timezone.now() - timezone.timedelta(hours=1))
     client.force_login(world.user("city", Role.EVALUATOR))
-    page = client.get(reverse("perception:callback_list")).content.decode()
+    page = client.get(reverse("callbacks:callback_list")).content.decode()
     assert "已超时" in page and "110接处警" in page
 
 
-def test_csv_import_reports_each_line(client, world, btypes):
+def test_csv_import_reports_each_bad_line_and_stores_nothing(client, world, btypes):
     client.force_login(world.user("a", Role.EVALUATOR))
     now = timezone.localtime().strftime("%Y-%m-%d %H:%M")
     csv_text = (
@@ -101,11 +102,25 @@ def test_csv_import_reports_each_line(client, world, btypes):
     upload = io.BytesIO(csv_text.encode())
     upload.name = "events.csv"
     page = client.post(reverse("perception:event_import"), {"file": upload}).content.decode()
-    assert ServiceEvent.objects.filter(external_id="W1").exists()
-    assert "unit_out_of_scope" not in page  # people read the message, not the code
+    assert "unit_out_of_scope</" not in page  # people read the message, not the code
     assert "不在授权范围内" in page
-    assert "发生时间格式" in page
-    assert ServiceEvent.objects.count() == 1
+    assert "时间格式不正确" in page
+    assert not ServiceEvent.objects.exists()
+
+
+def test_csv_import_reports_each_line(client, world, btypes):
+    client.force_login(world.user("a", Role.EVALUATOR))
+    now = timezone.localtime().strftime("%Y-%m-%d %H:%M")
+    csv_text = (
+        "source,external_id,business_type,unit,officers,citizen_mobile,occurred_at\n"
+        f"window,W1,hukou,{world.station_a1.code},,13800002222,{now}\n"
+        f"window,W1,hukou,{world.station_a1.code},,13800002222,{now}\n"
+    )
+    upload = io.BytesIO(csv_text.encode())
+    upload.name = "events.csv"
+    page = client.post(reverse("perception:event_import"), {"file": upload}).content.decode()
+    assert "已导入" in page and "重复，已跳过" in page
+    assert ServiceEvent.objects.get().external_id == "W1"
 
 
 def test_csv_with_wrong_columns_is_refused(client, world, btypes):
@@ -122,10 +137,10 @@ def test_marking_an_inbox_message_read_is_audited(client, world, btypes):
     inbound, _ = inbound_receive(gateway="t", gateway_message_id="r", sender=MOBILE, text="?")
     reply_record_sms(inbound_id=inbound.pk)
     client.force_login(world.user("city", Role.EVALUATOR))
-    client.post(reverse("perception:inbox_mark_read", args=[inbound.pk]))
+    client.post(reverse("inbox:inbox_mark_read", args=[inbound.pk]))
     assert AuditEvent.objects.filter(object_id=str(inbound.pk), detail__reviewed=True).exists()
     # A second click finds nothing left to review.
-    assert client.post(reverse("perception:inbox_mark_read", args=[inbound.pk])).status_code == 404
+    assert client.post(reverse("inbox:inbox_mark_read", args=[inbound.pk])).status_code == 404
 
 
 def test_h5_answer_works_without_cookies(world, btypes, daytime):

@@ -16,19 +16,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import timezone
 
+from minyi.callbacks.models import Attribution, Callback, CallbackKind, CallOutcome
+from minyi.callbacks.services import callback_claim, callback_record
 from minyi.core.pii import lookup_hash
 from minyi.orgs.choices import Role
 from minyi.orgs.models import OrgUnit
-from minyi.perception.models import (
-    Attribution,
-    Callback,
-    CallbackKind,
-    CallOutcome,
-    ReasonTag,
-    Survey,
-    SurveyStatus,
-)
-from minyi.perception.services import callback_claim, callback_record, survey_answer
+from minyi.perception.models import ReasonTag, Survey, SurveyStatus
+from minyi.perception.services.replies import survey_answer
 from minyi.perception.tests.factories import make_event
 from minyi.workorders.models import WorkOrder
 

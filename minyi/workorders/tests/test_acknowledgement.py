@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from minyi.callbacks.models import CallOutcome
+from minyi.callbacks.services import callback_claim, callback_record
 from minyi.integrations.sms.models import OptOut, OutboundSms, SmsPurpose
 from minyi.integrations.sms.services import outbox_claim
-from minyi.perception.models import CallOutcome
-from minyi.perception.services import callback_claim, callback_record
 from minyi.workorders.services import workorder_close, workorder_feedback
 from minyi.workorders.tests.factories import follow_up_of, open_centres
 

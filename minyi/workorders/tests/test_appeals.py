@@ -9,22 +9,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection
 
+from minyi.callbacks import services as callback_services
+from minyi.callbacks.models import Attribution, Callback, CallbackKind, CallbackStatus, CallOutcome
+from minyi.callbacks.services import callback_claim, callback_record
 from minyi.core.errors import ApplicationError, NotFound, PermissionDenied
 from minyi.integrations.sms.models import OutboundSms, SmsPurpose
 from minyi.notifications.models import Notification, NotificationKind
 from minyi.orgs.choices import Role
 from minyi.orgs.tests.factories import UserFactory
-from minyi.perception import services as perception_services
-from minyi.perception.models import (
-    Attribution,
-    Callback,
-    CallbackKind,
-    CallbackStatus,
-    CallOutcome,
-    SatisfactionDaily,
-    Survey,
-)
-from minyi.perception.services import callback_claim, callback_record
+from minyi.perception.models import SatisfactionDaily, Survey
 from minyi.workorders.models import Appeal, AppealStatus, WorkOrderEvent, WorkOrderStatus
 from minyi.workorders.services import (
     appeal_decide,
@@ -287,7 +280,7 @@ def test_upheld_while_the_follow_up_is_being_recorded_neither_deadlocks(
     appeal = appeal_file(actor=leader, order=order, reason=REASON)
     evaluator = world.user("a", Role.EVALUATOR)
     follow_up = callback_claim(actor=evaluator, callback=follow_up_of(order))
-    reached, release = pause_after(monkeypatch, perception_services, "_held", "evaluator")
+    reached, release = pause_after(monkeypatch, callback_services, "_held", "evaluator")
     errors = []
 
     def run(fn, **kwargs):

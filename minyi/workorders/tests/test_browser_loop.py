@@ -10,10 +10,10 @@ import pytest
 from django.test import override_settings
 from playwright.sync_api import expect
 
+from minyi.callbacks.models import Attribution, Callback, CallbackKind
 from minyi.orgs.choices import Role
 from minyi.orgs.tests.factories import PASSWORD, make_world
-from minyi.perception.models import Attribution, Callback, CallbackKind
-from minyi.perception.services import inbound_process_pending
+from minyi.perception.services.replies import inbound_process_pending
 from minyi.perception.tests.factories import business_types
 from minyi.perception.tests.test_surveys import _sent_survey
 from minyi.workorders.models import WorkOrder, WorkOrderStatus

@@ -7,18 +7,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
+from minyi.callbacks.models import Callback, CallbackKind, CallbackStatus, CallOutcome
+from minyi.callbacks.services import callback_claim, callback_record
 from minyi.core.errors import ApplicationError, NotFound, PermissionDenied
 from minyi.core.pii import lookup_hash
 from minyi.integrations.sms.models import OutboundSms, SmsPurpose
 from minyi.notifications.models import Notification, NotificationKind
 from minyi.orgs.choices import Role
-from minyi.perception.models import (
-    Callback,
-    CallbackKind,
-    CallbackStatus,
-    CallOutcome,
-)
-from minyi.perception.services import callback_claim, callback_record
 from minyi.workorders.models import Evidence, WorkOrder, WorkOrderEvent, WorkOrderStatus
 from minyi.workorders.services import (
     workorder_accept,

@@ -151,7 +151,7 @@ def test_an_evaluator_sees_the_order_without_actions(client, world):
     assert 'data-testid="no-actions"' in page
     assert 'data-testid="accept-form"' not in page
     # The callback page is the evaluator's own centre's, so it is linked
-    assert reverse("perception:callback_detail", args=[order.callback_id]) in page
+    assert reverse("callbacks:callback_detail", args=[order.callback_id]) in page
 
 
 # --- Refusals keep the input and say why ---------------------------------------------------

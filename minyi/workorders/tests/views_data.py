@@ -32,8 +32,9 @@ def _business_types():
 def at_fault_order(world, *, unit=None, problem: str = PROBLEM, tags=("attitude",)) -> WorkOrder:
     """A dispatched order for station a2 (or `unit`), found at fault by the city's evaluator
     for the station's own perception centre."""
-    from minyi.perception.models import Callback
-    from minyi.perception.services import callback_claim, callback_record, survey_answer
+    from minyi.callbacks.models import Callback
+    from minyi.callbacks.services import callback_claim, callback_record
+    from minyi.perception.services.replies import survey_answer
     from minyi.perception.tests.test_surveys import _sent_survey
 
     _business_types()
@@ -73,8 +74,8 @@ def fed_back_order(world, order=None, *, files=()) -> WorkOrder:
 
 def order_in_audit(world, order=None) -> WorkOrder:
     """An order whose citizen rated the rectification satisfied: the centre may close it."""
-    from minyi.perception.models import Callback
-    from minyi.perception.services import callback_claim, callback_record
+    from minyi.callbacks.models import Callback
+    from minyi.callbacks.services import callback_claim, callback_record
 
     order = fed_back_order(world, order)
     evaluator = world.user("city", Role.EVALUATOR)

@@ -1,12 +1,14 @@
 """`manage.py train_tagger`: retrain the reason tagger on the tags evaluators confirmed.
 
-Schedule it nightly (cron or a systemd timer); `--enqueue` hands it to the task worker instead.
+The worker retrains it daily (settings.WORKER_SCHEDULE); run this from cron instead on a large
+city, or by hand. `--enqueue` hands it to the worker instead of running it here.
 """
 
 from django.core.management.base import BaseCommand, CommandError
 
 from minyi.core.errors import ApplicationError
 from minyi.insight.services import tagger_train
+from minyi.insight.tasks import tagger_train_task
 
 
 def _f1(value) -> str:
@@ -30,8 +32,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, seed, test_fraction, enqueue, **options):
         if enqueue:
-            from minyi.insight.tasks import tagger_train_task
-
             result = tagger_train_task.enqueue(seed=seed)
             self.stdout.write(f"tagger training enqueued: task {result.id}")
             return

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 
 class SendOutcome(StrEnum):
@@ -28,14 +29,16 @@ class SendResult:
     detail: str = ""
 
 
+# The gateways this build can talk to, by the name MINYI_SMS_BACKEND uses (each backend module
+# imports SendResult from here, so they are looked up by path, as Django does EMAIL_BACKEND).
+BACKENDS = {
+    "console": "minyi.integrations.sms.backends.console.ConsoleBackend",
+    "kannel": "minyi.integrations.sms.backends.kannel.KannelBackend",
+}
+
+
 def get_backend(name: str | None = None):
     name = name or settings.SMS_BACKEND
-    if name == "console":
-        from minyi.integrations.sms.backends.console import ConsoleBackend
-
-        return ConsoleBackend()
-    if name == "kannel":
-        from minyi.integrations.sms.backends.kannel import KannelBackend
-
-        return KannelBackend()
-    raise ValueError(f"unknown SMS backend {name!r}")
+    if name not in BACKENDS:
+        raise ValueError(f"unknown SMS backend {name!r}")
+    return import_string(BACKENDS[name])()

@@ -10,6 +10,7 @@ import pytest
 from django.test import Client, override_settings
 from django.utils import timezone
 
+from minyi.callbacks.models import Callback
 from minyi.integrations.sms.backends.kannel import KannelBackend
 from minyi.integrations.sms.models import InboundSms, OutboundSms, OutboundStatus
 from minyi.integrations.sms.services import outbox_send_batch
@@ -17,8 +18,8 @@ from minyi.integrations.sms.tests.kannel_harness import KannelHarness
 from minyi.orgs.choices import Role
 from minyi.orgs.services import apikey_create
 from minyi.orgs.tests.factories import make_world
-from minyi.perception.models import Callback, SatisfactionDaily, Survey, SurveyStatus
-from minyi.perception.services import surveys_dispatch_due, surveys_schedule_pending
+from minyi.perception.models import SatisfactionDaily, Survey, SurveyStatus
+from minyi.perception.services.surveys import surveys_dispatch_due, surveys_schedule_pending
 from minyi.perception.tests.factories import business_types
 
 pytestmark = pytest.mark.django_db(transaction=True)

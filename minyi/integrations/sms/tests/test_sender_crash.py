@@ -1,4 +1,4 @@
-"""Exactly once under SIGKILL: a real sender process (manage.py perception_worker) is killed
+"""Exactly once under SIGKILL: a real sender process (manage.py worker) is killed
 several times while it sends 10,000 messages through a real Kannel; the fake SMSC must see
 every message exactly once.
 
@@ -109,6 +109,7 @@ def test_sender_killed_mid_batch_sends_each_message_exactly_once(tmp_path):
                 "MINYI_PUBLIC_BASE_URL": f"http://127.0.0.1:{web_port}",
                 "MINYI_SMS_CLAIM_LEASE_SECONDS": "2",
                 "MINYI_SMS_UNKNOWN_GRACE_SECONDS": "8",
+                "MINYI_SMS_SEND_BATCH": "50",
                 "MINYI_DEBUG": "false",
                 "MINYI_LOG_LEVEL": "WARNING",
                 # "accepted by the SMSC" only: the report that resolves unknown outcomes, and
@@ -141,15 +142,7 @@ def test_sender_killed_mid_batch_sends_each_message_exactly_once(tmp_path):
 
             # Given a sender working through the batch, killed without warning again and again
             def start_sender():
-                sender = _manage(
-                    env,
-                    "perception_worker",
-                    "--interval",
-                    "0.2",
-                    "--batch",
-                    "50",
-                    stdout=subprocess.DEVNULL,
-                )
+                sender = _manage(env, "worker", "--interval", "0.2", stdout=subprocess.DEVNULL)
                 procs.append(sender)
                 return sender
 

@@ -1,0 +1,134 @@
+"""Work orders (整改工单, DOMAIN.md step 5): feedback by the deadline, the closure rate beside
+the true resolution rate (closed after a satisfied 追评), and orders overdue now.
+"""
+
+from collections import Counter, defaultdict
+from dataclasses import replace
+from datetime import date
+
+from django.db.models import Count, F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from minyi.dashboards.cells import DASH, Cell, Table, count, text
+from minyi.dashboards.filters import DrillFilters, drill_url
+from minyi.dashboards.periods import Period
+from minyi.dashboards.rates import rate
+from minyi.dashboards.scope import UnitIndex, _by_branch, _unit_rows
+from minyi.orgs.models import OrgUnit
+from minyi.workorders.models import OPEN_STATUSES, UNIT_STATUSES, WorkOrder, WorkOrderStatus
+
+
+def workorder_performance_for(
+    user,
+    unit: OrgUnit,
+    *,
+    period: Period,
+    business_type: int | None = None,
+    index: UnitIndex | None = None,
+    today: date | None = None,
+) -> dict:
+    """Work orders dispatched in the period: feedback by the deadline (on time) or not
+    (late, or still without feedback past the deadline), closure rate (closed / dispatched,
+    cancelled ones left out) beside the true resolution rate (closed after a satisfied 追评 /
+    closed); and orders overdue now (any dispatch date). Per child unit too."""
+    index = index or UnitIndex(user)
+    today = today or timezone.localdate()
+    scope = _unit_rows(index, unit)
+    type_q = Q() if business_type is None else Q(business_type_id=business_type)
+    cancelled = Q(status=WorkOrderStatus.CANCELLED)
+    on_time = Q(feedback_at__isnull=False, feedback_at__date__lte=F("deadline"))
+    late = Q(feedback_at__isnull=False, feedback_at__date__gt=F("deadline")) | Q(
+        feedback_at__isnull=True, deadline__lt=today, status__in=UNIT_STATUSES
+    )
+    grouped = (
+        WorkOrder.objects.filter(
+            scope,
+            type_q,
+            dispatched_at__gte=period.start_at,
+            dispatched_at__lt=period.end_before,
+        )
+        .values("unit_id")
+        .annotate(
+            dispatched=Count("id", filter=~cancelled),
+            cancelled=Count("id", filter=cancelled),
+            closed=Count("id", filter=Q(status=WorkOrderStatus.CLOSED)),
+            resolved=Count("id", filter=Q(status=WorkOrderStatus.CLOSED, resolved=True)),
+            on_time=Count("id", filter=~cancelled & on_time),
+            late=Count("id", filter=~cancelled & late),
+            open=Count("id", filter=Q(status__in=OPEN_STATUSES)),
+        )
+        .order_by()
+    )
+    per_unit: dict[int, Counter] = defaultdict(Counter)
+    keys = ("dispatched", "cancelled", "closed", "resolved", "on_time", "late", "open")
+    for r in grouped:
+        per_unit[r["unit_id"]].update({k: r[k] for k in keys})
+    overdue = (
+        WorkOrder.objects.filter(scope, type_q, status__in=UNIT_STATUSES, deadline__lt=today)
+        .values("unit_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for r in overdue:
+        per_unit[r["unit_id"]]["overdue_now"] += r["n"]
+    return _by_branch(index, unit, per_unit, _workorder_row)
+
+
+def _workorder_row(c: Counter) -> dict:
+    return {
+        "dispatched": c["dispatched"],
+        "cancelled": c["cancelled"],
+        "open": c["open"],
+        "overdue_now": c["overdue_now"],
+        "on_time": rate(c["on_time"], c["on_time"] + c["late"]),
+        "closure": rate(c["closed"], c["dispatched"]),
+        "resolution": rate(c["resolved"], c["closed"]),
+    }
+
+
+def _workorders_table(fig: dict, base: DrillFilters) -> Table:
+    table = Table(
+        "workorders",
+        _("整改工单"),
+        [
+            _("单位"),
+            _("派发"),
+            _("按时反馈率"),
+            _("办结率"),
+            _("真实解决率"),
+            _("在办"),
+            _("当前超期"),
+        ],
+    )
+    for r in [*fig["rows"], {**fig["total"], "unit": None}]:
+        unit = r["unit"]
+        link = base if unit is None else replace(base, unit=unit)
+
+        def h(status, link=link):
+            return drill_url(link, figure="workorders", status=status)
+
+        name = _("合计") if unit is None else (unit.name + (_("（本级）") if r.get("own") else ""))
+        table.rows.append(
+            [
+                text(name),
+                count(r["dispatched"], href=h("")),
+                _rate_with_n(r["on_time"], h("on_time")),
+                _rate_with_n(r["closure"], h("closed")),
+                _rate_with_n(r["resolution"], h("resolved")),
+                count(r["open"], href=h("open")),
+                count(r["overdue_now"], href=h("overdue")),
+            ]
+        )
+    table.note = _(
+        "按时反馈：整改期限（工作日）内提交反馈；办结率：已办结 / 派发（不含撤销）；"
+        "真实解决率：追评满意后办结 / 已办结。"
+    )
+    return table
+
+
+def _rate_with_n(r: dict, href: str) -> Cell:
+    if r["rate"] is None:
+        return Cell(DASH, None, num=True)
+    label = f"{r['rate'] * 100:.1f}%（{r['s']}/{r['n']}）"
+    return Cell(label, round(r["rate"], 4), href=href, num=True, fmt="0.0%")

@@ -1,0 +1,224 @@
+"""Intake (受理): a citizen's opinion checked, routed to a unit, numbered, given its answer
+deadline in working days, and acknowledged by SMS. The portal's forms run the same checks
+(opinion_content_check, opinion_photos_check) before a one-time code is spent."""
+
+import re
+import secrets
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from minyi.core.errors import ApplicationError
+from minyi.core.pii import lookup_hash, normalize_mobile
+from minyi.core.uploads import JPEG, PNG, check_uploads
+from minyi.core.workdays import add_working_days
+from minyi.notifications.models import NotificationKind
+from minyi.notifications.services import notify_unit
+from minyi.opinions.models import (
+    OPINION_LIFECYCLE,
+    Opinion,
+    OpinionKind,
+    OpinionPhoto,
+    OpinionPolicy,
+)
+from minyi.opinions.services.shared import S, checked_text, staff_url, tell_citizen, track_url
+from minyi.orgs.models import Officer, OrgUnit
+
+CONTENT_MIN, CONTENT_MAX = 5, 2000
+MAX_PHOTOS = 3
+# Working days to answer when the bureau has not set its own (答复期限).
+DEFAULT_ANSWER_DAYS = {
+    OpinionKind.SUGGESTION: 5,
+    OpinionKind.COMPLAINT: 5,
+    OpinionKind.CONSULTATION: 3,
+    OpinionKind.TIP: 5,
+}
+
+
+def answer_days(kind: str) -> int:
+    policy = OpinionPolicy.objects.filter(kind=kind).first()
+    return policy.answer_days if policy else DEFAULT_ANSWER_DAYS[kind]
+
+
+def opinion_content_check(content: str) -> str:
+    """The opinion's text, stripped, if its length is CONTENT_MIN to CONTENT_MAX."""
+    return checked_text(
+        content, field="content", label=_("内容"), low=CONTENT_MIN, high=CONTENT_MAX
+    )
+
+
+def opinion_photos_check(photos) -> list[tuple]:
+    """The citizen's photos: at most MAX_PHOTOS JPEG or PNG files, each within
+    OPINION_PHOTO_MAX_BYTES, judged by content. Returns (file, content type, suffix)."""
+    return check_uploads(
+        photos,
+        kinds=(JPEG, PNG),
+        max_files=MAX_PHOTOS,
+        max_bytes=settings.OPINION_PHOTO_MAX_BYTES,
+        field="photos",
+        too_many=_("最多上传 %(n)d 张照片。"),
+        wrong_type=_("文件“%(name)s”不是 JPG 或 PNG 照片。"),
+    )
+
+
+# Separators between the community names an officer serves ("城东社区、城西社区；…").
+_COMMUNITY_SEPARATORS = re.compile(r"[、,，;；\s]+")
+# Shorter names ("社区", "东村") occur in too many addresses to route by.
+COMMUNITY_MIN_CHARS = 3
+
+
+def _unit_for_area(area: str):
+    """The unit whose public, active officer serves the community named in `area`: the
+    longest community name (of COMMUNITY_MIN_CHARS or more) that occurs in the text. None
+    when no name occurs, or when the longest ones belong to two units (the centre decides).
+    One query of two columns, whatever the number of officers."""
+    best_len, best_units = 0, set()
+    rows = (
+        Officer.objects.filter(is_active=True, is_public=True, unit__is_active=True)
+        .exclude(communities="")
+        .values_list("communities", "unit_id")
+    )
+    for communities, unit_id in rows:
+        for name in _COMMUNITY_SEPARATORS.split(communities):
+            if len(name) < COMMUNITY_MIN_CHARS or len(name) < best_len or name not in area:
+                continue
+            if len(name) > best_len:
+                best_len, best_units = len(name), set()
+            best_units.add(unit_id)
+    return best_units.pop() if len(best_units) == 1 else None
+
+
+def opinion_route(*, unit_id=None, area: str = "") -> OrgUnit:
+    """Where a new opinion goes: the unit the citizen chose; else the station whose community
+    officer serves the community named in the area; else the city bureau's perception centre,
+    which transfers it (转办)."""
+    if unit_id:
+        unit = OrgUnit.objects.filter(pk=unit_id, is_active=True).first()
+        if unit is None:
+            raise ApplicationError("invalid_unit", _("所选单位不存在，请重新选择。"), field="unit")
+        return unit
+    area = (area or "").strip()
+    if len(area) >= COMMUNITY_MIN_CHARS:
+        routed = _unit_for_area(area)
+        if routed is not None:
+            unit = OrgUnit.objects.filter(pk=routed, is_active=True).first()
+            if unit is not None:
+                return unit
+    root = OrgUnit.objects.get_root_nodes().filter(is_active=True).first()
+    if root is None:
+        raise ApplicationError("no_unit", _("系统尚未配置受理单位。"), status=503)
+    return root
+
+
+def _new_number(now) -> str:
+    return f"MY{timezone.localtime(now):%y%m%d}{secrets.randbelow(10**6):06d}"
+
+
+@transaction.atomic
+def opinion_submit(
+    *,
+    kind: str,
+    content: str,
+    mobile: str,
+    anonymous: bool = False,
+    contact_name: str = "",
+    area: str = "",
+    unit_id=None,
+    wall_consent: bool = False,
+    photos=(),
+    case=None,
+    channel: str = "h5",
+    now=None,
+) -> Opinion:
+    """A citizen's opinion, from a mobile the caller has verified (手机验证), or from the SMS
+    the citizen sent (`channel="sms"`, turned into an opinion from the SMS inbox)."""
+    now = now or timezone.now()
+    if kind not in OpinionKind.values:
+        raise ApplicationError("invalid_kind", _("请选择留言类别。"), field="kind")
+    content = opinion_content_check(content)
+    contact_name = (contact_name or "").strip()
+    if not anonymous and not contact_name:
+        raise ApplicationError(
+            "name_required", _("实名留言请填写姓名，或选择匿名。"), field="contact_name"
+        )
+    if len(contact_name) > 30:
+        raise ApplicationError("name_too_long", _("姓名不能超过 30 个字。"), field="contact_name")
+    area = (area or "").strip()
+    if len(area) > 100:
+        raise ApplicationError("area_too_long", _("地点不能超过 100 个字。"), field="area")
+    mobile = normalize_mobile(mobile)
+    mobile_hash = lookup_hash("mobile", mobile)
+    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    if (
+        Opinion.objects.filter(mobile_hash=mobile_hash, submitted_at__gte=today).count()
+        >= settings.OPINIONS_PER_MOBILE_DAY
+    ):
+        raise ApplicationError(
+            "too_many_opinions",
+            _("同一手机号每天最多提交 %(n)d 条留言，请明天再试。")
+            % {"n": settings.OPINIONS_PER_MOBILE_DAY},
+            status=429,
+        )
+    checked = opinion_photos_check(photos)
+    unit = opinion_route(unit_id=unit_id, area=area)
+    deadline, provisional = add_working_days(timezone.localtime(now).date(), answer_days(kind))
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                opinion = Opinion.objects.create(
+                    number=_new_number(now),
+                    kind=kind,
+                    content=content,
+                    area=area,
+                    requested_unit=unit if unit_id else None,
+                    unit=unit,
+                    case=case,
+                    anonymous=anonymous,
+                    contact_name="" if anonymous else contact_name,
+                    mobile=mobile,
+                    mobile_hash=mobile_hash,
+                    wall_consent=wall_consent and kind == OpinionKind.SUGGESTION,
+                    submitted_at=now,
+                    deadline=deadline,
+                    deadline_provisional=provisional,
+                )
+            break
+        except IntegrityError:
+            continue
+    else:
+        raise ApplicationError("number_failed", _("受理编号生成失败，请重试。"), status=503)
+    for upload, content_type, suffix in checked:
+        photo = OpinionPhoto(opinion=opinion, content_type=content_type, size=upload.size)
+        photo.file.save(f"{opinion.pk}{suffix}", upload, save=False)
+        photo.save()
+    # No channel column yet (a migration of this app is another change's): the history says.
+    received_note = _("群众短信，由短信收件箱转为留言") if channel == "sms" else _("群众提交")
+    OPINION_LIFECYCLE.record(
+        opinion, actor=None, to_status=S.RECEIVED, note=received_note, now=now, unit=unit
+    )
+    notify_unit(
+        unit=unit,
+        kind=NotificationKind.OPINION_ARRIVED,
+        text=_("新%(kind)s %(no)s，请于 %(day)s 前答复。")
+        % {"kind": opinion.get_kind_display(), "no": opinion.number, "day": f"{deadline:%m月%d日}"},
+        url=staff_url(opinion),
+    )
+    if kind == OpinionKind.TIP:
+        # A phone is seen by others: a tipster's SMS must not say it is about a tip.
+        received = _("您的事项（编号 %(no)s）已受理，我们将于 %(day)s 前答复。查询：%(url)s")
+    else:
+        received = _("您的%(kind)s已受理，编号 %(no)s，我们将于 %(day)s 前答复。查询：%(url)s")
+    tell_citizen(
+        opinion,
+        received
+        % {
+            "kind": opinion.get_kind_display(),
+            "no": opinion.number,
+            "day": f"{deadline:%m月%d日}",
+            "url": track_url(opinion.number),
+        },
+        now,
+    )
+    return opinion

@@ -1,0 +1,35 @@
+"""Background work for the perception loop: the sweeps `manage.py worker` runs on
+settings.WORKER_SCHEDULE. Each returns its counts; a sweep that found work runs again at once."""
+
+from django_tasks import task
+
+from minyi.perception.services.replies import inbound_process_pending
+from minyi.perception.services.surveys import (
+    surveys_dispatch_due,
+    surveys_remind_and_expire,
+    surveys_schedule_pending,
+)
+
+
+@task()
+def surveys_schedule_task() -> dict:
+    """Decide the new service events: a survey, or why not."""
+    return {"scheduled": surveys_schedule_pending()}
+
+
+@task()
+def surveys_dispatch_task() -> dict:
+    """Put the surveys that are due in the outbox."""
+    return {"dispatched": surveys_dispatch_due()}
+
+
+@task()
+def surveys_remind_task() -> dict:
+    """Remind citizens who have not answered, and expire surveys nobody answered."""
+    return surveys_remind_and_expire()
+
+
+@task()
+def inbound_process_task() -> dict:
+    """Finish replies stored but not processed (a crash between the two)."""
+    return {"inbound": inbound_process_pending()}
