@@ -82,7 +82,7 @@ def test_sms_reply_racing_the_h5_answer_is_a_late_reply(world, btypes, daytime, 
     # Given the citizen's H5 answer (unsatisfied) updated the survey and has not committed yet
     survey = _sent_survey(world)
     sms = _received("1", "m3")
-    reached, release = pause_after(monkeypatch, services, "callback_open", "h5")
+    reached, release = pause_after(monkeypatch, services, "survey_unsatisfied", "h5")
     outcome = {}
 
     def run(name, fn, **kwargs):
