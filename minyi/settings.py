@@ -247,7 +247,8 @@ APPEAL_WINDOW_WORKDAYS = env.int("MINYI_APPEAL_WINDOW_WORKDAYS", default=3)
 WORKORDER_REMIND_WORKDAYS = env.int("MINYI_WORKORDER_REMIND_WORKDAYS", default=1)
 EVIDENCE_MAX_BYTES = env.int("MINYI_EVIDENCE_MAX_BYTES", default=10 * 1024 * 1024)
 
-# Citizen portal (群众门户): one-time SMS codes, opinions, case progress, officer directory.
+# Citizen pages (群众门户): one-time SMS codes (minyi.verification), opinions, case progress,
+# officer directory (minyi.directory).
 OTP_TTL_MINUTES = env.int("MINYI_OTP_TTL_MINUTES", default=10)
 OTP_PER_MOBILE_HOUR = env.int("MINYI_OTP_PER_MOBILE_HOUR", default=5)
 OTP_PER_IP_HOUR = env.int("MINYI_OTP_PER_IP_HOUR", default=20)

@@ -33,10 +33,6 @@ class Hook:
         self._handler = handler
         return handler
 
-    @property
-    def connected(self) -> bool:
-        return self._handler is not None
-
     def __call__(self, *args, **kwargs):
         if self._handler is None:
             raise HookNotConnected(f"no handler registered for hook {self.name}")

@@ -113,10 +113,6 @@ def mobile_hash(value: str) -> str:
     return lookup_hash("mobile", normalize_mobile(value))
 
 
-def id_number_hash(value: str) -> str:
-    return lookup_hash("id", normalize_id_number(value))
-
-
 class EncryptedTextField(models.TextField):
     """Holds Fernet ciphertext in the database and plaintext in Python.
 

@@ -5,7 +5,7 @@ from django.db.models.functions import Length, Substr
 
 from minyi.core.errors import NotFound
 from minyi.core.models import AuditEvent
-from minyi.orgs.models import Officer, OrgUnit, User
+from minyi.orgs.models import Officer, OrgUnit
 
 
 def scope_q(user, prefix: str = "unit__") -> Q:
@@ -86,10 +86,6 @@ def officer_get_visible(user, pk) -> Officer:
     if officer is None:
         raise NotFound()
     return officer
-
-
-def user_list_visible_to(user) -> QuerySet[User]:
-    return User.objects.filter(scope_q(user)).select_related("unit")
 
 
 def subtree_summary(user, unit: OrgUnit) -> dict:

@@ -273,10 +273,6 @@ class Survey(models.Model):
     def __str__(self):
         return f"回访 #{self.pk}"
 
-    @property
-    def is_unsatisfied(self) -> bool:
-        return self.rating in UNSATISFIED_RATINGS
-
 
 class SurveyEvent(LifecycleEvent):
     """A survey's history (评价记录): sent, answered (and how), expired, cancelled (opt-out,
