@@ -26,7 +26,7 @@ from django.utils import timezone
 from minyi.demo.city_plan import DEFAULT_SEED, ROOT_CODE
 from minyi.orgs.choices import Position, UnitKind
 from minyi.orgs.models import Officer, OrgUnit
-from minyi.perception.models import BusinessType
+from minyi.perception.models import SATISFIED_RATINGS, BusinessType
 
 HISTORY_SOURCE = "demo"
 LIVE_SOURCE = "demo-live"
@@ -169,7 +169,7 @@ def reply_text(rng: random.Random, rating: int, comments: str, *, repeat: bool =
 
 
 def h5_comment(rng: random.Random, rating: int, comments: str, *, repeat: bool = False) -> str:
-    if rating <= 3:
+    if rating in SATISFIED_RATINGS:
         return rng.choice(PRAISE if rating <= 2 else LUKEWARM) if rng.random() < 0.12 else ""
     if rng.random() < 0.3:
         return ""
@@ -402,4 +402,4 @@ def draw_rating(rng: random.Random, risk: float, *, enforcement: bool) -> int:
     if rng.random() < risk:
         return 4 if rng.random() < 0.7 else 5
     weights = (0.55, 0.30, 0.15) if enforcement else (0.74, 0.20, 0.06)
-    return rng.choices((1, 2, 3), weights=weights)[0]
+    return rng.choices(SATISFIED_RATINGS, weights=weights)[0]

@@ -16,6 +16,7 @@ from minyi.demo.city import closest_account
 from minyi.demo.reasons import demo_reasons
 from minyi.orgs.choices import Role
 from minyi.orgs.models import User
+from minyi.perception.models import SATISFIED_RATINGS
 from minyi.workorders.models import WorkOrder, WorkOrderStatus
 from minyi.workorders.services import (
     appeal_decide,
@@ -240,7 +241,9 @@ def _work_order(rng, staff, order, now):
                     callback=follow_up,
                     outcome=CallOutcome.REACHED,
                     follow_up_rating=rating,
-                    reason_text="群众表示已看到整改。" if rating <= 3 else "群众认为问题仍未解决。",
+                    reason_text="群众表示已看到整改。"
+                    if rating in SATISFIED_RATINGS
+                    else "群众认为问题仍未解决。",
                     now=t,
                 )
                 order.refresh_from_db()

@@ -76,6 +76,8 @@ import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
+from minyi.perception.models import SATISFIED_RATINGS, UNSATISFIED_RATINGS
+
 
 class ReplyKind(StrEnum):
     RATING = "rating"
@@ -83,6 +85,8 @@ class ReplyKind(StrEnum):
     UNPARSED = "unparsed"
 
 
+# The words a citizen writes for each level (the parser's vocabulary, Chinese whatever the
+# page's language); the scale itself is perception.models.Rating.
 RATING_LABELS: dict[int, str] = {
     1: "非常满意",
     2: "满意",
@@ -90,7 +94,6 @@ RATING_LABELS: dict[int, str] = {
     4: "不满意",
     5: "非常不满意",
 }
-UNSATISFIED_RATINGS = frozenset({4, 5})
 
 EXACT = "exact"
 INFERRED = "inferred"
@@ -312,7 +315,7 @@ def _phrase_tokens(s: str) -> tuple[list[_Token], set[int], set[int]]:
         if negator is not None:
             if phrase in _NOT_NEGATABLE:
                 continue
-            level = 4 if level in (1, 2, 3) else 2 if level == 4 else None
+            level = 4 if level in SATISFIED_RATINGS else 2 if level == 4 else None
             start -= len(negator)
         tokens.append(_Token(start, m.end(), level, plain=negator is None))
     return tokens, starts, ends
