@@ -4,7 +4,6 @@ the number (audited), record the call."""
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -30,12 +29,11 @@ from minyi.callbacks.services import (
     callback_reveal_mobile,
 )
 from minyi.core.errors import ApplicationError
+from minyi.core.ui import page_of
 from minyi.orgs.access import staff_view
 from minyi.orgs.models import Officer
 from minyi.orgs.roles import Perm, has_perm
 from minyi.perception.models import Rating, ReasonTag
-
-PAGE_SIZE = 50
 
 CALLBACK_TABS = [
     (CallbackStatus.OPEN, gettext_lazy("待回访")),
@@ -54,7 +52,7 @@ def callback_list(request):
     if kind not in CallbackKind.values:
         kind = ""
     callbacks = callback_list_visible_to(request.user, status=status, kind=kind)
-    page = Paginator(callbacks, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, callbacks)
     held = callback_list_visible_to(request.user, status=CallbackStatus.IN_PROGRESS).filter(
         assignee=request.user
     )

@@ -1,24 +1,20 @@
 """Staff pages for cases (阳光警务): the list and detail of the cases in one's subtree, and the
 CSV or Excel import. Parties' ID numbers and mobiles are shown masked only."""
 
-from django.core.paginator import Paginator
 from django.shortcuts import render
 
 from minyi.cases.imports import COLUMNS, cases_import
 from minyi.cases.selectors import case_complaints, case_get_visible, case_list_visible_to
 from minyi.core.imports import ImportFileForm
+from minyi.core.ui import page_of
 from minyi.orgs.access import staff_view
 from minyi.orgs.roles import Perm, has_perm
-
-PAGE_SIZE = 50
 
 
 @staff_view(Perm.CASE_VIEW)
 def case_list(request):
     number = request.GET.get("number", "").strip()[:40]
-    page = Paginator(case_list_visible_to(request.user, number=number), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = page_of(request, case_list_visible_to(request.user, number=number))
     return render(
         request,
         "cases/case_list.html",

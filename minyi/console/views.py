@@ -1,6 +1,5 @@
 """Staff console (工作台): thin views over the org selectors and services."""
 
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -9,6 +8,7 @@ from django.views.decorators.http import require_POST
 from minyi.callbacks.selectors import callback_backlog
 from minyi.console.selectors import todo_for
 from minyi.core.models import AuditAction
+from minyi.core.ui import page_of
 from minyi.notifications.selectors import notification_list_for
 from minyi.orgs.access import staff_view
 from minyi.orgs.choices import UnitKind
@@ -25,8 +25,6 @@ from minyi.orgs.selectors import (
 )
 from minyi.orgs.services import officer_reveal_pii
 from minyi.perception.selectors import satisfaction_summary
-
-PAGE_SIZE = 50
 
 
 @staff_view(Perm.ORG_VIEW)
@@ -115,7 +113,7 @@ def officer_list(request):
     if request.GET.get("unit"):
         unit = orgunit_get_visible(request.user, request.GET["unit"])
     officers = officer_list_visible_to(request.user, search=search, unit=unit)
-    page = Paginator(officers, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, officers)
     template = "console/_officer_rows.html" if request.htmx else "console/officer_list.html"
     return render(request, template, {"page": page, "search": search, "unit": unit})
 
@@ -144,7 +142,7 @@ def officer_reveal(request, pk, field):
 def audit_list(request):
     action = request.GET.get("action", "")
     events = audit_list_visible_to(request.user, action=action)
-    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, events)
     return render(
         request,
         "console/audit_list.html",

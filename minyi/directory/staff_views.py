@@ -1,9 +1,9 @@
 """Staff pages of the officer directory (/directory/): printable QR cards for a unit's public
 officers and its station, and scan counts per officer and station (知晓率 proxy)."""
 
-from django.core.paginator import Paginator
 from django.shortcuts import render
 
+from minyi.core.ui import page_of
 from minyi.directory.qr import officer_scan_url, qr_svg, unit_scan_url
 from minyi.directory.selectors import (
     SCAN_PERIODS,
@@ -49,7 +49,7 @@ def scans(request):
     days = _choice(request.GET.get("days"), SCAN_PERIODS)
     ascending = request.GET.get("sort") == "asc"
     officers = officer_scans_visible_to(request.user, days=days, ascending=ascending)
-    page = Paginator(officers, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, officers, size=PAGE_SIZE)
     stations = station_scans_visible_to(request.user, days=days, ascending=ascending)
     total = officers.count()
     scanned = officers.filter(scans__gt=0).count()

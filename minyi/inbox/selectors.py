@@ -8,11 +8,7 @@ from minyi.integrations.sms.models import InboundSms, InboundStatus
 from minyi.orgs.selectors import scope_q
 from minyi.perception.models import Survey, SurveyStatus
 
-# Aggregate aliases must differ from the rollup's field names.
-
-
 INBOX_TODO = "todo"
-
 INBOX_ALL = "all"
 
 # Messages that needed a person: still to do, or handled (they stay visible in "all").

@@ -3,7 +3,6 @@ of each: a rating, a callback, an opinion, an SMS answer, or just read."""
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -11,6 +10,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from minyi.core.errors import ApplicationError, NotFound
+from minyi.core.ui import page_of
 from minyi.inbox.selectors import (
     INBOX_ALL,
     INBOX_TODO,
@@ -34,15 +34,11 @@ from minyi.orgs.roles import Perm, has_perm
 from minyi.orgs.selectors import scope_q
 from minyi.perception.models import UNSATISFIED_RATINGS, Rating
 
-PAGE_SIZE = 50
-
 
 @staff_view(Perm.INBOX_VIEW)
 def inbox(request):
     show = INBOX_ALL if request.GET.get("show") == INBOX_ALL else INBOX_TODO
-    page = Paginator(inbox_list_visible_to(request.user, show=show), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = page_of(request, inbox_list_visible_to(request.user, show=show))
     return render(
         request,
         "inbox/inbox.html",

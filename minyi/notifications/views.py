@@ -1,19 +1,17 @@
 """A person's own notifications (消息通知): the list, and marking them read."""
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import F
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from minyi.core.ui import page_of
 from minyi.notifications.selectors import notification_list_for
 from minyi.notifications.services import notification_mark_read
 from minyi.orgs.access import staff_view
 from minyi.orgs.roles import Perm
-
-PAGE_SIZE = 50
 
 
 def _local(url: str, request) -> str:
@@ -31,7 +29,7 @@ def notification_list(request):
     notifications = notification_list_for(request.user).order_by(
         F("read_at").asc(nulls_first=True), "-created_at", "-id"
     )
-    page = Paginator(notifications, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, notifications)
     for notification in page:
         notification.link = _local(notification.url, request)
     unread = any(n.read_at is None for n in page)

@@ -2,12 +2,12 @@
 history, and the reply (申辩). Thin: selectors read, the service writes."""
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from minyi.core.errors import ApplicationError, NotFound, PermissionDenied
+from minyi.core.ui import page_of
 from minyi.orgs.access import staff_view
 from minyi.orgs.choices import UnitKind
 from minyi.orgs.roles import Perm, has_perm
@@ -22,8 +22,6 @@ from minyi.warnings.selectors import (
 )
 from minyi.warnings.services import REPLY_MAX_CHARS, warning_reply
 
-PAGE_SIZE = 50
-
 
 @staff_view(Perm.WARNING_VIEW)
 def warning_list(request):
@@ -32,7 +30,7 @@ def warning_list(request):
     subject = request.GET.get("kind", "")
     subject = subject if subject in WarningSubject.values else ""
     warnings = warning_list_visible_to(request.user, colour=colour, subject=subject)
-    page = Paginator(warnings, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, warnings)
     for warning in page:
         warning.lead = warning_lead(warning)
     counts = warning_counts_with_green(request.user)
