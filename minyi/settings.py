@@ -77,6 +77,9 @@ INSTALLED_APPS = [
     "minyi.worker",
     "minyi.integrations.sms",
     "minyi.verification",
+    "minyi.polls",
+    "minyi.accountability",
+    "minyi.assessment",
 ]
 
 MIDDLEWARE = [

@@ -149,3 +149,50 @@ class CalendarYear(models.Model):
 
     def __str__(self):
         return str(self.year)
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", _("待确认")
+    RUNNING = "running", _("导入中")
+    DONE = "done", _("已导入")
+    REFUSED = "refused", _("有错误，未导入")
+
+
+def import_path(instance, filename):
+    return f"imports/{instance.kind}/{timezone.now():%Y/%m}/{instance.sha256[:16]}-{filename}"
+
+
+class ImportFile(BaseModel):
+    """A file staff uploaded for import (a poll's respondents, business figures, …), kept for
+    audit whatever became of it: who, when, what, the rows refused and why."""
+
+    kind = models.CharField(_("导入类型"), max_length=30)
+    unit = models.ForeignKey(
+        "orgs.OrgUnit", verbose_name=_("范围"), on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    filename = models.CharField(_("文件名"), max_length=200)
+    file = models.FileField(upload_to=import_path)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    # What the import is for (e.g. {"poll": 7}); the kind's importer reads it.
+    target = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.UPLOADED
+    )
+    stage = models.CharField(max_length=10, blank=True)  # check / store
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("导入文件")
+        verbose_name_plural = _("导入文件")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.filename

@@ -167,3 +167,36 @@ class ApiKey(BaseModel):
 
     def __str__(self):
         return f"{self.name}（{self.prefix}…）"
+
+
+class PeerGroup(BaseModel):
+    """Units compared with each other (同类单位), fixed by the bureau: e.g. the city's 60 police
+    stations together, the traffic brigades apart. Rankings and assessments compare a unit
+    with its peer group, never with "whatever the viewer's subtree holds"."""
+
+    name = models.CharField(_("同类组名称"), max_length=60)
+    # The bureau that defined the group; its members lie in this unit's subtree.
+    owner = models.ForeignKey(
+        OrgUnit, verbose_name=_("所属局"), on_delete=models.PROTECT, related_name="peer_groups"
+    )
+    members = models.ManyToManyField(
+        OrgUnit, verbose_name=_("成员单位"), through="PeerGroupMember", related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("同类单位组")
+        verbose_name_plural = _("同类单位组")
+
+    def __str__(self):
+        return self.name
+
+
+class PeerGroupMember(models.Model):
+    """A unit's place in its one peer group."""
+
+    group = models.ForeignKey(PeerGroup, on_delete=models.CASCADE, related_name="memberships")
+    # A unit is compared in one group only.
+    unit = models.OneToOneField(OrgUnit, on_delete=models.CASCADE, related_name="peer_membership")
+
+    def __str__(self):
+        return f"{self.group_id}: {self.unit_id}"

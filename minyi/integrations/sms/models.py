@@ -35,6 +35,8 @@ class SmsPurpose(models.TextChoices):
     ACKNOWLEDGEMENT = "ack", _("办理告知")
     # A person's answer to a message in the SMS inbox (短信收件箱).
     INBOX_REPLY = "inbox_reply", _("收件箱回复")
+    # A poll's questionnaire invitation and its one reminder (民意测评).
+    POLL = "poll", _("民意测评邀请")
 
 
 class OutboundSms(models.Model):
