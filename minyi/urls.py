@@ -38,6 +38,9 @@ urlpatterns = [
     path("c/", include("minyi.portal.urls")),
     path("opinions/", include("minyi.opinions.urls")),
     path("cases/", include("minyi.cases.urls")),
+    path("polls/", include("minyi.polls.urls")),
+    path("assessment/", include("minyi.assessment.urls")),
+    path("accountability/", include("minyi.accountability.urls")),
     # The officer directory: citizen pages under /c/, staff pages under /directory/.
     path("", include("minyi.directory.urls")),
     path("", include("minyi.console.urls")),
