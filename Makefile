@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench-ingest bench-sms bench-dashboard bench-portal lint format check-migrations demo messages system-deps clean
+.PHONY: run test bench-ingest bench-sms bench-dashboard bench-portal bench-assessment lint format check-migrations demo messages system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,7 @@ run: $(STAMP) .env var
 	@# at a lighter 300 contacts a day; the command's default is Shaoxing-like ~750).
 	$(BIN)/python manage.py demo_history --events-per-day 300
 	$(BIN)/python manage.py demo_portal
+	$(BIN)/python manage.py demo_assessment
 	@echo "\n==> Open http://127.0.0.1:8000 and sign in with an account above. Ctrl-C stops.\n"
 	@# The demo works at any hour: the running demo's SMS are not held back by quiet hours
 	@# (demo mode only; 模拟手机 says so). Set here, not in .env, so the history above keeps
@@ -40,6 +41,7 @@ demo: $(STAMP) .env var
 	$(BIN)/python manage.py demo_city
 	$(BIN)/python manage.py demo_history --events-per-day 300
 	$(BIN)/python manage.py demo_portal
+	$(BIN)/python manage.py demo_assessment
 
 ## test: the whole suite, browser and Kannel tests included (SQLite unless MINYI_DATABASE_URL)
 test: $(STAMP) .env var system-deps
@@ -65,6 +67,10 @@ bench-dashboard: $(STAMP)
 ## bench-portal: case-progress and officer-directory pages vs a hello-world view (~6 min)
 bench-portal: $(STAMP)
 	$(BIN)/python bench/portal.py
+
+## bench-assessment: poll weighting and the annual assessment of 60 stations vs numpy (~5 min)
+bench-assessment: $(STAMP)
+	$(BIN)/python bench/assessment.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -186,6 +186,8 @@ WORKER_SCHEDULE = {
     "surveys_remind": {
         "task": "minyi.perception.tasks.surveys_remind_task", "every": 60, "sweep": True
     },
+    "polls_invite": {"task": "minyi.polls.tasks.poll_invite_task", "every": 2, "sweep": True},
+    "polls_remind": {"task": "minyi.polls.tasks.poll_remind_task", "every": 60, "sweep": True},
     # Follow-up deadlines: reminders, escalation, unrated answers closed.
     "workorders_remind": {
         "task": "minyi.workorders.tasks.workorders_remind_task", "every": 60, "sweep": True
@@ -236,6 +238,11 @@ SURVEY_COOL_OFF_DAYS = env.int("MINYI_SURVEY_COOL_OFF_DAYS", default=7)
 SURVEY_EXPIRY_HOURS = env.int("MINYI_SURVEY_EXPIRY_HOURS", default=72)
 SURVEY_REMINDER_HOURS = env.int("MINYI_SURVEY_REMINDER_HOURS", default=24)  # 0: no reminder
 SURVEY_STALE_DAYS = env.int("MINYI_SURVEY_STALE_DAYS", default=3)  # older contacts: no survey
+POLL_REMINDER_HOURS = env.int("MINYI_POLL_REMINDER_HOURS", default=48)  # 民意测评: 1 reminder
+POLL_EXPIRY_DAYS = env.int("MINYI_POLL_EXPIRY_DAYS", default=7)  # poll link closes after this
+POLL_RESPONSE_RATE = env.float("MINYI_POLL_RESPONSE_RATE", default=0.3)  # to oversample a quota
+POLL_SAMPLE_DAYS = env.int("MINYI_POLL_SAMPLE_DAYS", default=180)  # contacts sampled for polls
+POLL_MIN_N_EFF = env.int("MINYI_POLL_MIN_N_EFF", default=100)  # poll cells below: not ranked
 CALLBACK_DUE_HOURS = env.int("MINYI_CALLBACK_DUE_HOURS", default=24)
 # The callback workbench (回访工作台): a claimed task returns to the queue after this long
 # without a save; an unanswered call waits this long before the next attempt (at another

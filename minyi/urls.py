@@ -8,6 +8,7 @@ from minyi.api import api
 from minyi.orgs import views as org_views
 from minyi.orgs.admin import admin_site
 from minyi.perception import views as perception_views
+from minyi.polls import collection_views
 
 
 def healthz(request):
@@ -26,6 +27,7 @@ urlpatterns = [
     path("admin/", admin_site.urls),
     path("api/", api.urls),
     path("s/<str:token>", perception_views.survey_h5, name="survey_h5"),
+    path("q/<str:token>", collection_views.questionnaire, name="questionnaire"),
     path("sms/", include("minyi.integrations.sms.urls")),
     path("perception/callbacks/", include("minyi.callbacks.urls")),
     path("perception/inbox/", include("minyi.inbox.urls")),

@@ -1,5 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from minyi.accountability import views
 
 app_name = "accountability"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.case_list, name="case_list"),
+    path("<int:pk>/", views.case_detail, name="case_detail"),
+    path("<int:pk>/reply/", views.case_reply_view, name="case_reply"),
+    path("<int:pk>/decide/", views.case_decide_view, name="case_decide"),
+]

@@ -35,6 +35,15 @@ _NAV_GROUPS = [
         ],
     ),
     (
+        _("民意评警"),
+        [
+            ("polls:poll_list", _("民意测评"), Perm.POLL_VIEW, "chart"),
+            ("assessment:assessment_list", _("综合考评"), Perm.ASSESSMENT_VIEW, "scale"),
+            ("accountability:case_list", _("问责"), Perm.ACCOUNTABILITY_VIEW, "alert"),
+            ("assessment:promotion_pick", _("干部竞聘"), Perm.PROMOTION_REVIEW, "users"),
+        ],
+    ),
+    (
         _("数据与预警"),
         [
             ("dashboards:index", _("数据看板"), Perm.DASHBOARD_VIEW, "chart"),

@@ -25,22 +25,26 @@ refused it.
 
 import codecs
 import csv
+import hashlib
 import io
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
 from django import forms
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import load_workbook
 
+from minyi.core.audit import audit_record
 from minyi.core.errors import ApplicationError
 from minyi.core.masking import mask_text
+from minyi.core.models import AuditAction, ImportFile, ImportStatus
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 100_000
@@ -78,6 +82,9 @@ class Column:
     name: str
     header: str
     aliases: tuple[str, ...] = ()
+    # An optional column may be left out of the file; its cells are then absent from
+    # `Row.cells` (read them with `.get`).
+    required: bool = True
 
     def __str__(self):
         return f"{self.name}（{self.header}）"
@@ -118,6 +125,9 @@ class ImportReport:
     table: Table
     errors: list[RowError] = field(default_factory=list)
     results: list[Any] = field(default_factory=list)  # what `store` said, kept when stored
+    # What a stored import (ImportFile) keeps as its result besides the row count: the
+    # importer's own figures (e.g. the poll's weighting), set after `rows_import`.
+    summary: dict = field(default_factory=dict)
 
     @property
     def stored(self) -> bool:
@@ -155,14 +165,12 @@ def cell_datetime(text: str, *, column: str) -> datetime:
 # --- Reading ---------------------------------------------------------------------------------
 
 
-def table_read(data: bytes, *, columns: list[Column]) -> Table:
-    """The rows of an uploaded CSV or .xlsx file with `columns`, or ApplicationError."""
-    if len(data) > MAX_BYTES:
-        raise ApplicationError(
-            "file_too_large",
-            _("文件不能超过 %(mb)d MB。") % {"mb": MAX_BYTES // 2**20},
-            field="file",
-        )
+def table_read(data: bytes, *, columns: list[Column], max_bytes: int = MAX_BYTES) -> Table:
+    """The rows of an uploaded CSV or .xlsx file with `columns`, or ApplicationError. An
+    importer whose files are wide and long (a poll's 100,000 respondents) may allow more
+    than `MAX_BYTES`."""
+    if len(data) > max_bytes:
+        raise _too_large(max_bytes)
     if data.startswith(XLS_MAGIC):
         raise ApplicationError(
             "xls_not_supported",
@@ -193,6 +201,14 @@ def table_read(data: bytes, *, columns: list[Column]) -> Table:
     except csv.Error:
         raise _unreadable(encoding) from None
     return Table(rows=rows, encoding=encoding, headers=headers)
+
+
+def _too_large(max_bytes: int) -> ApplicationError:
+    return ApplicationError(
+        "file_too_large",
+        _("文件不能超过 %(mb)d MB。") % {"mb": max_bytes // 2**20},
+        field="file",
+    )
 
 
 def _decode(data: bytes) -> tuple[str, str]:
@@ -279,7 +295,7 @@ def _map_header(header, columns: list[Column]) -> tuple[dict[str, int], dict[str
             )
         positions[column.name] = position
         headers[column.name] = text.strip()
-    missing = [str(c) for c in columns if c.name not in positions]
+    missing = [str(c) for c in columns if c.required and c.name not in positions]
     if missing:
         raise ApplicationError(
             "missing_columns", _("缺少列：%(cols)s") % {"cols": ", ".join(missing)}, field="file"
@@ -379,3 +395,212 @@ class ImportFileForm(forms.Form):
             return table_read(upload.read(MAX_BYTES + 1), columns=self.columns)
         except ApplicationError as exc:
             raise forms.ValidationError(str(exc.message), code=exc.code) from None
+
+
+# --- Stored imports (core.ImportFile): upload, preview, a background run with progress --------
+#
+# The steps of an import page that keeps its files (a poll's respondents, population margins):
+# 1. `import_file_store` keeps the upload (its bytes under MEDIA_ROOT, sha256, size, who, for
+#    what) as an ImportFile "uploaded" (待确认);
+# 2. `import_preview` reads it and shows what was understood: the columns recognised, the
+#    first rows as parsed, the row count and the errors found so far;
+# 3. the person confirms: `import_file_start` marks it running and the app enqueues its task,
+#    which calls `import_file_run`: the app's importer runs with a progress callback writing
+#    stage / rows_done / rows_total on the row, which the page polls (core/_import_status.html);
+# 4. the row ends "done" or "refused" (nothing stored), with every row error kept.
+# The files of a kind, newest first, are the audit trail: who, when, which file, what became
+# of it.
+
+PREVIEW_ROWS = 20
+# Row errors kept on an ImportFile (a file wrong in every row would otherwise keep a copy of
+# itself as errors); the count of all of them is kept beside.
+ERRORS_KEPT = 1000
+STAGE_CHECK, STAGE_STORE = "check", "store"
+
+Run = Callable[[ImportFile, Table, Progress], ImportReport]
+
+
+@dataclass
+class Preview:
+    table: Table
+    columns: list[tuple[Column, str]]  # each column read, with its header in the file ("": absent)
+    rows: list[Row]  # the first PREVIEW_ROWS rows as parsed
+    errors: list[RowError]  # found so far: badly formed rows, and the first rows' checks
+
+    @property
+    def row_count(self) -> int:
+        return len(self.table.rows)
+
+    @property
+    def present(self) -> list[Column]:
+        """The columns the file has, in the importer's order."""
+        return [column for column, header in self.columns if header]
+
+    @property
+    def cell_rows(self) -> list[tuple[int, list[str]]]:
+        """The shown rows as (row number, cells of `present` in order), for a table."""
+        present = self.present
+        return [(row.number, [row.cells.get(c.name, "") for c in present]) for row in self.rows]
+
+
+def error_dict(error: RowError) -> dict:
+    return asdict(error)
+
+
+def import_file_store(
+    *,
+    actor,
+    kind: str,
+    unit,
+    upload,
+    target: dict | None = None,
+    max_bytes: int = MAX_BYTES,
+) -> ImportFile:
+    """Keep an uploaded file for import (status 待确认), or ApplicationError when it is larger
+    than the importer allows. The bytes are kept as they came, for audit."""
+    data = upload.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise _too_large(max_bytes)
+    if not data:
+        raise ApplicationError("empty_file", _("文件是空的。"), field="file")
+    name = (getattr(upload, "name", "") or "upload").rsplit("/", 1)[-1][-200:]
+    record = ImportFile(
+        kind=kind,
+        unit=unit,
+        uploaded_by=actor,
+        filename=name,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        target=target or {},
+    )
+    record.file.save(name, ContentFile(data), save=False)
+    record.save()
+    audit_record(
+        action=AuditAction.CREATE,
+        actor=actor,
+        obj=record,
+        detail={"kind": kind, "sha256": record.sha256, "size": record.size, **record.target},
+    )
+    return record
+
+
+def import_file_table(record: ImportFile, *, columns: list[Column], max_bytes: int = MAX_BYTES):
+    """The table of a stored file (ApplicationError as `table_read`)."""
+    with record.file.open("rb") as stored:
+        data = stored.read(max_bytes + 1)
+    return table_read(data, columns=columns, max_bytes=max_bytes)
+
+
+def import_preview(
+    record: ImportFile,
+    *,
+    columns: list[Column],
+    check_row: Callable[[Row], Any] | None = None,
+    max_bytes: int = MAX_BYTES,
+) -> Preview:
+    """What the stored file holds, before the person confirms. A file that cannot be read at
+    all (missing columns, wrong encoding) is refused here: the ImportFile ends "refused" with
+    the reason, and the ApplicationError is raised for the page to show."""
+    try:
+        table = import_file_table(record, columns=columns, max_bytes=max_bytes)
+    except ApplicationError as exc:
+        _refuse_file(record, exc)
+        raise
+    errors = [row.error for row in table.rows if row.error is not None]
+    shown = table.rows[:PREVIEW_ROWS]
+    if check_row is not None:
+        for row in shown:
+            if row.error is not None:
+                continue
+            try:
+                check_row(row)
+            except ApplicationError as exc:
+                errors.append(row_error(row, exc, table))
+    return Preview(
+        table=table,
+        columns=[(column, table.headers.get(column.name, "")) for column in columns],
+        rows=shown,
+        errors=sorted(errors, key=lambda e: e.row),
+    )
+
+
+def _refuse_file(record: ImportFile, exc: ApplicationError) -> None:
+    error = RowError(row=1, column="", code=exc.code, message=mask_text(str(exc.message)))
+    ImportFile.objects.filter(pk=record.pk).update(
+        status=ImportStatus.REFUSED,
+        errors=[error_dict(error)],
+        result={"error_count": 1},
+        finished_at=timezone.now(),
+    )
+    record.refresh_from_db()
+
+
+def import_file_start(*, record: ImportFile, actor) -> None:
+    """Confirm a previewed file: 待确认 → 导入中, once (a second click, or two people at
+    once, start nothing). The caller then enqueues its app's task with the id."""
+    started = ImportFile.objects.filter(pk=record.pk, status=ImportStatus.UPLOADED).update(
+        status=ImportStatus.RUNNING, stage=STAGE_CHECK, rows_done=0, rows_total=0
+    )
+    if not started:
+        raise ApplicationError(
+            "import_not_pending", _("该文件已开始导入或已有结果，不能再次确认。"), status=409
+        )
+    audit_record(action=AuditAction.CHANGE, actor=actor, obj=record, detail={"status": "running"})
+    record.refresh_from_db()
+
+
+def import_progress_writer(record: ImportFile) -> Progress:
+    """A `rows_import` progress callback that writes the stage and counts on the row. The
+    check stage runs outside any transaction, so the page sees it row by row; when checking
+    ends, the row says "store" before the writing transaction begins (whose own progress is
+    only seen when it commits)."""
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == STAGE_CHECK and done == total:
+            stage, done = STAGE_STORE, 0
+        ImportFile.objects.filter(pk=record.pk).update(
+            stage=stage, rows_done=done, rows_total=total
+        )
+
+    return progress
+
+
+def import_file_run(
+    record_id: int, *, columns: list[Column], run: Run, max_bytes: int = MAX_BYTES
+) -> ImportFile:
+    """Run a confirmed import (for the app's task): read the stored file, call the app's
+    `run(record, table, progress)` (which calls `rows_import`), and record the outcome. A
+    file not marked running (never confirmed, or already finished) is left alone."""
+    record = ImportFile.objects.get(pk=record_id)
+    if record.status != ImportStatus.RUNNING:
+        return record
+    try:
+        table = import_file_table(record, columns=columns, max_bytes=max_bytes)
+    except ApplicationError as exc:
+        _refuse_file(record, exc)
+        return record
+    ImportFile.objects.filter(pk=record.pk).update(rows_total=len(table.rows))
+    try:
+        report = run(record, table, import_progress_writer(record))
+    except ApplicationError as exc:  # the importer refused the file as a whole
+        _refuse_file(record, exc)
+        return record
+    except Exception:
+        # Nothing was stored (the rows are written in one transaction); the row must not stay
+        # "running" for ever. The task records the traceback.
+        failure = ApplicationError("import_failed", _("导入时发生内部错误，未导入任何数据。"))
+        _refuse_file(record, failure)
+        raise
+    result = {"rows": len(report.results), "encoding": report.table.encoding_label}
+    result |= report.summary
+    if report.errors:
+        result["error_count"] = len(report.errors)
+    ImportFile.objects.filter(pk=record.pk).update(
+        status=ImportStatus.DONE if report.stored else ImportStatus.REFUSED,
+        rows_done=len(table.rows) if report.stored else 0,
+        errors=[error_dict(e) for e in report.errors[:ERRORS_KEPT]],
+        result=result,
+        finished_at=timezone.now(),
+    )
+    record.refresh_from_db()
+    return record

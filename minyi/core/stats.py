@@ -30,7 +30,13 @@ Rules and their sources:
   the stated level (Bonferroni): :func:`cusum_bernoulli`, :func:`cusum_threshold`,
   :func:`cusum_colour`.
 - **Composite scores** — each indicator is put on the z scale (population standard
-  deviation) before weighting: :func:`standardise`.
+  deviation) before weighting: :func:`standardise`; the assessment's composite, its
+  effective shares and the accountability gate are in :mod:`minyi.core.composite`.
+- **Weighted polls** — raking, Kish's effective sample size and per-cell estimates are in
+  :mod:`minyi.core.weighting`. The rules above take effective (fractional) counts
+  ``(rate·n_eff, n_eff)`` unchanged.
+
+docs/statistics.md states the methods, sources and the measured rates of the gate.
 """
 
 from __future__ import annotations
@@ -72,14 +78,31 @@ _TAIL_EXCEEDANCES = 10
 # --- Validation ----------------------------------------------------------------------------
 
 
-def _counts(successes: Sequence[int], trials: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-    s = np.asarray(successes, dtype=np.int64).reshape(-1)
-    n = np.asarray(trials, dtype=np.int64).reshape(-1)
+def _counts(successes: Sequence[float], trials: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Counts as arrays: integers when every count is whole, floats otherwise.
+
+    Fractional counts are the effective counts of a weighted poll (``rate * n_eff`` out of
+    ``n_eff``, Kish 1965); every rule below applies to them unchanged.
+    """
+    s = np.asarray(successes, dtype=float).reshape(-1)
+    n = np.asarray(trials, dtype=float).reshape(-1)
     if s.shape != n.shape:
         raise ValueError("successes and trials must have the same length")
-    if np.any(n < 0) or np.any(s < 0) or np.any(s > n):
+    if not (np.all(np.isfinite(s)) and np.all(np.isfinite(n))):
+        raise ValueError("successes and trials must be finite")
+    # A relative slack lets rate * n_eff exceed n_eff by a rounding error.
+    if np.any(n < 0) or np.any(s < 0) or np.any(s > n * (1 + 1e-12)):
         raise ValueError("need 0 <= successes <= trials for every unit")
+    s = np.minimum(s, n)
+    if np.all(s == np.round(s)) and np.all(n == np.round(n)):
+        return s.astype(np.int64), n.astype(np.int64)
     return s, n
+
+
+def _number(x: float | np.integer | np.floating) -> int | float:
+    """A count as a Python int when it is whole (plain polls, business figures), else float."""
+    value = float(x)
+    return int(value) if value.is_integer() else value
 
 
 def _check_rate(name: str, value: float, *, open_interval: bool) -> None:
@@ -92,10 +115,13 @@ def _check_rate(name: str, value: float, *, open_interval: bool) -> None:
 # --- Rates with intervals ------------------------------------------------------------------
 
 
-def wilson_interval(successes: int, trials: int, alpha: float = 0.05) -> tuple[float, float] | None:
+def wilson_interval(
+    successes: float, trials: float, alpha: float = 0.05
+) -> tuple[float, float] | None:
     """Wilson score interval for ``successes / trials`` at confidence ``1 - alpha``.
 
-    Returns ``(low, high)`` as rates in [0, 1], or None when there are no trials.
+    Returns ``(low, high)`` as rates in [0, 1], or None when there are no trials. Effective
+    (fractional) counts of a weighted poll are accepted: ``(rate * n_eff, n_eff)``.
     """
     if trials < 0 or successes < 0 or successes > trials:
         raise ValueError("need 0 <= successes <= trials")
@@ -120,8 +146,8 @@ class FunnelPoint:
     """
 
     index: int
-    successes: int
-    trials: int
+    successes: int | float
+    trials: int | float
     rate: float | None
     z: float | None
     z_adjusted: float | None
@@ -157,14 +183,15 @@ def _winsorised_phi(z: np.ndarray) -> float:
 
 
 def funnel(
-    successes: Sequence[int], trials: Sequence[int], *, target: float | None = None
+    successes: Sequence[float], trials: Sequence[float], *, target: float | None = None
 ) -> FunnelResult:
     """Funnel-plot z-scores for one peer group, with additive overdispersion.
 
     ``target`` is the rate every unit is compared with; by default the pooled rate
     (total successes / total trials of the group). Units with no trials are returned with
     ``z = None`` and no flag and take no part in the estimates. With fewer than three units
-    with data ``tau2`` is 0. With no data at all and no target, ``target`` is 0.0.
+    with data ``tau2`` is 0. With no data at all and no target, ``target`` is 0.0. Counts may
+    be effective (fractional) counts of a weighted poll.
     """
     s, n = _counts(successes, trials)
     has_data = n > 0
@@ -199,7 +226,7 @@ def funnel(
     return FunnelResult(points=points, target=float(target), tau2=float(tau2), phi=phi)
 
 
-def funnel_limits(trials: int, target: float, tau2: float, z: float) -> tuple[float, float]:
+def funnel_limits(trials: float, target: float, tau2: float, z: float) -> tuple[float, float]:
     """Control limits, as rates, for a unit with ``trials`` trials: where the funnel is drawn.
 
     ``sin²(θ ± z·sqrt(s² + τ²))`` with ``θ = asin(sqrt(target))`` and ``s = 1 / (2 sqrt(n))``;
@@ -233,8 +260,8 @@ class RankResult:
     """
 
     index: int
-    successes: int
-    trials: int
+    successes: int | float
+    trials: int | float
     raw_rate: float | None
     raw_rank: float | None
     posterior_mean: float
@@ -298,14 +325,77 @@ def _fit_beta_binomial_prior(s: np.ndarray, n: np.ndarray) -> tuple[float, float
     return float(a), float(b)
 
 
+def beta_binomial_prior(successes: Sequence[float], trials: Sequence[float]) -> tuple[float, float]:
+    """The peer group's empirical-Bayes prior Beta(alpha, beta), as used by :func:`rank_shrunk`.
+
+    Fitted by maximum likelihood over the units with trials; the Jeffreys prior (1/2, 1/2)
+    with fewer than three such units or when the fit fails.
+    """
+    s, n = _counts(successes, trials)
+    return _fit_beta_binomial_prior(s, n)
+
+
+@dataclass(frozen=True)
+class RankSummary:
+    """Per-unit summaries of ranks over joint draws (arrays of length k, 1 = best)."""
+
+    median_rank: np.ndarray
+    rank_low: np.ndarray
+    rank_high: np.ndarray
+    p_last: np.ndarray
+    p_bottom3: np.ndarray
+
+
+def rank_draws(
+    values: np.ndarray, *, higher_is_better: bool = True, rng: np.random.Generator | None = None
+) -> RankSummary:
+    """Rank every row of ``values`` (draws x units) and summarise each unit's ranks.
+
+    Median rank, the 90% rank interval (5th and 95th percentiles of the rank), P(rank = k)
+    and P(rank > k - 3). Ties within a draw (units that cannot be told apart, e.g.
+    when no indicator varies) are broken at random with ``rng``, so that tied units share
+    the ranks evenly; without ``rng`` they are broken by position, which is only right for
+    draws from continuous distributions, where ties do not occur.
+    """
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 2 or values.shape[0] < 1:
+        raise ValueError("values must be a (draws, units) array with at least one draw")
+    draws, k = values.shape
+    # Sort each draw once: order[d, j] is the unit ranked j + 1 in draw d. Counting
+    # (unit, position) pairs gives, per unit, how often it took each rank.
+    key = -values if higher_is_better else values
+    order = np.argsort(key, axis=1)
+    if rng is not None and k > 1:
+        ordered = np.take_along_axis(key, order, axis=1)
+        if np.any(ordered[:, 1:] == ordered[:, :-1]):
+            order = np.lexsort((rng.random(values.shape), key), axis=1)
+    histogram = np.bincount((order * k + np.arange(k)[None, :]).ravel(), minlength=k * k).reshape(
+        k, k
+    )
+    cumulative = np.cumsum(histogram, axis=1) / draws
+
+    def rank_quantile(q: float) -> np.ndarray:
+        # The smallest rank whose cumulative share reaches q; the tolerance keeps a share of
+        # exactly q from being lost to rounding.
+        return np.argmax(cumulative >= q - 1e-12, axis=1) + 1
+
+    return RankSummary(
+        median_rank=rank_quantile(0.5),
+        rank_low=rank_quantile(0.05),
+        rank_high=rank_quantile(0.95),
+        p_last=histogram[:, k - 1] / draws,
+        p_bottom3=histogram[:, max(0, k - 3) :].sum(axis=1) / draws,
+    )
+
+
 def _raw_ranks(rates: np.ndarray, higher_is_better: bool) -> np.ndarray:
     """1 = best, ties get the average of the ranks they span."""
     return rankdata(-rates if higher_is_better else rates, method="average")
 
 
 def rank_shrunk(
-    successes: Sequence[int],
-    trials: Sequence[int],
+    successes: Sequence[float],
+    trials: Sequence[float],
     *,
     draws: int = 4000,
     seed: int = 0,
@@ -319,6 +409,7 @@ def rank_shrunk(
     (1 = best; ``higher_is_better=False`` for rates where less is better, such as
     complaints). Units with no trials are ranked on the prior alone, which gives them a wide
     interval; leave them out if they should not appear. Deterministic for a given ``seed``.
+    Counts may be effective (fractional) counts of a weighted poll.
     """
     if draws < 1:
         raise ValueError("draws must be at least 1")
@@ -331,26 +422,11 @@ def rank_shrunk(
     post_b = beta + (n - s)
     posterior_mean = post_a / (post_a + post_b)
 
-    # Sort each draw once: order[d, j] is the unit ranked j + 1 in draw d. Counting
-    # (unit, position) pairs gives, per unit, how often it took each rank.
     rng = np.random.default_rng(seed)
     theta = rng.beta(post_a, post_b, size=(draws, k))
-    order = np.argsort(-theta if higher_is_better else theta, axis=1)
-    histogram = np.bincount((order * k + np.arange(k)[None, :]).ravel(), minlength=k * k).reshape(
-        k, k
-    )
-    cumulative = np.cumsum(histogram, axis=1) / draws
-
-    def rank_quantile(q: float) -> np.ndarray:
-        # The smallest rank whose cumulative share reaches q; the tolerance keeps a share of
-        # exactly q from being lost to rounding.
-        return np.argmax(cumulative >= q - 1e-12, axis=1) + 1
-
-    median = rank_quantile(0.5)
-    low = rank_quantile(0.05)
-    high = rank_quantile(0.95)
-    p_last = histogram[:, k - 1] / draws
-    p_bottom3 = histogram[:, max(0, k - 3) :].sum(axis=1) / draws
+    summary = rank_draws(theta, higher_is_better=higher_is_better)
+    median, low, high = summary.median_rank, summary.rank_low, summary.rank_high
+    p_last, p_bottom3 = summary.p_last, summary.p_bottom3
 
     has_data = n > 0
     raw_rank = np.full(k, np.nan)
@@ -360,8 +436,8 @@ def rank_shrunk(
     return [
         RankResult(
             index=i,
-            successes=int(s[i]),
-            trials=int(n[i]),
+            successes=_number(s[i]),
+            trials=_number(n[i]),
             raw_rate=float(s[i] / n[i]) if has_data[i] else None,
             raw_rank=float(raw_rank[i]) if has_data[i] else None,
             posterior_mean=float(posterior_mean[i]),

@@ -1,7 +1,9 @@
 """The units a dashboard user sees: their own subtree (DOMAIN.md: a user sees and acts on
 their own subtree only), loaded once per page. Every figure maps its grouped rows onto units,
-branches and peers with `UnitIndex`, in Python, with no per-unit query; peers for ranking are
-the units of the same kind under the user's own root (the whole city for a city user).
+branches and peers with `UnitIndex`, in Python, with no per-unit query. Peers for ranking are
+the fixed peer groups (orgs.PeerGroup, see figures/ranking.py), whose members outside the
+user's subtree lend their counts to the ranks only; a unit in no group falls back to the units
+of the same kind under the user's own root.
 """
 
 from collections import Counter, defaultdict

@@ -103,7 +103,13 @@ def _charts(figures: dict, base: DrillFilters) -> dict:
             "replies": [p["n"] for p in points],
         }
     ranking = figures.get("ranking")
-    ranked = [r for r in ranking["rows"] if r["ranked"]] if ranking else []
+    # The funnel of the group most rows belong to, on the rate the ranking uses (adjusted).
+    main = ranking["main_group"] if ranking else None
+    ranked = (
+        [r for r in ranking["rows"] if r["ranked"] and r["group"]["key"] == main["key"]]
+        if main
+        else []
+    )
     if len(ranked) >= stats.MIN_UNITS_FOR_SPREAD:
         ns = [r["n"] for r in ranked]
         limits = []
@@ -122,9 +128,9 @@ def _charts(figures: dict, base: DrillFilters) -> dict:
                 "alert": _("95%控制限"),
                 "alarm": _("99.8%控制限"),
                 "x": _("参评数"),
-                "y": _("满意率 %"),
+                "y": _("结构调整满意率 %") if ranking["adjusted"] else _("满意率 %"),
             },
-            "points": [[r["n"], round(r["rate"] * 100, 2), r["unit"].name] for r in ranked],
+            "points": [[r["n"], round(r["adjusted"] * 100, 2), r["unit"].name] for r in ranked],
             "target": round(ranking["target"] * 100, 2),
             "limits": limits,
         }
@@ -153,19 +159,24 @@ def ranking_lead(ranking: dict | None) -> list[dict]:
     """Each ranked unit in a sentence a leader reads first:
     "满意率 92.1%，同类单位平均 95.4%，排名 7/9（可能区间 4–9）". Shrinkage, P(last) and the
     funnel stay in the table under 计算方法."""
-    if not ranking or ranking.get("target") is None:
+    if not ranking:
         return []
     lines = []
     for r in ranking["rows"]:
         if not r["ranked"]:
             continue
+        adjusted = ""
+        if ranking["adjusted"] and r["adjusted"] is not None:
+            adjusted = _("（按业务结构调整后 %(adj)s）") % {"adj": _pct(r["adjusted"])}
         text = _(
-            "满意率 %(rate)s，同类单位平均 %(avg)s，排名 %(rank)d/%(n)d（可能区间 %(lo)d–%(hi)d）"
+            "满意率 %(rate)s%(adjusted)s，同类单位平均 %(avg)s，"
+            "第 %(rank)d 名 / 共 %(n)d 个同类单位（可能区间 %(lo)d–%(hi)d）"
         ) % {
             "rate": _pct(r["rate"]),
-            "avg": _pct(ranking["target"]),
+            "adjusted": adjusted,
+            "avg": _pct(r["group"]["target"]),
             "rank": r["median_rank"],
-            "n": ranking["ranked"],
+            "n": r["group"]["ranked"],
             "lo": r["rank_low"],
             "hi": r["rank_high"],
         }

@@ -38,6 +38,16 @@ class Perm:
     CASE_VIEW = "case.view"
     CASE_IMPORT = "case.import"
     CARD_PRINT = "card.print"  # printable officer and station QR cards, scan counts
+    # Capability 2: polls (民意测评), the annual assessment (综合考评), accountability (问责).
+    POLL_VIEW = "poll.view"
+    POLL_MANAGE = "poll.manage"  # create polls, import respondents and margins, collect
+    ASSESSMENT_VIEW = "assessment.view"
+    ASSESSMENT_MANAGE = "assessment.manage"  # rules, peer groups, business figures, runs
+    ASSESSMENT_APPROVE = "assessment.approve"  # approve and publish an assessment
+    ACCOUNTABILITY_VIEW = "accountability.view"
+    ACCOUNTABILITY_REPLY = "accountability.reply"  # the unit's leader: the written reply
+    ACCOUNTABILITY_DECIDE = "accountability.decide"  # a higher tier: the decision
+    PROMOTION_REVIEW = "promotion.review"  # a candidate's review sheet (干部竞聘)
 
 
 _SEE = {
@@ -64,6 +74,11 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
             Perm.CASE_VIEW,
             Perm.CASE_IMPORT,
             Perm.CARD_PRINT,
+            Perm.POLL_VIEW,
+            Perm.POLL_MANAGE,
+            Perm.ASSESSMENT_VIEW,
+            Perm.ASSESSMENT_MANAGE,
+            Perm.ACCOUNTABILITY_VIEW,
         }
     ),
     Role.SUPERVISOR: frozenset(
@@ -85,6 +100,12 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
             Perm.TIP_IDENTITY_VIEW,
             Perm.REWARD_APPROVE,
             Perm.CASE_VIEW,
+            Perm.POLL_VIEW,
+            Perm.ASSESSMENT_VIEW,
+            Perm.ASSESSMENT_APPROVE,
+            Perm.ACCOUNTABILITY_VIEW,
+            Perm.ACCOUNTABILITY_DECIDE,
+            Perm.PROMOTION_REVIEW,
         }
     ),
     Role.EVALUATOR: frozenset(
@@ -114,6 +135,10 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
             Perm.REWARD_MANAGE,
             Perm.CASE_VIEW,
             Perm.CARD_PRINT,
+            Perm.POLL_VIEW,
+            Perm.ASSESSMENT_VIEW,
+            Perm.ACCOUNTABILITY_VIEW,
+            Perm.ACCOUNTABILITY_REPLY,
         }
     ),
 }

@@ -6,7 +6,7 @@ from django.urls import path
 
 from minyi.cases import public_views as cases
 from minyi.opinions import public_views as opinions
-from minyi.portal import views
+from minyi.portal import poll_views, views
 
 app_name = "portal"
 
@@ -21,4 +21,8 @@ urlpatterns = [
     path("cases/", cases.case_lookup, name="case_lookup"),
     path("cases/progress/", cases.case_progress, name="case_progress"),
     path("cases/complain/", cases.case_complain, name="case_complain"),
+    # Public results (民意评警公开)
+    path("results/<str:code>/", poll_views.poll_unit, name="poll_unit"),
+    path("ranking/", poll_views.ranking, name="ranking"),
+    path("ranking/<int:pk>/", poll_views.ranking, name="ranking_detail"),
 ]

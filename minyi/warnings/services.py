@@ -8,7 +8,12 @@ city's at-fault rate over the same ratings; the threshold h is calibrated by sim
 that, across all monitored officers, a false alarm within the window stays below 5%.
 
 Units: the share of satisfied ratings (1–3) in the window, compared within the peer group
-(units of the same kind) on a funnel plot with overdispersion; only the low side warns.
+(the unit's fixed `orgs.PeerGroup` when one is defined, as in the dashboards' ranking;
+otherwise the units of the same kind) on a funnel plot with overdispersion; only the low
+side warns. The funnel places each unit by its business-mix-adjusted rate (indirect
+standardisation with the group's rate per business type, DOMAIN.md step 8): with raw rates a
+unit that mostly handles enforcement business was flagged orange or red in about a quarter of
+null simulations where it was as good as its peers within every business type.
 
 Both read only ratings that stand: a rating an upheld appeal took out (`excluded_at`) counts
 nowhere. The numbers behind each colour are kept in `Warning.evidence`, never a citizen's
@@ -23,9 +28,14 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Sum
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from minyi.accountability.access import ACCOUNTABILITY_DECIDE
+from minyi.accountability.models import CaseTrigger
+from minyi.accountability.selectors import is_higher_tier
+from minyi.accountability.services import case_open
 from minyi.callbacks.models import Attribution, Callback, CallbackKind, CallbackStatus
 from minyi.core import stats
 from minyi.core.audit import audit_record
@@ -38,7 +48,7 @@ from minyi.perception.models import SatisfactionDaily, Survey
 from minyi.warnings.models import Warning, WarningColour, WarningReply, WarningSubject
 
 # The warning rule's own version; a stored figure names it with the statistics version.
-WARNING_RULE_VERSION = "ew-2026.1"
+WARNING_RULE_VERSION = "ew-2026.2"  # .2: funnel on the mix-adjusted rate
 RULE_VERSION = f"{WARNING_RULE_VERSION}/{stats.RULE_VERSION}"
 
 WINDOW_DAYS = 180
@@ -263,16 +273,64 @@ def _unit_colour(z_adjusted: float | None) -> str:
     return _GREEN
 
 
+def mix_adjusted(by_type: dict[int, dict[int, tuple[int, int]]]) -> dict[int, dict]:
+    """Indirect standardisation within one peer group (DOMAIN.md step 8, like with like):
+    `by_type` maps each member to {business type: (satisfied, answered)}. Per member: the
+    expected satisfied from the group's own rate per business type, the adjusted rate
+    observed / expected × the group's overall rate (at most 1) and the adjusted satisfied
+    count round(adjusted rate × answered) the funnel is drawn with. Summed over the group
+    expected equals observed, so the funnel's target stays the pooled rate. Pure."""
+    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for per_type in by_type.values():
+        for bt, (good, total) in per_type.items():
+            totals[bt][0] += good
+            totals[bt][1] += total
+    rates = {bt: good / total for bt, (good, total) in totals.items() if total}
+    answered = sum(total for _good, total in totals.values())
+    overall = sum(good for good, _total in totals.values()) / answered if answered else 0.0
+    out = {}
+    for unit_id, per_type in by_type.items():
+        n = sum(total for _good, total in per_type.values())
+        observed = sum(good for good, _total in per_type.values())
+        expected = sum(total * rates.get(bt, 0.0) for bt, (_good, total) in per_type.items())
+        adjusted = (
+            min(1.0, observed / expected * overall) if expected else (observed / n if n else 0.0)
+        )
+        out[unit_id] = {
+            "answered": n,
+            "satisfied": observed,
+            "expected": expected,
+            "adjusted_rate": adjusted,
+            "adjusted_satisfied": min(n, max(0, round(adjusted * n))),
+        }
+    return out
+
+
+def unit_funnel(
+    by_type: dict[int, dict[int, tuple[int, int]]],
+) -> tuple[list[int], dict, stats.FunnelResult]:
+    """One peer group's funnel on the mix-adjusted rate: (members in order, adjustment per
+    member, funnel result whose points follow the members). Pure: counts in, z-scores out."""
+    members = sorted(by_type)
+    adjusted = mix_adjusted(by_type)
+    result = stats.funnel(
+        [adjusted[u]["adjusted_satisfied"] for u in members],
+        [adjusted[u]["answered"] for u in members],
+    )
+    return members, adjusted, result
+
+
 @dataclass
 class _PeerGroup:
     """One peer group's funnel, and what a member's evidence says about its place on it."""
 
-    kind: str
+    kind: str  # the unit kind, or the fixed peer group's name
     members: list[int]
     answered: dict[int, int]
     satisfied: dict[int, int]
     by_type: dict[int, dict]
     result: stats.FunnelResult
+    adjusted: dict
     _limits: list | None = None
     _type_rates: dict | None = None
 
@@ -297,11 +355,15 @@ class _PeerGroup:
     def evidence(self, point: stats.FunnelPoint, unit_id: int) -> dict:
         types = sorted(self.by_type[unit_id].items(), key=lambda kv: -kv[1][2])
         peer_rates = self.type_rates()
+        adjusted = self.adjusted[unit_id]
         return {
             "evaluated": True,
             "answered": point.trials,
-            "satisfied": point.successes,
-            "rate": _round(point.rate),
+            "satisfied": adjusted["satisfied"],
+            "rate": _round(adjusted["satisfied"] / point.trials),
+            # What the funnel places: the rate adjusted for the business mix.
+            "expected": _round(adjusted["expected"], 2),
+            "adjusted_rate": _round(point.rate),
             "target": _round(self.result.target),
             "z": _round(point.z, 3),
             "z_adjusted": _round(point.z_adjusted, 3),
@@ -323,7 +385,7 @@ class _PeerGroup:
             # figures of units outside its subtree by name.
             "funnel": {
                 "peers": [
-                    [self.answered[u], _round(self.satisfied[u] / self.answered[u])]
+                    [self.answered[u], _round(self.adjusted[u]["adjusted_rate"])]
                     for u in self.members
                     if u != unit_id
                 ],
@@ -359,14 +421,24 @@ def _unit_results(*, since, until, current_units: set[int], at_fault_by_unit) ->
     units = {
         u["pk"]: u
         for u in OrgUnit.objects.filter(pk__in=set(answered) | current_units).values(
-            "pk", "kind", "is_active"
+            "pk", "kind", "is_active", "peer_membership__group_id", "peer_membership__group__name"
         )
     }
-    groups: dict[str, list[int]] = defaultdict(list)
+    # Peers: the unit's fixed peer group (orgs.PeerGroup) when the bureau defined one, the
+    # same peers as the dashboards' ranking; otherwise the units of the same kind.
+    groups: dict[tuple, list[int]] = defaultdict(list)
     for unit_id, n in answered.items():
         unit = units.get(unit_id)
         if unit and unit["is_active"] and n >= MIN_UNIT_ANSWERS:
-            groups[unit["kind"]].append(unit_id)
+            if unit["peer_membership__group_id"] is not None:
+                key = (
+                    "group",
+                    unit["peer_membership__group_id"],
+                    unit["peer_membership__group__name"],
+                )
+            else:
+                key = ("kind", 0, unit["kind"])
+            groups[key].append(unit_id)
 
     base = {
         "since": first_day.isoformat(),
@@ -378,17 +450,23 @@ def _unit_results(*, since, until, current_units: set[int], at_fault_by_unit) ->
     }
     results = []
     placed: set[int] = set()
-    for kind, members in sorted(groups.items()):
+    for (_source, _id, kind), members in sorted(groups.items()):
         if len(members) < MIN_PEERS:
             continue
-        members.sort()
+        members, adjusted, result = unit_funnel(
+            {
+                u: {bt: (good, total) for bt, (_n, good, total) in by_type[u].items()}
+                for u in members
+            }
+        )
         group = _PeerGroup(
             kind=kind,
             members=members,
             answered=answered,
             satisfied=satisfied,
             by_type=by_type,
-            result=stats.funnel([satisfied[u] for u in members], [answered[u] for u in members]),
+            result=result,
+            adjusted=adjusted,
         )
         for point, unit_id in zip(group.result.points, members, strict=True):
             placed.add(unit_id)
@@ -575,3 +653,117 @@ def warning_reply(*, actor, warning: Warning, text: str, now=None) -> WarningRep
         detail={"warning": current.pk, "colour": current.colour, "subject": current.subject},
     )
     return reply
+
+
+# --- Accountability (问责) from a red warning ------------------------------------------------
+
+
+def _case_figure(*, label, successes: int, trials: int, note) -> dict:
+    """A rate with its Wilson interval and sample, as an accountability case shows it."""
+    interval = stats.wilson_interval(successes, trials)
+    return {
+        "label": label,
+        "kind": "rate",
+        "value": successes / trials,
+        "low": interval[0] if interval else None,
+        "high": interval[1] if interval else None,
+        "n": trials,
+        "note": note,
+    }
+
+
+def _case_figures(warning: Warning) -> list[dict]:
+    """The warning's figures as an accountability case shows them: rate, interval, sample."""
+    e = warning.evidence or {}
+    if warning.subject == WarningSubject.OFFICER:
+        if not e.get("ratings"):
+            return []
+        label = _("民警责任不满意率（全市 %(p0)s）") % {"p0": f"{(e.get('p0') or 0) * 100:.2f}%"}
+        note = _("累积和 S = %(s).2f，红色阈值 h = %(h).2f") % {
+            "s": warning.statistic,
+            "h": warning.threshold,
+        }
+        return [
+            _case_figure(
+                label=label, successes=int(e.get("at_fault", 0)), trials=e["ratings"], note=note
+            )
+        ]
+    if not e.get("evaluated") or not e.get("answered"):
+        return []
+    label = _("满意率（同类平均 %(t)s）") % {"t": f"{(e.get('target') or 0) * 100:.1f}%"}
+    note = _("校正后 z = %(z).2f（红色 < −%(h).2f）") % {
+        "z": warning.statistic,
+        "h": warning.threshold,
+    }
+    return [
+        _case_figure(
+            label=label, successes=int(e.get("satisfied", 0)), trials=e["answered"], note=note
+        )
+    ]
+
+
+def _case_reasons(warning: Warning) -> list[dict]:
+    counts: dict[str, int] = defaultdict(int)
+    for callback in (warning.evidence or {}).get("callbacks", []):
+        for tag in callback.get("tags", []):
+            counts[tag] += 1
+    return [{"label": tag, "count": n} for tag, n in sorted(counts.items(), key=lambda t: -t[1])]
+
+
+def warning_case_refusal(user, warning: Warning) -> ApplicationError | None:
+    """Why `user` may not open an accountability case from `warning` now, or None: a
+    supervisor of a higher tier, on a red warning (the page's button and the service agree)."""
+    if not has_perm(user, ACCOUNTABILITY_DECIDE):
+        return PermissionDenied()
+    if warning.colour != _RED:
+        return ApplicationError("warning_not_red", _("只有红色预警可以启动问责。"), status=409)
+    if not is_higher_tier(user, warning.unit):
+        return ApplicationError(
+            "higher_tier_required", _("问责须由上级单位的督察或局领导启动。"), status=403
+        )
+    return None
+
+
+@transaction.atomic
+def warning_case_open(*, actor, warning: Warning, now=None):
+    """A supervisor above the unit opens an accountability case (问责) from a red warning of
+    the unit or of its officer: the same kind of case as the assessment's, so Shaoxing's
+    整改建议书, 执法过错 liability and post changes are recorded as its decision."""
+    current = Warning.objects.filter(scope_q(actor, "unit__"), pk=warning.pk).first()
+    if not has_perm(actor, ACCOUNTABILITY_DECIDE):
+        raise PermissionDenied()
+    if current is None:
+        raise NotFound()
+    refusal = warning_case_refusal(actor, current)
+    if refusal is not None:
+        raise refusal
+    who = current.officer.name if current.officer_id else current.unit.display_name
+    case = case_open(
+        unit=current.unit,
+        trigger=CaseTrigger.WARNING,
+        source={
+            "warning": current.pk,
+            "subject": current.subject,
+            "officer": current.officer_id,
+            "label": _("%(who)s %(colour)s") % {"who": who, "colour": current.get_colour_display()},
+            "url": reverse("warnings:warning_detail", args=[current.pk]),
+        },
+        evidence={
+            "summary": _("%(who)s 处于%(colour)s（%(since)s 起）。")
+            % {
+                "who": who,
+                "colour": current.get_colour_display(),
+                "since": f"{timezone.localtime(current.started_at):%Y-%m-%d}",
+            },
+            "figures": _case_figures(current),
+            "reasons": _case_reasons(current),
+            "warning": current.evidence,
+        },
+        rule_version=current.rule_version,
+        key=f"warning:{current.pk}",
+        actor=actor,
+        now=now,
+    )
+    if case is None:
+        raise ApplicationError("case_exists", _("该预警已启动问责。"), status=409)
+    return case

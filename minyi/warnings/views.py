@@ -6,6 +6,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from minyi.accountability.access import ACCOUNTABILITY_DECIDE
+from minyi.accountability.selectors import case_for_key
 from minyi.core.errors import ApplicationError, NotFound, PermissionDenied
 from minyi.core.ui import page_of
 from minyi.orgs.access import staff_view
@@ -20,7 +22,12 @@ from minyi.warnings.selectors import (
     warning_list_visible_to,
     warning_replies,
 )
-from minyi.warnings.services import REPLY_MAX_CHARS, warning_reply
+from minyi.warnings.services import (
+    REPLY_MAX_CHARS,
+    warning_case_open,
+    warning_case_refusal,
+    warning_reply,
+)
 
 
 @staff_view(Perm.WARNING_VIEW)
@@ -66,7 +73,8 @@ def _chart(warning) -> dict | None:
         "type": "funnel",
         "peers": evidence["funnel"]["peers"],
         "limits": evidence["funnel"]["limits"],
-        "this": [evidence["answered"], evidence["rate"]],
+        # Peers and limits are on the business-mix-adjusted rate; so is this unit's point.
+        "this": [evidence["answered"], evidence.get("adjusted_rate", evidence["rate"])],
         "target": evidence["target"],
         "labels": {
             "peers": _("同类单位"),
@@ -110,7 +118,8 @@ def warning_lead(warning) -> str:
     if not e.get("evaluated"):
         return _("评价不足，未与同类单位比较。")
     peers = e.get("funnel", {}).get("peers", [])
-    rank = 1 + sum(1 for _n, rate in peers if rate > e["rate"])
+    own = e.get("adjusted_rate", e["rate"])  # peers are placed by the mix-adjusted rate
+    rank = 1 + sum(1 for _n, rate in peers if rate > own)
     return _("满意率 %(rate)s，同类单位平均 %(target)s，排名 %(rank)d/%(total)d。%(colour)s。") % {
         "rate": _pct(e.get("rate")),
         "target": _pct(e.get("target")),
@@ -120,7 +129,9 @@ def warning_lead(warning) -> str:
     }
 
 
-def _detail(request, warning, *, reply_text: str = "", reply_error=None):
+def _detail(
+    request, warning, *, reply_text: str = "", reply_error=None, case_error=None, status=200
+):
     evidence = warning.evidence
     kind = evidence.get("peer_kind", "")
     return render(
@@ -138,7 +149,11 @@ def _detail(request, warning, *, reply_text: str = "", reply_error=None):
             "reply_text": reply_text,
             "reply_error": reply_error,
             "reply_max": REPLY_MAX_CHARS,
+            "case": case_for_key(request.user, f"warning:{warning.pk}"),
+            "can_open_case": warning_case_refusal(request.user, warning) is None,
+            "case_error": case_error,
         },
+        status=status,
     )
 
 
@@ -161,3 +176,18 @@ def warning_reply_view(request, pk):
         return _detail(request, warning, reply_text=text[: REPLY_MAX_CHARS * 2], reply_error=exc)
     messages.success(request, _("申辩已提交。"))
     return redirect("warnings:warning_detail", pk=warning.pk)
+
+
+@staff_view(ACCOUNTABILITY_DECIDE)
+@require_POST
+def warning_case_open_view(request, pk):
+    """启动问责: a supervisor above the unit opens an accountability case from a red warning."""
+    warning = warning_get_visible(request.user, pk)
+    try:
+        case = warning_case_open(actor=request.user, warning=warning)
+    except (NotFound, PermissionDenied):
+        raise
+    except ApplicationError as exc:
+        return _detail(request, warning, case_error=exc, status=exc.status)
+    messages.success(request, _("已启动问责，等待被问责单位负责人提交书面说明。"))
+    return redirect("accountability:case_detail", pk=case.pk)

@@ -138,3 +138,18 @@ class AppealDecideForm(forms.Form):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", "decide_%s")
         super().__init__(*args, **kwargs)
+
+
+class RatingAppealDecideForm(AppealDecideForm):
+    """The decision on an appeal of an unreasonable-demand rating: there is no order to
+    cancel, only the rating to take out of the figures."""
+
+    decision = forms.ChoiceField(
+        label=_("复核结论"),
+        choices=[
+            ("uphold", _("申诉成立（该评价不计入单位和民警成绩）")),
+            ("reject", _("申诉驳回")),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": _("请选择复核结论。")},
+    )

@@ -1,7 +1,8 @@
 """Rectification work orders (整改工单) and appeals (申诉复核): capability 1, steps 5 of
 DOMAIN.md. A callback that finds the police at fault dispatches an order to the unit; the unit
 accepts it, rectifies and reports back with evidence; an evaluator asks the citizen once more
-(追评); the centre audits and closes it. A unit may contest the attribution by appeal."""
+(追评); the centre audits and closes it. A unit may contest the attribution by appeal, and
+may appeal a rating the callback found not at fault but an unreasonable demand."""
 
 import os
 
@@ -177,10 +178,23 @@ class AppealStatus(models.TextChoices):
 
 
 class Appeal(models.Model):
-    """A unit contests the at-fault attribution behind a work order (申诉复核); a supervisor of
-    a higher tier decides."""
+    """A unit contests a rating (申诉复核); a supervisor of a higher tier decides, and an
+    upheld appeal takes the rating out of the figures. Either the at-fault attribution behind
+    a work order (`order`), or a rating the callback found not at fault but an unreasonable
+    demand (诉求不合理: a malicious or unreasonable rating), which has no work order
+    (`callback`, the first callback that classified it). Exactly one of the two is set."""
 
-    order = models.OneToOneField(WorkOrder, on_delete=models.PROTECT, related_name="appeal")
+    order = models.OneToOneField(
+        WorkOrder, null=True, blank=True, on_delete=models.PROTECT, related_name="appeal"
+    )
+    callback = models.OneToOneField(
+        "callbacks.Callback",
+        verbose_name=_("来源回访"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="rating_appeal",
+    )
     unit = models.ForeignKey("orgs.OrgUnit", on_delete=models.PROTECT, related_name="+")
     reason = EncryptedTextField(_("申诉理由"))
     status = models.CharField(
@@ -198,6 +212,13 @@ class Appeal(models.Model):
         verbose_name = _("申诉复核")
         verbose_name_plural = _("申诉复核")
         indexes = [models.Index(fields=["status", "filed_at"], name="appeal_status_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(order__isnull=False, callback__isnull=True)
+                | models.Q(order__isnull=True, callback__isnull=False),
+                name="appeal_order_or_callback",
+            )
+        ]
 
     def __str__(self):
         return f"申诉 #{self.pk}"

@@ -6,6 +6,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from minyi.callbacks.models import Attribution, Callback, CallbackKind, CallbackStatus
 from minyi.core.errors import ApplicationError, NotFound, PermissionDenied
 from minyi.core.lifecycle import Actions
 from minyi.core.ui import order_by_urgency
@@ -139,6 +140,11 @@ def appeal_for(order: WorkOrder) -> Appeal | None:
     return appeals.select_related("unit", "filed_by", "decided_by").first()
 
 
+def rating_appeal_for(callback: Callback) -> Appeal | None:
+    appeals = Appeal.objects.filter(callback=callback)
+    return appeals.select_related("unit", "filed_by", "decided_by").first()
+
+
 def appeal_list_pending_for(user) -> QuerySet[Appeal]:
     """Pending appeals a supervisor may decide: units of their subtree below their own unit
     (an appeal needs a higher tier), oldest first."""
@@ -148,7 +154,12 @@ def appeal_list_pending_for(user) -> QuerySet[Appeal]:
             return qs.none()
         qs = qs.filter(unit__depth__gt=user.unit.depth)
     return qs.select_related(
-        "unit", "filed_by", "order__business_type", "order__unit", "order__escalated_to"
+        "unit",
+        "filed_by",
+        "order__business_type",
+        "order__unit",
+        "order__escalated_to",
+        "callback__survey__business_type",
     ).order_by("filed_at", "id")
 
 
@@ -259,3 +270,110 @@ def workorder_callback_visible_to(user, order: WorkOrder) -> bool:
     if not has_perm(user, Perm.CALLBACK_VIEW):
         return False
     return user.is_superuser or (user.unit is not None and user.unit.contains(order.centre))
+
+
+# --- Ratings not at fault that a unit may appeal (评价申诉) ------------------------------------
+
+# A rating the callback found not at fault but an unreasonable demand (诉求不合理: malicious or
+# unreasonable) still counts in the unit's satisfaction; the unit may appeal it like an
+# at-fault one, with the same deadline and the same higher-tier decision.
+APPEALABLE_ATTRIBUTIONS = (Attribution.UNREASONABLE,)
+
+
+def _ratings_visible(user) -> QuerySet[Callback]:
+    """First callbacks finished with an appealable finding, of the user's subtree by the
+    responsible unit (the callback pages are the centre's; this is the unit's view)."""
+    return Callback.objects.filter(
+        scope_q(user, "unit__"),
+        kind=CallbackKind.FIRST,
+        status=CallbackStatus.DONE,
+        attribution__in=APPEALABLE_ATTRIBUTIONS,
+    )
+
+
+def rating_list_visible_to(user) -> QuerySet[Callback]:
+    """Unreasonable-demand ratings of the user's subtree, newest finding first, each with
+    its appeal (if any) and what the list shows, without further queries."""
+    return (
+        _ratings_visible(user)
+        .select_related("unit", "survey__business_type", "rating_appeal")
+        .order_by("-completed_at", "-id")
+    )
+
+
+def rating_get_visible_to(user, pk) -> Callback:
+    callback = (
+        _ratings_visible(user)
+        .filter(pk=pk)
+        .select_related("unit", "centre", "officer", "survey__business_type", "survey__event")
+        .first()
+    )
+    if callback is None:
+        raise NotFound()
+    return callback
+
+
+def rating_appeal_deadline(callback: Callback):
+    """The last day the unit may appeal: APPEAL_WINDOW_WORKDAYS working days after the
+    callback's finding (as an at-fault appeal counts from the order's dispatch, which is
+    the moment of the finding)."""
+    return add_working_days(
+        timezone.localtime(callback.completed_at).date(), settings.APPEAL_WINDOW_WORKDAYS
+    )[0]
+
+
+def _rating_appeal_refusal(
+    callback: Callback, appeal: Appeal | None, today
+) -> ApplicationError | None:
+    appealable = (
+        callback.kind == CallbackKind.FIRST
+        and callback.status == CallbackStatus.DONE
+        and callback.attribution in APPEALABLE_ATTRIBUTIONS
+    )
+    if not appealable:
+        return ApplicationError(
+            "not_appealable", _("只有认定为“诉求不合理”的评价可以申诉。"), status=409
+        )
+    if appeal is not None:
+        return ApplicationError("appeal_exists", _("该评价已申诉过。"), status=409)
+    if callback.survey.excluded_at is not None:
+        return ApplicationError("rating_excluded", _("该评价已不计入成绩。"), status=409)
+    until = rating_appeal_deadline(callback)
+    if today > until:
+        return ApplicationError(
+            "appeal_too_late",
+            _("已超过申诉期限（回访认定后 %(n)d 个工作日内，截至 %(day)s）。")
+            % {"n": settings.APPEAL_WINDOW_WORKDAYS, "day": f"{until:%m月%d日}"},
+            status=409,
+        )
+    return None
+
+
+def rating_action_refusal(
+    user, callback: Callback, action: str, *, appeal: Appeal | None = None, today=None
+) -> ApplicationError | None:
+    """Why `user` may not take `action` ("appeal" or "decide") on an unreasonable-demand
+    rating now (the error the service raises), or None when they may."""
+    if action == "appeal":
+        if not has_perm(user, Perm.WORKORDER_HANDLE):
+            return PermissionDenied()
+        return _rating_appeal_refusal(callback, appeal, today or timezone.localdate())
+    if action == "decide":
+        if not has_perm(user, Perm.APPEAL_DECIDE):
+            return PermissionDenied()
+        if appeal is None:
+            return ApplicationError("no_appeal", _("该评价没有申诉。"), status=404)
+        return _decide_refusal(user, appeal)
+    raise ValueError(f"unknown rating action {action!r}")
+
+
+RATING_ACTIONS = Actions(names=("decide", "appeal"), refusal=rating_action_refusal)
+
+
+def rating_actions_for(user, callback: Callback, *, appeal: Appeal | None = None) -> frozenset:
+    """The actions `user` may take on the rating now: the page draws these buttons, and the
+    services refuse the others with rating_action_refusal's error."""
+    return RATING_ACTIONS.allowed(user, callback, appeal=appeal, today=timezone.localdate())
+
+
+rating_action_require = RATING_ACTIONS.require

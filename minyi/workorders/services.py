@@ -12,7 +12,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from minyi.callbacks.models import Attribution, Callback, CallbackKind, CallbackStatus
+from minyi.callbacks.models import (
+    CALLBACK_LIFECYCLE,
+    Attribution,
+    Callback,
+    CallbackKind,
+    CallbackStatus,
+)
 from minyi.callbacks.services import callback_close_follow_ups, callback_follow_up_open
 from minyi.core.audit import audit_record
 from minyi.core.errors import ApplicationError
@@ -41,7 +47,7 @@ from minyi.workorders.models import (
     WorkOrder,
     WorkOrderStatus,
 )
-from minyi.workorders.selectors import workorder_action_require
+from minyi.workorders.selectors import rating_action_require, workorder_action_require
 
 S = WorkOrderStatus
 MAX_EVIDENCE_FILES = 5
@@ -60,6 +66,10 @@ _RESOLVED_BY = {
 
 def _order_url(order) -> str:
     return reverse("workorders:order_detail", args=[order.pk])
+
+
+def _rating_url(callback) -> str:
+    return reverse("workorders:rating_detail", args=[callback.pk])
 
 
 def _move(order: WorkOrder, *, actor, to: str, note: str = "", now=None, **fields) -> WorkOrder:
@@ -417,14 +427,18 @@ def appeal_file(*, actor, order: WorkOrder, reason: str, now=None) -> Appeal:
 @transaction.atomic
 def appeal_decide(*, actor, appeal: Appeal, uphold: bool, note: str, now=None) -> Appeal:
     """A supervisor of a higher tier decides. Upheld: the order is cancelled and the rating
-    leaves the unit's and officer's figures (the survey, callback and this appeal remain)."""
+    leaves the unit's and officer's figures (the survey, callback and this appeal remain).
+    An appeal of an unreasonable-demand rating (no order) is decided alike: upheld, the
+    rating leaves the figures."""
     now = now or timezone.now()
     current = lock_in_scope(
-        Appeal.objects.select_related("unit", "order"),
+        Appeal.objects.select_related("unit", "order", "callback__survey"),
         appeal.pk,
         scope=scope_q(actor, "unit__"),
         allowed=has_perm(actor, Perm.APPEAL_DECIDE),
     )
+    if current.callback_id is not None:
+        return _rating_appeal_decide(actor, current, uphold=uphold, note=note, now=now)
     workorder_action_require(actor, current.order, "decide", appeal=current)
     note = (note or "").strip()
     if not note:
@@ -474,6 +488,101 @@ def appeal_decide(*, actor, appeal: Appeal, uphold: bool, note: str, now=None) -
         text=_("工单 %(no)s：%(result)s。")
         % {"no": order.number, "result": AppealStatus(status).label},
         url=_order_url(order),
+        sms=False,
+    )
+    current.refresh_from_db()
+    return current
+
+
+@transaction.atomic
+def rating_appeal_file(*, actor, callback: Callback, reason: str, now=None) -> Appeal:
+    """The unit appeals a rating the callback found not at fault but an unreasonable demand
+    (诉求不合理: malicious or unreasonable), within APPEAL_WINDOW_WORKDAYS working days of
+    the finding; once per rating. A higher tier decides (appeal_decide); upheld, the rating
+    leaves the figures exactly as an upheld at-fault appeal's does."""
+    now = now or timezone.now()
+    current = lock_in_scope(
+        Callback.objects.select_related("survey", "unit"),
+        callback.pk,
+        scope=scope_q(actor, "unit__"),
+        allowed=has_perm(actor, Perm.WORKORDER_HANDLE),
+    )
+    reason = (reason or "").strip()
+    if len(reason) < 10:
+        raise ApplicationError(
+            "reason_too_short", _("请写明申诉理由（至少10个字）。"), field="reason"
+        )
+    if len(reason) > 2000:
+        raise ApplicationError("reason_too_long", _("申诉理由不能超过2000字。"), field="reason")
+    rating_action_require(
+        actor,
+        current,
+        "appeal",
+        appeal=Appeal.objects.filter(callback=current).first(),
+        today=timezone.localtime(now).date(),
+    )
+    try:
+        with transaction.atomic():
+            appeal = Appeal.objects.create(
+                callback=current,
+                unit_id=current.unit_id,
+                reason=reason,
+                filed_by=actor,
+                filed_at=now,
+            )
+    except IntegrityError:
+        raise ApplicationError("appeal_exists", _("该评价已申诉过。"), status=409) from None
+    CALLBACK_LIFECYCLE.record(
+        current,
+        actor=actor,
+        from_status=current.status,
+        to_status=current.status,
+        note=_("责任单位提出申诉"),
+        now=now,
+    )
+    audit_record(
+        action=AuditAction.CREATE, actor=actor, obj=appeal, detail={"callback": current.pk}
+    )
+    notify_supervisors_above(
+        unit=current.unit,
+        kind=NotificationKind.APPEAL_FILED,
+        text=_("%(unit)s 对一条“诉求不合理”的评价提出申诉，请复核。") % {"unit": current.unit.name},
+        url=_rating_url(current),
+        sms=False,
+    )
+    return appeal
+
+
+def _rating_appeal_decide(actor, current: Appeal, *, uphold: bool, note: str, now) -> Appeal:
+    """appeal_decide for an appeal of an unreasonable-demand rating (the appeal is locked)."""
+    callback = current.callback
+    rating_action_require(actor, callback, "decide", appeal=current)
+    note = (note or "").strip()
+    if not note:
+        raise ApplicationError("note_required", _("请填写复核意见。"), field="note")
+    status = AppealStatus.UPHELD if uphold else AppealStatus.REJECTED
+    if not Appeal.objects.filter(pk=current.pk, status=AppealStatus.PENDING).update(
+        status=status, decided_by=actor, decided_at=now, decision_note=note[:2000]
+    ):
+        raise ApplicationError("appeal_decided", _("该申诉已复核。"), status=409)
+    if uphold:
+        survey_exclude(survey=callback.survey, now=now)
+    CALLBACK_LIFECYCLE.record(
+        callback,
+        actor=actor,
+        from_status=callback.status,
+        to_status=callback.status,
+        note=(_("申诉成立：%(note)s") if uphold else _("申诉驳回：%(note)s"))
+        % {"note": note[:150]},
+        now=now,
+    )
+    audit_record(action=AuditAction.CHANGE, actor=actor, obj=current, detail={"decision": status})
+    notifications_resolve(url=_rating_url(callback), kinds={K.APPEAL_FILED}, now=now)
+    notify_unit(
+        unit=current.unit,
+        kind=NotificationKind.APPEAL_DECIDED,
+        text=_("评价申诉：%(result)s。") % {"result": AppealStatus(status).label},
+        url=_rating_url(callback),
         sms=False,
     )
     current.refresh_from_db()

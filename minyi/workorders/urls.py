@@ -19,4 +19,12 @@ urlpatterns = [
         name="evidence_download",
     ),
     path("appeals/", views.appeal_list, name="appeal_list"),
+    path("ratings/", views.rating_list, name="rating_list"),
+    path("ratings/<int:pk>/", views.rating_detail, name="rating_detail"),
+    path("ratings/<int:pk>/appeal/", views.rating_appeal_file_view, name="rating_appeal_file"),
+    path(
+        "ratings/<int:pk>/appeal/decide/",
+        views.rating_appeal_decide_view,
+        name="rating_appeal_decide",
+    ),
 ]

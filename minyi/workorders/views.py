@@ -24,6 +24,7 @@ from minyi.workorders.forms import (
     CloseForm,
     FeedbackForm,
     ListFilterForm,
+    RatingAppealDecideForm,
     ReturnForm,
 )
 from minyi.workorders.models import AppealStatus, WorkOrderStatus
@@ -36,6 +37,12 @@ from minyi.workorders.selectors import (
     appeal_list_pending_for,
     evidence_get_visible_to,
     evidence_list_for,
+    rating_action_require,
+    rating_actions_for,
+    rating_appeal_deadline,
+    rating_appeal_for,
+    rating_get_visible_to,
+    rating_list_visible_to,
     workorder_action_require,
     workorder_actions_for,
     workorder_callback_visible_to,
@@ -47,6 +54,7 @@ from minyi.workorders.selectors import (
 from minyi.workorders.services import (
     appeal_decide,
     appeal_file,
+    rating_appeal_file,
     workorder_accept,
     workorder_close,
     workorder_feedback,
@@ -312,4 +320,101 @@ def appeal_list(request):
             "page": page_of(request, appeal_list_pending_for(request.user)),
             "pending": AppealStatus.PENDING,
         },
+    )
+
+
+# --- Ratings not at fault: unreasonable demands a unit may appeal (评价申诉) -------------------
+
+
+@staff_view(Perm.WORKORDER_VIEW)
+def rating_list(request):
+    """Ratings of the user's subtree the callback found an unreasonable demand (诉求不合理),
+    newest first, each with its appeal status: the unit's way to contest a rating that has
+    no work order."""
+    return render(
+        request,
+        "workorders/rating_list.html",
+        {
+            "page": page_of(request, rating_list_visible_to(request.user)),
+            "can_decide": has_perm(request.user, Perm.APPEAL_DECIDE),
+        },
+    )
+
+
+def _rating_page(request, callback, *, failed=None, alert="", status=200):
+    appeal = rating_appeal_for(callback)
+    actions = rating_actions_for(request.user, callback, appeal=appeal)
+    forms = {"appeal": AppealForm(), "decide": RatingAppealDecideForm()}
+    alert = RATING_PAGE.forms_shown(forms, actions, failed=failed, alert=alert)
+    survey = callback.survey
+    return render(
+        request,
+        "workorders/rating_detail.html",
+        {
+            "callback": callback,
+            "survey": survey,
+            "appeal": appeal,
+            "appeal_until": rating_appeal_deadline(callback),
+            "appeal_window": settings.APPEAL_WINDOW_WORKDAYS,
+            "actions": actions,
+            # Say why there is no appeal form when the window has closed on the unit.
+            "appeal_expired": has_perm(request.user, Perm.WORKORDER_HANDLE)
+            and appeal is None
+            and survey.excluded_at is None
+            and "appeal" not in actions,
+            "forms": forms,
+            "alert": alert,
+        },
+        status=status,
+    )
+
+
+RATING_PAGE = ActionPage(
+    get=rating_get_visible_to,
+    render=_rating_page,
+    url_name="workorders:rating_detail",
+    main_field={"appeal": "reason", "decide": "note"},
+    first="decide",
+)
+
+
+@staff_view(Perm.WORKORDER_VIEW)
+def rating_detail(request, pk):
+    return _rating_page(request, rating_get_visible_to(request.user, pk))
+
+
+@staff_view(Perm.WORKORDER_HANDLE)
+@require_POST
+def rating_appeal_file_view(request, pk):
+    return RATING_PAGE.act(
+        request,
+        pk,
+        name="appeal",
+        form=AppealForm(request.POST),
+        call=lambda callback, data: rating_appeal_file(
+            actor=request.user, callback=callback, reason=data["reason"]
+        ),
+        done=_("申诉已提交，等待上级复核。"),
+    )
+
+
+def _rating_decide(actor, callback, data):
+    appeal = rating_appeal_for(callback)
+    if appeal is None:
+        rating_action_require(actor, callback, "decide", appeal=None)  # raises "no_appeal"
+    appeal_decide(
+        actor=actor, appeal=appeal, uphold=data["decision"] == "uphold", note=data["note"]
+    )
+
+
+@staff_view(Perm.APPEAL_DECIDE)
+@require_POST
+def rating_appeal_decide_view(request, pk):
+    return RATING_PAGE.act(
+        request,
+        pk,
+        name="decide",
+        form=RatingAppealDecideForm(request.POST),
+        call=lambda callback, data: _rating_decide(request.user, callback, data),
+        done=_("申诉复核意见已保存。"),
     )

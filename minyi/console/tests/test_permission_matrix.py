@@ -34,6 +34,7 @@ PUBLIC = {
     "api:openapi-view",
     "api:api-root",  # django-ninja's index of the API: no data
     "survey_h5",  # the citizen's single-use link; tested in perception/tests/test_views.py
+    "questionnaire",  # a poll's single-use link; polls/tests/test_collection.py
     "sms:kannel_inbound",  # gateway callbacks: shared token; sms/tests/test_callbacks.py
     "sms:kannel_dlr",
     "sms:demo_phones",  # demo mode only (404 otherwise); sms/tests/test_callbacks.py

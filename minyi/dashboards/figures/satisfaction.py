@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
 from minyi.dashboards.cells import DASH, Table, count, interval, pct, text
@@ -84,9 +84,19 @@ def satisfaction_cube(user, *, period: Period, index: UnitIndex) -> Cube:
     """Per (unit, business type) counts for the period in the user's root subtree: whole weeks
     from SatisfactionWeekly, the days at either edge (and the days not rolled up yet) from
     SatisfactionDaily. Two grouped queries, whatever the number of units."""
+    return counts_cube(
+        period=period,
+        unit_ids=index.subtree_ids(index.root),
+        mark=index.fill(SATISFACTION).last_day,
+    )
+
+
+def counts_cube(*, period: Period, unit_ids, mark: date | None) -> Cube:
+    """Per (unit, business type) counts for the period of the units `unit_ids` (the caller
+    decides the scope), `mark` being the weekly rollup's fill mark."""
     cube = Cube(period)
-    scope = _unit_rows(index, index.root)
-    weeks = _week_span(period, index.fill(SATISFACTION).last_day)
+    scope = Q(unit_id__in=list(unit_ids))
+    weeks = _week_span(period, mark)
     if weeks:
         first, last = weeks
         rows = (

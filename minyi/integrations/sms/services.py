@@ -43,6 +43,7 @@ UNSOLICITED = (
     SmsPurpose.REMINDER,
     SmsPurpose.ACKNOWLEDGEMENT,
     SmsPurpose.INBOX_REPLY,
+    SmsPurpose.POLL,
 )
 
 

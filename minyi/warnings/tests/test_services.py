@@ -274,10 +274,13 @@ def test_unit_evidence_compares_business_types_like_with_like(world):
     _peer_stations(world)
     traffic = business_type("traffic_ticket", "交通违法处理")
     make_rollup(world.station_a2, satisfied=150, unsatisfied=50, bt=traffic)
+    make_rollup(world.station_a1, satisfied=190, unsatisfied=10, bt=traffic)
     warnings_compute()
-    [row] = _current(unit=world.station_a2).evidence["by_type"]
-    assert row["business_type"] == "交通违法处理" and row["rate"] == pytest.approx(0.75)
-    assert row["peer_rate"] == pytest.approx(0.75)  # nobody else did this business
+    rows = {r["business_type"]: r for r in _current(unit=world.station_a2).evidence["by_type"]}
+    row = rows["交通违法处理"]
+    assert row["rate"] == pytest.approx(0.75)
+    # The peers' rate for the same business, a2's own answers included.
+    assert row["peer_rate"] == pytest.approx(340 / 400)
 
 
 # --- Replies -----------------------------------------------------------------------------------

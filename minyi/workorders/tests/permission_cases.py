@@ -5,6 +5,7 @@ a2's order, which a sibling (station a1) must never see."""
 from django.urls import reverse
 
 from minyi.console.tests.matrix import Case
+from minyi.orgs.choices import Role
 from minyi.orgs.roles import Perm
 from minyi.workorders.models import WorkOrder, WorkOrderStatus
 
@@ -41,6 +42,37 @@ def _evidence(world):
     if not order.evidence.exists():
         order = fed_back_order(world, order, files=[png()])
     return order.evidence.get()
+
+
+def _rating(world):
+    """Station a2's rating found an unreasonable demand (诉求不合理), open to appeal."""
+    from minyi.callbacks.models import Callback
+    from minyi.perception.tests.factories import business_types
+    from minyi.workorders.tests.factories import open_centres
+    from minyi.workorders.tests.test_rating_appeals import unreasonable_rating
+
+    callback = Callback.objects.filter(unit=world.station_a2).first()
+    if callback is None:
+        business_types()
+        open_centres(world)
+        callback = unreasonable_rating(world)
+    return callback
+
+
+def _rating_appealed(world):
+    from minyi.workorders.services import rating_appeal_file
+    from minyi.workorders.tests.test_rating_appeals import REASON
+
+    callback = _rating(world)
+    if not hasattr(callback, "appeal"):
+        rating_appeal_file(
+            actor=world.user("a2", Role.UNIT_LEADER), callback=callback, reason=REASON
+        )
+    return callback
+
+
+def _rating_marker(world):
+    return reverse("workorders:rating_detail", args=[_rating(world).pk])
 
 
 def _url(name, make):
@@ -118,5 +150,27 @@ CASES = {
     # sees none of a2's; tests/test_views.py checks district a sees it and district b not.
     "workorders:appeal_list": Case(
         Perm.APPEAL_DECIDE, lambda w: reverse("workorders:appeal_list"), None
+    ),
+    "workorders:rating_list": Case(
+        Perm.WORKORDER_VIEW, lambda w: reverse("workorders:rating_list"), _rating_marker
+    ),
+    "workorders:rating_detail": Case(
+        Perm.WORKORDER_VIEW, _url("rating_detail", _rating), None, detail=True
+    ),
+    "workorders:rating_appeal_file": Case(
+        Perm.WORKORDER_HANDLE,
+        _url("rating_appeal_file", _rating),
+        None,
+        method="post",
+        detail=True,
+        owner_status=400,  # no reason given
+    ),
+    "workorders:rating_appeal_decide": Case(
+        Perm.APPEAL_DECIDE,
+        _url("rating_appeal_decide", _rating_appealed),
+        None,
+        method="post",
+        detail=True,
+        owner_status=400,  # no decision chosen
     ),
 }
