@@ -493,6 +493,7 @@ def raw_assessment(waves: list[RawWave], world: World, conf: Settings):
         draws=conf.funnel_draws,
         seed=conf.funnel_seed,
     )
+    ranked = sum(1 for u in result.units if u.raw_rank is not None)
     marked = [
         u.raw_rank is not None
         and accountability_gate(
@@ -502,6 +503,7 @@ def raw_assessment(waves: list[RawWave], world: World, conf: Settings):
             p_gate=conf.p_gate,
             z_gate=conf.z_gate,
             min_n_eff=conf.gate_min_n_eff,
+            peers=ranked,  # as assessment_compute: no P(bottom 3) arm below 20 ranked peers
         )
         for u, s, ne in zip(result.units, satisfaction, smallest, strict=True)
     ]
