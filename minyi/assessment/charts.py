@@ -113,7 +113,8 @@ def share_summary(group: GroupRanking, *, draws: int) -> dict:
     certainty = _(
         "这些数字由 %(draws)s 次模拟得出；名次区间是 90%% 区间，本页显示的 %(shown)d 个"
         "单位中有 %(wide)d 个的区间跨 %(span)d 位以上，这些单位前后几名的差别不能当真。"
-        "只有末位的可能性很大（末三位概率达到门槛）、且有效样本足够时，才认定末位。"
+        "只有有效样本足够、且末位的可能性很大时才认定末位：同类单位 20 个以上时末三位概率达到门槛，"
+        "或满意度低于漏斗图 99.8%% 控制限（同类单位较少时只看后者）。"
     ) % {
         "draws": f"{draws:,}",
         "shown": sum(1 for r in group.rows if r.ranked),
