@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from minyi.dashboards.figures.callbacks import callback_timeliness_for
 from minyi.dashboards.periods import period_parse
@@ -24,12 +23,17 @@ def test_callback_on_time_rate_over_callbacks_due_in_the_period(world, btypes, r
         callback(world.station_a1, hukou, due_at=due, completed_at=due + timedelta(hours=hours))
     callback(world.station_a1, hukou, due_at=due, completed_at=due + timedelta(hours=2))  # late
     callback(world.station_a2, hukou, due_at=due)  # open, overdue now
-    callback(world.station_a2, hukou, due_at=timezone.now() + timedelta(hours=5))  # not yet due
+    # "Now" is fixed two days ago so that a callback not yet due still falls in the period
+    # whatever the hour the suite runs (a real now + 5 h crosses midnight after 19:00).
+    now = at(days_ago(2), 10)
+    callback(world.station_a2, hukou, due_at=at(days_ago(1), 10))  # not yet due at `now`
     old = at(days_ago(60))
     callback(world.station_b1, hukou, due_at=old)  # overdue now, due before the period
     rolled()
 
-    figure = callback_timeliness_for(city_supervisor(world), world.city, period=period_parse("30"))
+    figure = callback_timeliness_for(
+        city_supervisor(world), world.city, period=period_parse("30"), now=now
+    )
 
     total = figure["total"]
     assert (total["s"], total["n"]) == (3, 6)
