@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-.env: | $(STAMP)
+.env: scripts/write_env.py | $(STAMP)
 	$(BIN)/python scripts/write_env.py .env
 
 var:

@@ -99,6 +99,7 @@ def configure_environment(db_name: str, extra: dict[str, str]) -> None:
             "MINYI_SECRET_KEY": secrets.token_urlsafe(50),
             "MINYI_PII_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
             "MINYI_PII_HASH_KEY": secrets.token_urlsafe(32),
+            "MINYI_VOTE_KEY": secrets.token_urlsafe(32),
             "MINYI_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "MINYI_LOG_LEVEL": "WARNING",
             **extra,

@@ -947,7 +947,7 @@ def prepare(args, session: common.Session) -> Prepared:
         if meta and all(meta.get(k) == v for k, v in wanted.items()):
             if not args.keep:
                 session.on_exit(f"drop {db_name}", lambda: drop_database(db_name))
-            common.configure_environment(db_name, {k: meta[k] for k in SECRETS})
+            common.configure_environment(db_name, {k: meta[k] for k in SECRETS if k in meta})
             common.log(f"reusing {db_name}, built {meta['built_at']} ({meta['summary']})")
             fingerprint = dashboards_fingerprint()
             if meta.get("dashboards") != fingerprint:

@@ -41,6 +41,13 @@ if not PII_ENCRYPTION_KEYS or not PII_HASH_KEY:
         "MINYI_PII_ENCRYPTION_KEYS and MINYI_PII_HASH_KEY must be set (see .env.example)."
     )
 
+# HMAC key for voter keys (one ballot per mobile per campaign, 票选): its own secret, so that
+# neither SECRET_KEY nor the PII hash key can link a ballot to a mobile. Never change it while
+# a campaign is open.
+VOTE_KEY = env.str("MINYI_VOTE_KEY", default="")
+if not VOTE_KEY:
+    raise ImproperlyConfigured("MINYI_VOTE_KEY must be set (see .env.example).")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -79,6 +86,7 @@ INSTALLED_APPS = [
     "minyi.verification",
     "minyi.polls",
     "minyi.accountability",
+    "minyi.votes",
     "minyi.assessment",
 ]
 

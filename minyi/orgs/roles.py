@@ -48,6 +48,12 @@ class Perm:
     ACCOUNTABILITY_REPLY = "accountability.reply"  # the unit's leader: the written reply
     ACCOUNTABILITY_DECIDE = "accountability.decide"  # a higher tier: the decision
     PROMOTION_REVIEW = "promotion.review"  # a candidate's review sheet (干部竞聘)
+    # Capability 3: votes (票选) and the chosen actions' progress (惠民实事落实).
+    VOTE_VIEW = "vote.view"
+    VOTE_MANAGE = "vote.manage"  # create, open, close, publish campaigns
+    VOTE_KEY = "vote.key"  # key in paper ballots (票选表录入)
+    VOTE_AUDIT = "vote.audit"  # settle keying mismatches, review stuffing flags, verify
+    ACTION_UPDATE = "action.update"  # the responsible unit: milestones and progress updates
 
 
 _SEE = {
@@ -79,6 +85,9 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
             Perm.ASSESSMENT_VIEW,
             Perm.ASSESSMENT_MANAGE,
             Perm.ACCOUNTABILITY_VIEW,
+            Perm.VOTE_VIEW,
+            Perm.VOTE_MANAGE,
+            Perm.VOTE_KEY,
         }
     ),
     Role.SUPERVISOR: frozenset(
@@ -106,6 +115,9 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
             Perm.ACCOUNTABILITY_VIEW,
             Perm.ACCOUNTABILITY_DECIDE,
             Perm.PROMOTION_REVIEW,
+            Perm.VOTE_VIEW,
+            Perm.VOTE_MANAGE,
+            Perm.VOTE_AUDIT,
         }
     ),
     Role.EVALUATOR: frozenset(
@@ -120,6 +132,8 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
             Perm.WORKORDER_VIEW,
             Perm.OPINION_ROUTE,
             Perm.OPINION_REVEAL_CONTACT,
+            Perm.VOTE_VIEW,
+            Perm.VOTE_KEY,
         }
     ),
     Role.UNIT_LEADER: frozenset(
@@ -139,6 +153,8 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
             Perm.ASSESSMENT_VIEW,
             Perm.ACCOUNTABILITY_VIEW,
             Perm.ACCOUNTABILITY_REPLY,
+            Perm.VOTE_VIEW,
+            Perm.ACTION_UPDATE,
         }
     ),
 }

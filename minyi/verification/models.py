@@ -18,6 +18,9 @@ class OtpPurpose(models.TextChoices):
     OPINION_SUBMIT = "opinion_submit", _("提交留言")
     OPINION_LOOKUP = "opinion_lookup", _("查询留言")
     CASE_LOOKUP = "case_lookup", _("查询案件进度")
+    # Subject: the campaign's code, so a code asked for one campaign votes in no other.
+    VOTE = "vote", _("投票")
+    ACTION_FOLLOW = "action_follow", _("关注实事进展")
 
 
 class OtpChallenge(models.Model):

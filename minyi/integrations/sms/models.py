@@ -37,6 +37,8 @@ class SmsPurpose(models.TextChoices):
     INBOX_REPLY = "inbox_reply", _("收件箱回复")
     # A poll's questionnaire invitation and its one reminder (民意测评).
     POLL = "poll", _("民意测评邀请")
+    # An update of a public-benefit action the citizen follows (惠民实事进展).
+    ACTION_UPDATE = "action_update", _("实事进展通知")
 
 
 class OutboundSms(models.Model):

@@ -44,6 +44,7 @@ UNSOLICITED = (
     SmsPurpose.ACKNOWLEDGEMENT,
     SmsPurpose.INBOX_REPLY,
     SmsPurpose.POLL,
+    SmsPurpose.ACTION_UPDATE,
 )
 
 
