@@ -224,9 +224,9 @@ def test_every_url_has_a_case():
     # The citizen pages (/c/: namespace "portal", and the officer directory's citizen pages)
     # have no staff login: a citizen proves a mobile with a one-time code. They are tested in
     # verification/tests (codes), directory/tests, opinions/tests/test_public_views.py and
-    # cases/tests (a confidential case answers like a wrong number); none of them shows a
-    # staff page's data.
-    citizen = {name for name in names if name.startswith("portal:")} | {
+    # cases/tests (a confidential case answers like a wrong number), votes/tests (ballots);
+    # none of them shows a staff page's data.
+    citizen = {name for name in names if name.startswith(("portal:", "votes_public:"))} | {
         f"directory:{pattern.name}" for pattern in directory_urls.citizen_urlpatterns
     }
     uncovered = names - PUBLIC - API_KEY_ONLY - citizen - set(CASES)

@@ -1,0 +1,3 @@
+"""Permission-matrix cases: actions pages of votes."""
+
+ACTION_CASES: dict = {}

@@ -1,0 +1,3 @@
+"""Permission-matrix cases: audit pages of votes."""
+
+AUDIT_CASES: dict = {}

@@ -1,0 +1,3 @@
+"""Permission-matrix cases: campaign pages of votes."""
+
+CAMPAIGN_CASES: dict = {}

@@ -1,0 +1,3 @@
+"""Staff URLs of votes: actions (included by minyi/votes/urls.py, namespace "votes")."""
+
+urlpatterns: list = []

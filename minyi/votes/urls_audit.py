@@ -1,0 +1,3 @@
+"""Staff URLs of votes: audit (included by minyi/votes/urls.py, namespace "votes")."""
+
+urlpatterns: list = []
