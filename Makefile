@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench-ingest bench-sms bench-dashboard bench-portal bench-assessment lint format check-migrations demo messages system-deps clean
+.PHONY: run test bench-ingest bench-sms bench-dashboard bench-portal bench-assessment bench-vote lint format check-migrations demo messages system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,7 @@ run: $(STAMP) .env var
 	$(BIN)/python manage.py demo_history --events-per-day 300
 	$(BIN)/python manage.py demo_portal
 	$(BIN)/python manage.py demo_assessment
+	$(BIN)/python manage.py demo_votes
 	@echo "\n==> Open http://127.0.0.1:8000 and sign in with an account above. Ctrl-C stops.\n"
 	@# The demo works at any hour: the running demo's SMS are not held back by quiet hours
 	@# (demo mode only; 模拟手机 says so). Set here, not in .env, so the history above keeps
@@ -42,6 +43,7 @@ demo: $(STAMP) .env var
 	$(BIN)/python manage.py demo_history --events-per-day 300
 	$(BIN)/python manage.py demo_portal
 	$(BIN)/python manage.py demo_assessment
+	$(BIN)/python manage.py demo_votes
 
 ## test: the whole suite, browser and Kannel tests included (SQLite unless MINYI_DATABASE_URL)
 test: $(STAMP) .env var system-deps
@@ -71,6 +73,10 @@ bench-portal: $(STAMP)
 ## bench-assessment: poll weighting and the annual assessment of 60 stations vs numpy (~5 min)
 bench-assessment: $(STAMP)
 	$(BIN)/python bench/assessment.py
+
+## bench-vote: vote API ballots/s vs a hello-world view; 45,000 voters in 10 min (~20 min; --tenth)
+bench-vote: $(STAMP)
+	$(BIN)/python bench/vote.py $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

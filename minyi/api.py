@@ -15,6 +15,7 @@ from minyi.core.errors import ApplicationError
 from minyi.core.models import AuditAction, AuditOutcome
 from minyi.orgs.api import router as orgs_router
 from minyi.perception.api import router as perception_router
+from minyi.votes.api import router as votes_router
 
 
 class UTF8JSONRenderer(JSONRenderer):
@@ -35,6 +36,7 @@ api = NinjaAPI(
 api.add_router("/v1/", orgs_router)
 api.add_router("/v1/", perception_router)
 api.add_router("/v1/", cases_router)
+api.add_router("/v1/", votes_router)
 
 
 @api.exception_handler(ApplicationError)

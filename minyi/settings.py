@@ -213,6 +213,10 @@ WORKER_SCHEDULE = {
     "otp_redact": {"task": "minyi.verification.tasks.otp_redact_task", "every": 300},
     "task_results_prune": {"task": "minyi.worker.tasks.task_results_prune_task", "every": 600},
     "warnings_compute": {"task": "minyi.warnings.tasks.compute_warnings_task", "every": 3600},
+    # Votes (票选): closing on time, the daily chain head, the stuffing review's flags.
+    "votes_close": {"task": "minyi.votes.tasks.votes_close_due_task", "every": 60},
+    "votes_heads": {"task": "minyi.votes.tasks.votes_heads_publish_task", "every": 3600},
+    "votes_stuffing": {"task": "minyi.votes.tasks.votes_stuffing_detect_task", "every": 600},
     "tagger_train": {
         "task": "minyi.insight.tasks.tagger_train_task", "every": 86400, "at_start": False
     },

@@ -44,6 +44,13 @@ _NAV_GROUPS = [
         ],
     ),
     (
+        _("票选"),
+        [
+            ("votes:campaign_list", _("投票活动"), Perm.VOTE_VIEW, "check"),
+            ("votes:action_list", _("惠民实事"), Perm.VOTE_VIEW, "flag"),
+        ],
+    ),
+    (
         _("数据与预警"),
         [
             ("dashboards:index", _("数据看板"), Perm.DASHBOARD_VIEW, "chart"),

@@ -1,6 +1,7 @@
 """Files people upload (evidence, photos): judged by their first bytes, never by the name or
 the browser's word for them."""
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from minyi.core.errors import ApplicationError
@@ -34,3 +35,17 @@ def check_uploads(
             raise ApplicationError("file_type", wrong_type % {"name": upload.name}, field=field)
         checked.append((upload, kind[1], kind[2]))
     return checked
+
+
+def check_photos(photos, *, max_files: int, field: str = "photos"):
+    """Citizens' and staff's photos (an opinion's, an action update's): JPEG or PNG, each
+    within MINYI_OPINION_PHOTO_MAX_BYTES, at most `max_files`."""
+    return check_uploads(
+        photos,
+        kinds=(JPEG, PNG),
+        max_files=max_files,
+        max_bytes=settings.OPINION_PHOTO_MAX_BYTES,
+        field=field,
+        too_many=_("最多上传 %(n)d 张照片。"),
+        wrong_type=_("文件“%(name)s”不是 JPG 或 PNG 照片。"),
+    )

@@ -39,6 +39,10 @@ PUBLIC = {
     "sms:kannel_dlr",
     "sms:demo_phones",  # demo mode only (404 otherwise); sms/tests/test_callbacks.py
     "sms:demo_phone_reply",
+    "api:votes_campaign_api",  # public vote API, OTP-proven; votes/tests/test_api.py
+    "api:votes_otp_api",  # votes/tests/test_api.py, test_otp_lock.py
+    "api:votes_ballot_api",  # votes/tests/test_api.py, test_otp_lock.py
+    "api:votes_receipt_api",  # published receipts only; votes/tests/test_api.py
 }
 
 # Integration endpoints authenticated by API key, scoped to the key's subtree

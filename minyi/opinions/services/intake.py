@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from minyi.core.errors import ApplicationError
 from minyi.core.pii import lookup_hash, normalize_mobile
-from minyi.core.uploads import JPEG, PNG, check_uploads
+from minyi.core.uploads import check_photos
 from minyi.core.workdays import add_working_days
 from minyi.notifications.models import NotificationKind
 from minyi.notifications.services import notify_unit
@@ -52,15 +52,7 @@ def opinion_content_check(content: str) -> str:
 def opinion_photos_check(photos) -> list[tuple]:
     """The citizen's photos: at most MAX_PHOTOS JPEG or PNG files, each within
     OPINION_PHOTO_MAX_BYTES, judged by content. Returns (file, content type, suffix)."""
-    return check_uploads(
-        photos,
-        kinds=(JPEG, PNG),
-        max_files=MAX_PHOTOS,
-        max_bytes=settings.OPINION_PHOTO_MAX_BYTES,
-        field="photos",
-        too_many=_("最多上传 %(n)d 张照片。"),
-        wrong_type=_("文件“%(name)s”不是 JPG 或 PNG 照片。"),
-    )
+    return check_photos(photos, max_files=MAX_PHOTOS)
 
 
 # Separators between the community names an officer serves ("城东社区、城西社区；…").
