@@ -236,6 +236,8 @@ def ballot_cast(
     Everything that needs no lock (the mobile, the choices, the ID number, the keys) is done
     first, against the caller's campaign (its options, limit and settings are fixed once it
     opens); the lock is then held only for the window, the duplicate check and the writes.
+    The caller's object may be stale (read before the campaign opened): the window is judged
+    on the locked row alone.
     """
     now = now or timezone.now()
     if channel not in Channel.values:
@@ -243,7 +245,8 @@ def ballot_cast(
     if (channel == Channel.PAPER) != (sheet is not None):
         raise ValueError("a paper ballot needs its sheet, an online ballot has none")
     mobile = normalize_mobile(mobile)
-    _check_window(campaign, channel, now)  # answered early; checked again under the lock
+    # The window is checked under the lock only: the caller's object may be older than the
+    # campaign's last move (read before it opened or closed).
     vector = selection_vector(campaign, choices)
     id_hash = _id_key(campaign, id_number)
     voter = keys.voter_key(campaign, mobile)
@@ -267,6 +270,9 @@ def ballot_cast(
             with transaction.atomic():
                 locked = _lock(campaign)
                 _check_window(locked, channel, now)
+                if locked.max_choices != ballot.max_choices:  # edited while still a draft
+                    ballot.choices = selection_vector(locked, choices)
+                    ballot.max_choices = locked.max_choices
                 tip, reason = _state(locked, voter, id_hash)
                 if reason:
                     # Committed with the lock still held: the refusal survives the error.

@@ -16,6 +16,7 @@ from minyi.votes.ballots import ballot_by_receipt, ballot_cast, rejection_record
 from minyi.votes.chain import chain_tip, chain_verify
 from minyi.votes.models import (
     Ballot,
+    Campaign,
     CampaignKind,
     CampaignStatus,
     ChainEntry,
@@ -130,6 +131,18 @@ def test_window_refusals(world):
     closed = make_campaign(world, status=CampaignStatus.CLOSED)
     assert _refused(closed, now=now).code == "campaign_closed"
     assert not Ballot.objects.exists() and not Rejection.objects.exists()
+
+
+def test_the_window_is_judged_on_the_row_not_on_a_stale_object(world):
+    campaign = make_campaign(world, status=CampaignStatus.DRAFT)
+    stale = Campaign.objects.get(pk=campaign.pk)  # read before the campaign opened
+    Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.OPEN)
+    assert ballot_cast(stale, mobile="13800001111", choices=[1]).campaign_id == campaign.pk
+
+    Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.CLOSED)
+    with pytest.raises(ApplicationError) as refused:
+        ballot_cast(stale, mobile="13800002222", choices=[1])
+    assert refused.value.code == "campaign_closed"
 
 
 def test_paper_ballots_accepted_while_closed_not_after_publication(world):
