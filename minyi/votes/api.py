@@ -38,6 +38,7 @@ from minyi.votes.public_views import (
     campaign_options,
     campaign_public_get,
     campaign_public_tally,
+    latest_head,
     shares_public,
     voting_state,
     window_refusal,
@@ -81,6 +82,12 @@ class ShareOut(Schema):
     share: float = Field(description="votes over ballots cast (approval shares add up to > 1)")
 
 
+class HeadOut(Schema):
+    seq: int
+    hash: str
+    published_at: datetime
+
+
 class CampaignOut(Schema):
     code: str
     title: str
@@ -96,6 +103,9 @@ class CampaignOut(Schema):
     turnout: TurnoutOut
     shares: list[ShareOut] | None = Field(
         None, description="per option, only once published or when the organiser shows them"
+    )
+    chain_head: HeadOut | None = Field(
+        None, description="the hash chain's latest published head (daily while voting)"
     )
 
 
@@ -123,10 +133,12 @@ class BallotOut(Schema):
 
 
 class ReceiptOut(Schema):
+    """Counted, and where in the chain: never the choices (a receipt would otherwise prove to
+    whoever holds it how its owner voted)."""
+
     receipt: str
     seq: int
     channel: str
-    choices: list[int]
     payload_hash: str
 
 
@@ -221,6 +233,7 @@ def votes_campaign_api(request, code: str):
         ],
         "turnout": tally["turnout"],
         "shares": tally["options"] if shares_public(campaign) else None,
+        "chain_head": latest_head(campaign),
     }
 
 
@@ -302,6 +315,5 @@ def votes_receipt_api(request, code: str, receipt: str):
         "receipt": ballot.receipt,
         "seq": ballot.seq,
         "channel": ballot.channel,
-        "choices": ballot.chosen_numbers(),
         "payload_hash": entry.payload_hash if entry else "",
     }

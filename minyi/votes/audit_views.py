@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from minyi.core.errors import ApplicationError, NotFound
-from minyi.core.pii import mask_mobile
+from minyi.core.pii import mask_id_number, mask_mobile
 from minyi.core.ui import ALL, Tabs, console_list, page_of
 from minyi.orgs.access import staff_view
 from minyi.orgs.roles import Perm, has_perm
@@ -18,6 +18,7 @@ from minyi.votes.audit_forms import FlagDecideForm, PaperKeyForm, RejectionFilte
 from minyi.votes.chain import chain_verify
 from minyi.votes.models import (
     ChainHead,
+    FlagKind,
     FlagStatus,
     PaperEntry,
     PaperSheet,
@@ -51,8 +52,23 @@ def _entry_view(entry: PaperEntry) -> dict:
     return {
         "entry": entry,
         "mobile": _("无法辨认") if entry.unreadable else mask_mobile(entry.mobile),
+        "id_number": _("无法辨认") if entry.id_unreadable else mask_id_number(entry.id_number),
         "numbers": [i + 1 for i, c in enumerate(entry.choices) if c == "1"],
     }
+
+
+def _form_kwargs(campaign) -> dict:
+    return {
+        "options": campaign_options(campaign),
+        "require_id_number": campaign.require_id_number,
+    }
+
+
+def _render(request, template, context, status=200):
+    """render() with the audit pages' navigation: each link only for who may open it."""
+    user = request.user
+    context["nav"] = {"key": has_perm(user, VOTE_KEY), "audit": has_perm(user, VOTE_AUDIT)}
+    return render(request, template, context, status=status)
 
 
 def _add_error(form, exc: ApplicationError) -> None:
@@ -65,20 +81,14 @@ def _add_error(form, exc: ApplicationError) -> None:
 @staff_view(VOTE_KEY)
 def paper_key(request, pk):
     campaign = campaign_get_visible_to(request.user, pk)
-    options = campaign_options(campaign)
+    form_kwargs = _form_kwargs(campaign)
     status = 200
     if request.method == "POST":
-        form = PaperKeyForm(request.POST, options=options)
+        form = PaperKeyForm(request.POST, **form_kwargs)
         if form.is_valid():
-            data = form.cleaned_data
             try:
                 sheet = sheet_key(
-                    request.user,
-                    campaign,
-                    serial=data["serial"],
-                    mobile=data["mobile"],
-                    unreadable=data["unreadable"],
-                    choices=data["choices"],
+                    request.user, campaign, serial=form.cleaned_data["serial"], **form.sheet_data()
                 )
             except NotFound:
                 raise
@@ -91,7 +101,7 @@ def paper_key(request, pk):
         else:
             status = 400
     else:
-        form = PaperKeyForm(options=options)
+        form = PaperKeyForm(**form_kwargs)
     form.fields["serial"].widget.attrs["autofocus"] = True
     mine = (
         PaperSheet.objects.filter(campaign=campaign, entries__clerk=request.user)
@@ -102,7 +112,7 @@ def paper_key(request, pk):
         s: PaperSheet.objects.filter(campaign=campaign, status=s).count()
         for s in SheetStatus.values
     }
-    return render(
+    return _render(
         request,
         "votes/paper_key.html",
         {"campaign": campaign, "form": form, "mine": mine, "counts": counts},
@@ -120,14 +130,16 @@ def _mismatch_rows(campaign, sheets):
     return rows
 
 
-@staff_view(VOTE_VIEW)
+# Clerks' page: it shows each keying's masked mobile beside its choices. The supervisor who
+# settles a mismatch sees the same on the sheet's own page (paper_resolve).
+@staff_view(VOTE_KEY)
 def paper_queue(request, pk):
     campaign = campaign_get_visible_to(request.user, pk)
     sheets = PaperSheet.objects.filter(campaign=campaign, status=SheetStatus.MISMATCH).order_by(
         "serial"
     )
     page = page_of(request, sheets)
-    return render(
+    return _render(
         request,
         "votes/paper_queue.html",
         {
@@ -139,26 +151,34 @@ def paper_queue(request, pk):
     )
 
 
+# The supervisor's way through the mismatches: sheet 0 is "the next one waiting" (the queue
+# page itself is the clerks'); the page lists the waiting serials only, no personal data.
+NEXT_SHEET = 0
+
+
 @staff_view(VOTE_AUDIT)
 def paper_resolve(request, pk, sheet_pk):
     campaign = campaign_get_visible_to(request.user, pk)
+    waiting = PaperSheet.objects.filter(campaign=campaign, status=SheetStatus.MISMATCH).order_by(
+        "serial"
+    )
+    if sheet_pk == NEXT_SHEET:
+        sheet = waiting.first()
+        if sheet is None:
+            return _render(
+                request, "votes/paper_resolve.html", {"campaign": campaign, "sheet": None}
+            )
+        return redirect("votes:paper_resolve", pk=campaign.pk, sheet_pk=sheet.pk)
     sheet = PaperSheet.objects.filter(campaign=campaign, pk=sheet_pk).first()
     if sheet is None:
         raise NotFound()
-    options = campaign_options(campaign)
+    form_kwargs = _form_kwargs(campaign)
     status = 200
     if request.method == "POST":
-        form = ResolveForm(request.POST, options=options)
+        form = ResolveForm(request.POST, **form_kwargs)
         if form.is_valid():
-            data = form.cleaned_data
             try:
-                sheet = sheet_resolve(
-                    request.user,
-                    sheet,
-                    mobile=data["mobile"],
-                    unreadable=data["unreadable"],
-                    choices=data["choices"],
-                )
+                sheet = sheet_resolve(request.user, sheet, **form.sheet_data())
             except NotFound:
                 raise
             except ApplicationError as exc:
@@ -170,16 +190,22 @@ def paper_resolve(request, pk, sheet_pk):
                     _("票号 %(serial)s 已核对：%(status)s。")
                     % {"serial": sheet.serial, "status": sheet.get_status_display()},
                 )
-                return redirect("votes:paper_queue", pk=campaign.pk)
+                return redirect("votes:paper_resolve", pk=campaign.pk, sheet_pk=NEXT_SHEET)
         else:
             status = 400
     else:
-        form = ResolveForm(options=options)
+        form = ResolveForm(**form_kwargs)
     entries = [_entry_view(e) for e in sheet.entries.select_related("clerk")]
-    return render(
+    return _render(
         request,
         "votes/paper_resolve.html",
-        {"campaign": campaign, "sheet": sheet, "entries": entries, "form": form},
+        {
+            "campaign": campaign,
+            "sheet": sheet,
+            "entries": entries,
+            "form": form,
+            "waiting": waiting.exclude(pk=sheet.pk).values("pk", "serial")[:100],
+        },
         status=status,
     )
 
@@ -197,7 +223,7 @@ def rejection_list(request, pk):
             rows = rows.filter(reason=form.cleaned_data["reason"])
         if form.cleaned_data["channel"]:
             rows = rows.filter(channel=form.cleaned_data["channel"])
-    return render(
+    return _render(
         request,
         "votes/audit_rejections.html",
         {
@@ -221,7 +247,9 @@ FLAG_TABS = Tabs(
 )
 
 
-@staff_view(VOTE_VIEW)
+# Supervisors only (督察): a flag's ballots are a small group whose masked mobiles or choices,
+# beside their times, could be matched to the public receipts.
+@staff_view(VOTE_AUDIT)
 def flag_list(request, pk):
     campaign = campaign_get_visible_to(request.user, pk)
     current = FLAG_TABS.current(request)
@@ -239,7 +267,7 @@ def flag_list(request, pk):
         counts=counts,
     )
     context["campaign"] = campaign
-    return render(request, "votes/audit_flags.html", context)
+    return _render(request, "votes/audit_flags.html", context)
 
 
 def _flag(user, pk, flag_pk) -> tuple:
@@ -250,9 +278,28 @@ def _flag(user, pk, flag_pk) -> tuple:
     return campaign, flag
 
 
+def _flag_ballots(flag) -> dict:
+    """The flag's ballots as the page may show them: never a masked mobile and the choices on
+    one page (with the times they could single out a receipt), and no sequence number. The
+    choices only for an identical-ballot flag (every ballot the same anyway), the masked
+    mobiles only for a run of consecutive mobiles (the run is the evidence)."""
+    show_choices = flag.kind == FlagKind.IDENTICAL_BURST
+    show_mobile = flag.kind == FlagKind.MOBILE_RUN
+    rows = []
+    for ballot in flag.ballots.order_by("cast_at", "seq")[:200]:
+        rows.append(
+            {
+                "channel": ballot.get_channel_display(),
+                "mobile": mask_mobile(ballot.mobile) if show_mobile else "",
+                "choices": ballot.chosen_numbers if show_choices else (),
+                "cast_at": ballot.cast_at,
+            }
+        )
+    return {"ballots": rows, "show_choices": show_choices, "show_mobile": show_mobile}
+
+
 def _flag_page(request, campaign, flag, *, form=None, status=200):
-    ballots = flag.ballots.order_by("cast_at", "seq")[:200]
-    return render(
+    return _render(
         request,
         "votes/audit_flag_detail.html",
         {
@@ -260,7 +307,7 @@ def _flag_page(request, campaign, flag, *, form=None, status=200):
             "flag": flag,
             "explanation": flag_explanation(flag),
             "history": (flag.evidence or {}).get("history", []),
-            "ballots": [{"ballot": b, "mobile": mask_mobile(b.mobile)} for b in ballots],
+            **_flag_ballots(flag),
             "ballot_total": flag.ballots.count(),
             "can_decide": flag.status == FlagStatus.OPEN and has_perm(request.user, VOTE_AUDIT),
             "form": form or FlagDecideForm(),
@@ -270,7 +317,7 @@ def _flag_page(request, campaign, flag, *, form=None, status=200):
     )
 
 
-@staff_view(VOTE_VIEW)
+@staff_view(VOTE_AUDIT)
 def flag_detail(request, pk, flag_pk):
     campaign, flag = _flag(request.user, pk, flag_pk)
     return _flag_page(request, campaign, flag)
@@ -305,7 +352,7 @@ def chain_verify_view(request, pk):
     campaign = campaign_get_visible_to(request.user, pk)
     report = chain_verify(campaign) if request.method == "POST" else None
     heads = ChainHead.objects.filter(campaign=campaign).order_by("-published_at", "-id")[:50]
-    return render(
+    return _render(
         request,
         "votes/audit_chain.html",
         {"campaign": campaign, "report": report, "heads": heads},

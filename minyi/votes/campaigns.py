@@ -386,8 +386,9 @@ def campaign_close(actor, campaign: Campaign, now=None) -> Campaign:
 
 
 def campaign_publish(actor, campaign: Campaign, now=None) -> Campaign:
-    """Publish the results (every paper sheet settled): the chain's head at this moment is
-    published with them, so anyone can later check the record they were counted from."""
+    """Publish the results (every paper sheet settled, every stuffing flag reviewed): the
+    chain's head at this moment is published with them, so anyone can later check the record
+    they were counted from."""
     now = now or timezone.now()
     with transaction.atomic():
         current = _lock(actor, campaign)

@@ -2,7 +2,9 @@
 
 Entry n holds the canonical JSON of its row (`payload`), `payload_hash` = SHA-256 of it, and
 `hash` = SHA-256 of "n|prev_hash|payload_hash"; the first entry's prev_hash is SHA-256 of
-"minyi-vote-genesis:<campaign code>". Entries are appended under the campaign's row lock, so
+"minyi-vote-genesis:" and the canonical JSON of the ballot paper itself (the campaign's code,
+kind, limit and its options' numbers and titles), so a ballot's selection vector cannot be
+made to mean other options by editing them. Entries are appended under the campaign's row lock, so
 the chain is linear. The head (last seq and hash) is published daily and when results are
 published (`ChainHead`): whoever holds a published head can later prove that nothing before it
 was edited, removed or rolled back. `chain_verify` checks all of it, row by row.
@@ -17,7 +19,15 @@ from datetime import UTC
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from minyi.votes.models import Ballot, Campaign, CampaignStatus, ChainEntry, ChainHead, Rejection
+from minyi.votes.models import (
+    Ballot,
+    Campaign,
+    CampaignStatus,
+    ChainEntry,
+    ChainHead,
+    Option,
+    Rejection,
+)
 
 KIND_BALLOT = "ballot"
 KIND_REJECTION = "rejection"
@@ -31,8 +41,19 @@ def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def ballot_paper(campaign) -> dict:
+    """What a ballot's "1" at place i means: fixed once the campaign opens."""
+    options = Option.objects.filter(campaign_id=campaign.pk).order_by("number")
+    return {
+        "code": campaign.code,
+        "kind": campaign.kind,
+        "max_choices": campaign.max_choices,
+        "options": [[number, title] for number, title in options.values_list("number", "title")],
+    }
+
+
 def genesis_hash(campaign) -> str:
-    return sha256_hex(f"minyi-vote-genesis:{campaign.code}")
+    return sha256_hex(f"minyi-vote-genesis:{canonical(ballot_paper(campaign))}")
 
 
 def link_hash(seq: int, prev_hash: str, payload_hash: str) -> str:

@@ -269,6 +269,7 @@ class RejectReason(models.TextChoices):
     DUPLICATE_VOTER = "duplicate_voter", _("该手机号已投过票（以先计入的有效选票为准）")
     DUPLICATE_ID = "duplicate_id", _("该身份证号已投过票")
     UNREADABLE_MOBILE = "unreadable_mobile", _("手机号无法辨认")
+    UNREADABLE_ID = "unreadable_id", _("身份证号无法辨认或未填写")
     INVALID_CHOICES = "invalid_choices", _("选择无效（超过限选数量、重复或未选）")
     OUTSIDE_WINDOW = "outside_window", _("不在投票时间内")
     VOID = "void", _("作废")
@@ -390,6 +391,12 @@ class PaperEntry(models.Model):
     mobile = EncryptedTextField(blank=True)
     mobile_hash = models.CharField(max_length=64, blank=True)
     unreadable = models.BooleanField(default=False)
+    # Only when the campaign requires an ID number (身份证号): as typed (normalised),
+    # encrypted, with a keyed hash for comparing two keyings; empty with `id_unreadable` when
+    # the clerk could not read it or the voter left it out.
+    id_number = EncryptedTextField(blank=True)
+    id_number_hash = models.CharField(max_length=64, blank=True)
+    id_unreadable = models.BooleanField(default=False)
     choices = models.CharField(max_length=MAX_OPTIONS)
     resolution = models.BooleanField(default=False)
     keyed_at = models.DateTimeField(default=timezone.now)

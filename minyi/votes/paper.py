@@ -3,16 +3,18 @@ mismatch, and the outcome of a settled sheet.
 
 - The first clerk's entry leaves the sheet PENDING; the same clerk cannot key it again.
 - A second clerk's entry that matches the first (the same normalised mobile, or both marked
-  unreadable, and the same choices) settles the sheet: it is cast through
+  unreadable; the same ID number, or both marked unreadable, when the campaign requires one;
+  and the same choices) settles the sheet: it is cast through
   `ballots.ballot_cast(channel="paper")` and COUNTED; or REJECTED with a recorded rejection
-  (unreadable mobile, invalid choices, or the voter had already voted: first valid ballot
+  (unreadable mobile, unreadable or missing ID number on a campaign that requires one,
+  invalid choices, or the voter had already voted: first valid ballot
   wins). A mismatch waits in the queue (MISMATCH) for a supervisor.
 - The supervisor keys the sheet a third time from the paper (`resolution`), which decides;
   the same outcome rules apply.
 
 Every step runs under the sheet's row lock, so a sheet keyed twice is one ballot even when
-both clerks press "save" at the same moment. The mobile is stored encrypted with a keyed hash
-(core.pii), never in clear, and never written to the audit log.
+both clerks press "save" at the same moment. The mobile and the ID number are stored
+encrypted with a keyed hash (core.pii), never in clear, and never written to the audit log.
 """
 
 import re
@@ -24,10 +26,11 @@ from django.utils.translation import gettext as _
 from minyi.core.audit import audit_record
 from minyi.core.errors import ApplicationError, NotFound, PermissionDenied
 from minyi.core.models import AuditAction
-from minyi.core.pii import lookup_hash, normalize_mobile
+from minyi.core.pii import lookup_hash, normalize_id_number, normalize_mobile
 from minyi.orgs.roles import Perm, has_perm
 from minyi.orgs.selectors import scope_q
 from minyi.votes.ballots import ballot_cast, rejection_record
+from minyi.votes.keys import voter_key
 from minyi.votes.models import (
     Campaign,
     CampaignStatus,
@@ -80,6 +83,34 @@ def _mobile(mobile: str, unreadable: bool) -> str:
         ) from exc
 
 
+def _id_number(campaign: Campaign, id_number: str, id_unreadable: bool) -> tuple[str, bool]:
+    """The keyed ID number (normalised) and whether it is marked unreadable; both empty when
+    the campaign does not ask for one."""
+    if not campaign.require_id_number:
+        return "", False
+    if id_unreadable:
+        return "", True
+    if not (id_number or "").strip():
+        raise ApplicationError(
+            "id_number_required",
+            _("请录入票选表上的身份证号；确实无法辨认或未填写时请勾选“身份证号无法辨认”。"),
+            field="id_number",
+            status=422,
+        )
+    try:
+        return normalize_id_number(id_number), False
+    except ApplicationError as exc:
+        raise ApplicationError(
+            "invalid_id_number",
+            _(
+                "录入的身份证号无效（位数、出生日期或校验位不对），请对照票选表核对；"
+                "确实无法辨认时请勾选“身份证号无法辨认”。"
+            ),
+            field="id_number",
+            status=422,
+        ) from exc
+
+
 def _vector(campaign: Campaign, choices) -> str:
     """The sheet's marks as a selection vector. A sheet may carry too many marks (then it is
     an invalid ballot, decided when it settles), but not a number that is not printed on it:
@@ -121,13 +152,27 @@ def _in_scope(actor, campaign: Campaign) -> None:
         raise NotFound()
 
 
-def _entry(sheet, actor, *, mobile: str, unreadable: bool, vector: str, resolution: bool, now):
+def _entry(
+    sheet,
+    actor,
+    *,
+    mobile: str,
+    unreadable: bool,
+    ident: tuple[str, bool],
+    vector: str,
+    resolution: bool,
+    now,
+):
+    id_number, id_unreadable = ident
     return PaperEntry.objects.create(
         sheet=sheet,
         clerk=actor,
         mobile=mobile,
         mobile_hash=lookup_hash("mobile", mobile),
         unreadable=unreadable,
+        id_number=id_number,
+        id_number_hash=lookup_hash("id", id_number),
+        id_unreadable=id_unreadable,
         choices=vector,
         resolution=resolution,
         keyed_at=now,
@@ -138,7 +183,10 @@ def entries_match(first: PaperEntry, second: PaperEntry) -> bool:
     same_mobile = (first.unreadable and second.unreadable) or (
         not first.unreadable and not second.unreadable and first.mobile_hash == second.mobile_hash
     )
-    return same_mobile and first.choices == second.choices
+    same_id = first.id_unreadable == second.id_unreadable and (
+        first.id_unreadable or first.id_number_hash == second.id_number_hash
+    )
+    return same_mobile and same_id and first.choices == second.choices
 
 
 def _settle(actor, sheet: PaperSheet, entry: PaperEntry, now) -> str:
@@ -154,10 +202,22 @@ def _settle(actor, sheet: PaperSheet, entry: PaperEntry, now) -> str:
             now=now,
         )
         return SheetStatus.REJECTED
+    if campaign.require_id_number and entry.id_unreadable:
+        rejection_record(
+            campaign,
+            channel=Channel.PAPER,
+            reason=RejectReason.UNREADABLE_ID,
+            voter_key=voter_key(campaign, entry.mobile),
+            sheet=sheet,
+            actor=actor,
+            now=now,
+        )
+        return SheetStatus.REJECTED
     try:
         ballot_cast(
             campaign,
             mobile=entry.mobile,
+            id_number=entry.id_number,
             choices=_numbers(entry.choices),
             channel=Channel.PAPER,
             sheet=sheet,
@@ -202,6 +262,8 @@ def sheet_key(
     mobile: str,
     unreadable: bool,
     choices: list[int],
+    id_number: str = "",
+    id_unreadable: bool = False,
     now=None,
 ) -> PaperSheet:
     """One clerk's keying of a paper sheet (票选表录入); see the module docstring."""
@@ -211,6 +273,7 @@ def sheet_key(
     _in_scope(actor, campaign)
     serial = serial_normalize(serial)
     mobile = _mobile(mobile, unreadable)
+    ident = _id_number(campaign, id_number, id_unreadable)
     vector = _vector(campaign, choices)
     with transaction.atomic():
         sheet = _locked_sheet(campaign, serial, now)
@@ -244,6 +307,7 @@ def sheet_key(
             actor,
             mobile=mobile,
             unreadable=unreadable,
+            ident=ident,
             vector=vector,
             resolution=False,
             now=now,
@@ -270,6 +334,8 @@ def sheet_resolve(
     mobile: str,
     unreadable: bool,
     choices: list[int],
+    id_number: str = "",
+    id_unreadable: bool = False,
     now=None,
 ) -> PaperSheet:
     """A supervisor keys a mismatched sheet a third time from the paper; that keying decides."""
@@ -278,6 +344,7 @@ def sheet_resolve(
         raise PermissionDenied()
     _in_scope(actor, sheet.campaign)
     mobile = _mobile(mobile, unreadable)
+    ident = _id_number(sheet.campaign, id_number, id_unreadable)
     vector = _vector(sheet.campaign, choices)
     with transaction.atomic():
         locked = PaperSheet.objects.select_for_update().select_related("campaign").get(pk=sheet.pk)
@@ -294,6 +361,7 @@ def sheet_resolve(
             actor,
             mobile=mobile,
             unreadable=unreadable,
+            ident=ident,
             vector=vector,
             resolution=True,
             now=now,

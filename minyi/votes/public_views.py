@@ -28,7 +28,7 @@ from minyi.core.errors import ApplicationError
 from minyi.core.net import client_ip
 from minyi.core.pii import mask_mobile
 from minyi.verification.models import OtpPurpose
-from minyi.verification.services import session_verified_mobile
+from minyi.verification.services import session_forget, session_verified_mobile
 from minyi.verification.views import proven_mobile, send_code, wants_code
 from minyi.votes.ballots import ballot_by_receipt, ballot_cast, selection_vector
 from minyi.votes.models import (
@@ -112,12 +112,17 @@ def window_refusal(campaign: Campaign, now=None) -> ApplicationError | None:
     return None
 
 
-def shares_public(campaign: Campaign, *, final_when_closed: bool = False) -> bool:
-    """Whether counts per option may be shown: after publication, while voting only if the
-    organiser chose so; the results page also shows them once voting has closed."""
-    if campaign.status == CampaignStatus.PUBLISHED or campaign.show_shares:
-        return True
-    return final_when_closed and campaign.status == CampaignStatus.CLOSED
+def shares_public(campaign: Campaign) -> bool:
+    """Whether counts per option may be shown: after publication (paper sheets keyed, flags
+    reviewed), and before only if the organiser chose to show them while voting. The page and
+    the API answer alike."""
+    return campaign.status == CampaignStatus.PUBLISHED or campaign.show_shares
+
+
+def latest_head(campaign: Campaign) -> ChainHead | None:
+    """The chain head published last (daily while voting, and at closing): shown on the public
+    pages from the first day, so that a rewrite of the record before publication is caught."""
+    return ChainHead.objects.filter(campaign=campaign).order_by("-published_at", "-id").first()
 
 
 def voting_state(campaign: Campaign, now=None) -> str:
@@ -181,6 +186,7 @@ def _render_campaign(request, campaign, form, *, notice="", code_error="", statu
         ),
         "tally": campaign_public_tally(campaign),
         "shares": shares_public(campaign),
+        "head": latest_head(campaign),
         "refresh": TURNOUT_REFRESH_SECONDS,
         "page_url": request.build_absolute_uri(
             reverse("votes_public:campaign", args=[campaign.code])
@@ -272,7 +278,13 @@ def ballot(request, code):
         except ApplicationError as exc:
             _form_error(form, exc)
             status = TOO_MANY if exc.status == TOO_MANY else 200
+            if exc.code == "already_voted":
+                # The proof is spent: a script cannot repeat the refusal (and its chain entry)
+                # without a new code each time.
+                session_forget(request.session, purpose=OtpPurpose.VOTE)
         else:
+            # One proof, one ballot: a second try needs a new code.
+            session_forget(request.session, purpose=OtpPurpose.VOTE)
             request.session[_receipt_session_key(campaign)] = {
                 "ballot": cast.pk,
                 "mobile": mask_mobile(mobile),
@@ -365,7 +377,7 @@ def results(request, code):
         {
             "campaign": campaign,
             "tally": campaign_public_tally(campaign),
-            "shares": shares_public(campaign, final_when_closed=True),
+            "shares": shares_public(campaign),
             "state": voting_state(campaign),
             "published": campaign.status == CampaignStatus.PUBLISHED,
         },
@@ -397,11 +409,16 @@ def _published_ballots(campaign: Campaign):
 
 @require_safe
 def receipts(request, code):
-    """After publication: check one's receipt (已计入, its seq and choices) and the list of
-    every receipt with its chain entry, and the published chain heads."""
+    """The published chain heads (from the first day of voting); after publication, one's
+    receipt (已计入 and its place in the chain, not its choices) and the list of every receipt
+    with its chain entry."""
     campaign = campaign_public_get(code)
     published = campaign.status == CampaignStatus.PUBLISHED
-    context = {"campaign": campaign, "published": published}
+    context = {
+        "campaign": campaign,
+        "published": published,
+        "heads": ChainHead.objects.filter(campaign=campaign).order_by("-published_at")[:30],
+    }
     if published:
         form = ReceiptLookupForm(request.GET if "receipt" in request.GET else None)
         found = missing = None
@@ -413,14 +430,14 @@ def receipts(request, code):
         )
         context.update(
             form=form,
+            # Counted and where: never the choices (see ReceiptOut in api.py).
             found=found,
-            found_options=list(campaign.options.filter(number__in=found.chosen_numbers()))
+            found_entry=ChainEntry.objects.filter(campaign=campaign, seq=found.seq).first()
             if found
-            else [],
+            else None,
             missing=missing,
             page=page,
             rows=receipt_rows(campaign, page.object_list),
-            heads=ChainHead.objects.filter(campaign=campaign).order_by("-published_at")[:30],
         )
     return render(request, "votes/public/receipts.html", context)
 

@@ -1,10 +1,19 @@
 """Results of a vote campaign (计票): turnout and each option's votes, online and on paper,
-counted by the database in one aggregate query, and the same figures as an Excel workbook
-(no personal data: no mobile, no voter key, no receipt)."""
+counted by the database in aggregate queries, and the same figures as an Excel workbook (no
+personal data: no mobile, no voter key, no receipt).
+
+Ballots in a stuffing flag a supervisor has confirmed (刷票嫌疑“确认异常”) are never deleted
+and stay in the counted figures (`total`): the hash chain, the receipts and the published
+turnout all include them. They are reported apart beside the totals (`confirmed`, per option
+and in the turnout), so anyone reading the results sees how many votes are in doubt. What to
+do about them (discount them, void the option, run the vote again) is the organiser's
+decision under a published rule, not something the count does silently. Results cannot be
+published while a flag is still open (selectors.campaign_action_refusal).
+"""
 
 import io
 
-from django.db.models import Count, IntegerField, Q, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Value
 from django.db.models.functions import Substr
 from django.db.models.lookups import Exact
 from django.utils import timezone
@@ -34,9 +43,12 @@ def campaign_tally(campaign: Campaign) -> dict:
     """Turnout and votes per option, per channel and together; `share` is an option's votes
     over the ballots cast (so an approval vote's shares add up to more than 1).
 
-    {"turnout": {"online", "paper", "total"},
-     "options": [{"option", "online", "paper", "total", "share"}],
+    {"turnout": {"online", "paper", "total", "confirmed"},
+     "options": [{"option", "online", "paper", "total", "share", "confirmed"}],
      "rejections": n, "flags_open": n}
+
+    `confirmed`: of those, the ballots (votes) in stuffing flags confirmed on review; they are
+    included in the totals and reported apart (see the module docstring).
     """
     options = list(campaign.options.order_by("number"))
     sums = {
@@ -50,17 +62,29 @@ def campaign_tally(campaign: Campaign) -> dict:
         .values("channel")
         .annotate(ballots=Count("id"), **sums)
     }
+    in_confirmed = Exists(
+        StuffingFlag.ballots.through.objects.filter(
+            ballot_id=OuterRef("pk"), stuffingflag__status=FlagStatus.CONFIRMED
+        )
+    )
+    doubtful = (
+        Ballot.objects.filter(in_confirmed, campaign=campaign)
+        .order_by()
+        .aggregate(ballots=Count("id"), **sums)
+    )
     empty: dict = {}
     online, paper = rows.get(Channel.ONLINE, empty), rows.get(Channel.PAPER, empty)
     turnout = {"online": online.get("ballots", 0), "paper": paper.get("ballots", 0)}
     turnout["total"] = turnout["online"] + turnout["paper"]
+    turnout["confirmed"] = doubtful["ballots"] or 0
     counted = []
     for option in options:
         key = f"o{option.number}"
         votes = {"online": online.get(key, 0), "paper": paper.get(key, 0)}
         votes["total"] = votes["online"] + votes["paper"]
         share = votes["total"] / turnout["total"] if turnout["total"] else 0.0
-        counted.append({"option": option, **votes, "share": share})
+        confirmed = doubtful.get(key) or 0
+        counted.append({"option": option, **votes, "share": share, "confirmed": confirmed})
     return {
         "turnout": turnout,
         "options": counted,
@@ -104,7 +128,15 @@ def campaign_export(campaign: Campaign) -> bytes:
     votes.title = _("得票")
     _bold_row(
         votes,
-        [_("编号"), _("候选项"), _("网上投票"), _("纸质票选表"), _("合计"), _("得票率")],
+        [
+            _("编号"),
+            _("候选项"),
+            _("网上投票"),
+            _("纸质票选表"),
+            _("合计"),
+            _("得票率"),
+            _("其中确认异常"),
+        ],
     )
     for row in tally["options"]:
         votes.append(
@@ -115,6 +147,7 @@ def campaign_export(campaign: Campaign) -> bytes:
                 row["paper"],
                 row["total"],
                 round(row["share"], 4),
+                row["confirmed"],
             ]
         )
         votes.cell(row=votes.max_row, column=6).number_format = "0.00%"
@@ -145,6 +178,7 @@ def campaign_export(campaign: Campaign) -> bytes:
     summary.append([_("网上投票"), tally["turnout"]["online"]])
     summary.append([_("纸质票选表"), tally["turnout"]["paper"]])
     summary.append([_("合计"), tally["turnout"]["total"]])
+    summary.append([_("其中确认异常（刷票复核确认，已计入合计）"), tally["turnout"]["confirmed"]])
     summary.append([])
     _bold_row(summary, [_("无效票原因"), _("网上"), _("纸质"), _("合计")])
     for row in rejections_by_reason(campaign):

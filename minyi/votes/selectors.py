@@ -16,10 +16,12 @@ from minyi.votes.models import (
     CAMPAIGN_LIFECYCLE,
     Campaign,
     CampaignStatus,
+    FlagStatus,
     Option,
     OptionPhoto,
     PaperSheet,
     SheetStatus,
+    StuffingFlag,
 )
 
 S = CampaignStatus
@@ -103,6 +105,11 @@ def paper_unsettled(campaign: Campaign) -> int:
     ).count()
 
 
+def flags_open(campaign: Campaign) -> int:
+    """Stuffing flags (刷票嫌疑) still waiting for a supervisor's review."""
+    return StuffingFlag.objects.filter(campaign=campaign, status=FlagStatus.OPEN).count()
+
+
 # --- What a user may do to a campaign now ----------------------------------------------------
 
 
@@ -114,7 +121,8 @@ def _not_draft() -> ApplicationError:
 
 def campaign_action_refusal(user, campaign: Campaign, action: str, *, now=None):
     """Why `user` may not take `action` ("edit", "open", "close", "publish") on `campaign`
-    now (the error the service raises), or None when they may."""
+    now (the error the service raises), or None when they may. Publishing waits for every
+    paper sheet to be settled and every stuffing flag to be reviewed."""
     if not has_perm(user, VOTE_MANAGE):
         return PermissionDenied()
     R = CAMPAIGN_LIFECYCLE
@@ -151,6 +159,12 @@ def campaign_action_refusal(user, campaign: Campaign, action: str, *, now=None):
             return ApplicationError(
                 "paper_pending",
                 _("还有 %(n)d 张纸质票选表未完成录入或核对，不能公布结果。") % {"n": pending},
+                status=409,
+            )
+        if flags_open(campaign):
+            return ApplicationError(
+                "flags_open",
+                _("还有刷票嫌疑未复核，复核后才能公布结果。"),
                 status=409,
             )
         return None

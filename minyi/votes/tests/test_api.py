@@ -243,7 +243,6 @@ def test_receipt_check_after_publication_only(client, world):
         "receipt": ballot.receipt,
         "seq": ballot.seq,
         "channel": "online",
-        "choices": [2, 4],
         "payload_hash": entry.payload_hash,
     }
     refused(client.get(url(campaign, "/receipts/ZZZZ-ZZZZ-ZZ")), 404, "not_found")

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from minyi.votes.ballots import ballot_cast, rejection_record
 from minyi.votes.chain import (
+    ballot_paper,
     canonical,
     chain_append,
     chain_verify,
@@ -27,6 +28,7 @@ from minyi.votes.models import (
     ChainEntry,
     ChainHead,
     Channel,
+    Option,
     Rejection,
     RejectReason,
 )
@@ -57,9 +59,10 @@ def test_clean_chain_verifies(world):
     entries = list(ChainEntry.objects.filter(campaign=campaign))
     assert [e.seq for e in entries] == [1, 2, 3, 4, 5, 6]
     assert entries[0].prev_hash == genesis_hash(campaign)
+    paper = canonical(ballot_paper(campaign))
+    assert campaign.code in paper and "候选项目1" in paper
     assert (
-        entries[0].prev_hash
-        == hashlib.sha256(f"minyi-vote-genesis:{campaign.code}".encode()).hexdigest()
+        entries[0].prev_hash == hashlib.sha256(f"minyi-vote-genesis:{paper}".encode()).hexdigest()
     )
     for prev, entry in itertools.pairwise(entries):
         assert entry.prev_hash == prev.hash
@@ -131,6 +134,14 @@ def test_edited_rejection_reason_fails_at_its_seq(world):
     Rejection.objects.filter(pk=rejection.pk).update(reason=RejectReason.VOID)
     report = chain_verify(campaign)
     assert not report.ok and report.failed_seq == 3
+
+
+def test_edited_option_title_fails_at_the_first_seq(world):
+    # Swapping what a "1" means would flip the result without touching a ballot.
+    campaign = _campaign_with_votes(world, 3)
+    Option.objects.filter(campaign=campaign, number=1).update(title="别的项目")
+    report = chain_verify(campaign)
+    assert not report.ok and report.failed_seq == 1
 
 
 def test_deleted_last_entry_and_ballot_caught_by_published_head(world):

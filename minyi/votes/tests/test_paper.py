@@ -9,9 +9,10 @@ from django.urls import reverse
 
 from minyi.core.errors import ApplicationError, PermissionDenied
 from minyi.core.models import AuditEvent
-from minyi.core.pii import lookup_hash
+from minyi.core.pii import id_number_checksum, lookup_hash
 from minyi.orgs.choices import Role
 from minyi.votes.ballots import ballot_cast
+from minyi.votes.keys import id_key
 from minyi.votes.chain import chain_verify
 from minyi.votes.models import (
     Ballot,
@@ -263,18 +264,45 @@ class TestPages:
         assert response.status_code == 422
         assert 'data-testid="error-mobile"' in response.content.decode()
 
-    def test_the_queue_shows_both_entries_masked_and_the_resolve_form(self, client, world, clerks):
+    def test_the_queue_is_the_clerks_and_shows_both_entries_masked(self, client, world, clerks):
         campaign = make_campaign(world)
         _key(clerks[0], campaign)
-        sheet = _key(clerks[1], campaign, mobile="13900139000")
-        client.force_login(world.user("a2", Role.SUPERVISOR))
-        html = client.get(reverse("votes:paper_queue", args=[campaign.pk])).content.decode()
+        _key(clerks[1], campaign, mobile="13900139000")
+        url = reverse("votes:paper_queue", args=[campaign.pk])
+        client.force_login(clerks[0])
+        html = client.get(url).content.decode()
         assert "138****8000" in html and "139****9000" in html
         assert MOBILE not in html
-        url = reverse("votes:paper_resolve", args=[campaign.pk, sheet.pk])
+        # Masked mobiles beside choices: not for every viewer of the campaign.
+        client.force_login(world.user("a2", Role.UNIT_LEADER))
+        assert client.get(url).status_code == 403
+
+    def test_the_supervisor_walks_the_mismatches_from_sheet_to_sheet(self, client, world, clerks):
+        campaign = make_campaign(world)
+        for serial in ("M-1", "M-2"):
+            _key(clerks[0], campaign, serial=serial)
+            _key(clerks[1], campaign, serial=serial, mobile="13900139000")
+        first, second = PaperSheet.objects.filter(campaign=campaign).order_by("serial")
+        client.force_login(world.user("a2", Role.SUPERVISOR))
+        following = reverse("votes:paper_resolve", args=[campaign.pk, 0])
+        assert client.get(following).url == reverse(
+            "votes:paper_resolve", args=[campaign.pk, first.pk]
+        )
+        html = client.get(client.get(following).url).content.decode()
+        assert "138****8000" in html and "139****9000" in html and MOBILE not in html
+        assert 'data-testid="waiting-sheets"' in html and "M-2" in html
+        url = reverse("votes:paper_resolve", args=[campaign.pk, first.pk])
         response = client.post(url, {"mobile": MOBILE, "choices": ["1", "2"]})
-        assert response.status_code == 302
-        assert PaperSheet.objects.get(pk=sheet.pk).status == SheetStatus.COUNTED
+        assert response.url == following
+        assert PaperSheet.objects.get(pk=first.pk).status == SheetStatus.COUNTED
+        assert client.get(following).url.endswith(f"/{second.pk}/resolve/")
+        url = reverse("votes:paper_resolve", args=[campaign.pk, second.pk])
+        client.post(url, {"mobile": "", "unreadable": "on", "choices": ["1", "2"]})
+        assert 'data-testid="no-mismatch"' in client.get(following).content.decode()
+        # A clerk keys, but does not settle a mismatch.
+        client.force_login(clerks[0])
+        assert client.get(following).status_code == 403
+        assert client.post(url, {"mobile": MOBILE, "choices": ["1"]}).status_code == 403
 
     def test_rejections_log_filters(self, client, world, clerks):
         campaign = make_campaign(world)
@@ -318,3 +346,126 @@ def test_two_clerks_keying_at_the_same_moment_make_one_ballot(world, clerks):
         assert Ballot.objects.filter(campaign=campaign).count() == 1
         assert PaperEntry.objects.filter(sheet__campaign=campaign).count() == 2
         assert chain_verify(campaign).ok
+
+
+def _id_number(body17: str = "33050219800101123") -> str:
+    return body17 + id_number_checksum(body17)
+
+
+ID_NUMBER = _id_number()
+
+
+def _key_id(clerk, campaign, serial="ID-1", mobile=MOBILE, id_number=ID_NUMBER, **kwargs):
+    return sheet_key(
+        clerk,
+        campaign,
+        serial=serial,
+        mobile=mobile,
+        unreadable=False,
+        choices=[1, 2],
+        id_number=id_number,
+        **kwargs,
+    )
+
+
+@pytest.mark.django_db
+class TestIdNumber:
+    """A campaign that requires an ID number (身份证号) on every ballot: the sheet's ID number is
+    keyed twice like the mobile, compared, and cast with the ballot."""
+
+    def test_two_matching_keyings_count_the_sheet_with_its_id_number(self, world, clerks):
+        campaign = make_campaign(world, require_id_number=True)
+        _key_id(clerks[0], campaign)
+        sheet = _key_id(clerks[1], campaign, id_number=ID_NUMBER.lower().replace("", " ")[1:])
+        assert sheet.status == SheetStatus.COUNTED
+        ballot = Ballot.objects.get(campaign=campaign)
+        assert ballot.id_key == id_key(campaign, ID_NUMBER)
+        entry = PaperEntry.objects.filter(sheet=sheet).first()
+        assert entry.id_number == ID_NUMBER  # normalised, decrypted on read
+        assert entry.id_number_hash == lookup_hash("id", ID_NUMBER)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id_number FROM votes_paperentry WHERE sheet_id = %s", [sheet.pk])
+            assert all(ID_NUMBER not in row[0] for row in cursor.fetchall())
+        assert ID_NUMBER not in str(list(AuditEvent.objects.values_list("detail", flat=True)))
+
+    def test_different_id_numbers_go_to_the_queue(self, world, clerks):
+        campaign = make_campaign(world, require_id_number=True)
+        _key_id(clerks[0], campaign)
+        sheet = _key_id(clerks[1], campaign, id_number=_id_number("33050219800101124"))
+        assert sheet.status == SheetStatus.MISMATCH
+        sheet = sheet_resolve(
+            world.user("a2", Role.SUPERVISOR),
+            sheet,
+            mobile=MOBILE,
+            unreadable=False,
+            id_number=ID_NUMBER,
+            choices=[1, 2],
+        )
+        assert sheet.status == SheetStatus.COUNTED
+        assert Ballot.objects.get(campaign=campaign).id_key == id_key(campaign, ID_NUMBER)
+
+    def test_an_unreadable_id_number_is_an_invalid_ballot(self, world, clerks):
+        campaign = make_campaign(world, require_id_number=True)
+        _key_id(clerks[0], campaign, id_number="", id_unreadable=True)
+        sheet = _key_id(clerks[1], campaign, id_number="", id_unreadable=True)
+        assert sheet.status == SheetStatus.REJECTED
+        assert not Ballot.objects.filter(campaign=campaign).exists()
+        assert Rejection.objects.get(sheet=sheet).reason == RejectReason.UNREADABLE_ID
+        assert chain_verify(campaign).ok
+
+    def test_one_unreadable_against_one_read_is_a_mismatch(self, world, clerks):
+        campaign = make_campaign(world, require_id_number=True)
+        _key_id(clerks[0], campaign, id_number="", id_unreadable=True)
+        assert _key_id(clerks[1], campaign).status == SheetStatus.MISMATCH
+
+    def test_a_missing_or_invalid_id_number_is_a_keying_error(self, world, clerks):
+        campaign = make_campaign(world, require_id_number=True)
+        for typed, code in (
+            ("", "id_number_required"),
+            (ID_NUMBER[:-1] + "0", "invalid_id_number"),
+        ):
+            with pytest.raises(ApplicationError) as err:
+                _key_id(clerks[0], campaign, id_number=typed)
+            assert (err.value.code, err.value.field) == (code, "id_number")
+        assert not PaperEntry.objects.filter(sheet__campaign=campaign).exists()
+
+    def test_the_same_id_number_on_a_second_sheet_is_rejected(self, world, clerks):
+        campaign = make_campaign(world, require_id_number=True)
+        _key_id(clerks[0], campaign, serial="A")
+        _key_id(clerks[1], campaign, serial="A")
+        _key_id(clerks[0], campaign, serial="B", mobile="13900139000")
+        sheet = _key_id(clerks[1], campaign, serial="B", mobile="13900139000")
+        assert sheet.status == SheetStatus.REJECTED
+        assert Rejection.objects.get(sheet=sheet).reason == RejectReason.DUPLICATE_ID
+
+    def test_a_campaign_without_id_numbers_ignores_them(self, world, clerks):
+        campaign = make_campaign(world)
+        _key_id(clerks[0], campaign, id_number="not an id")
+        sheet = _key_id(clerks[1], campaign, id_number="")
+        assert sheet.status == SheetStatus.COUNTED
+        assert not PaperEntry.objects.filter(sheet=sheet).exclude(id_number_hash="").exists()
+
+    def test_the_pages_ask_for_the_id_number_only_when_required(self, client, world, clerks):
+        plain = make_campaign(world)
+        campaign = make_campaign(world, require_id_number=True)
+        client.force_login(clerks[0])
+        plain_html = client.get(reverse("votes:paper_key", args=[plain.pk])).content.decode()
+        assert 'name="id_number"' not in plain_html
+        url = reverse("votes:paper_key", args=[campaign.pk])
+        assert 'name="id_unreadable"' in client.get(url).content.decode()
+        data = {"serial": "P-1", "mobile": MOBILE, "choices": ["1"]}
+        response = client.post(url, data)
+        assert response.status_code == 422
+        assert 'data-testid="error-id_number"' in response.content.decode()
+        assert client.post(url, data | {"id_number": ID_NUMBER}).status_code == 302
+        client.force_login(clerks[1])
+        client.post(url, data | {"id_number": _id_number("33050219800101124")})
+        sheet = PaperSheet.objects.get(campaign=campaign, serial="P-1")
+        assert sheet.status == SheetStatus.MISMATCH
+        client.force_login(world.user("a2", Role.SUPERVISOR))
+        resolve = reverse("votes:paper_resolve", args=[campaign.pk, sheet.pk])
+        html = client.get(resolve).content.decode()
+        assert "3305**********" in html and ID_NUMBER not in html
+        client.post(resolve, {"mobile": MOBILE, "id_unreadable": "on", "choices": ["1"]})
+        sheet.refresh_from_db()
+        assert sheet.status == SheetStatus.REJECTED

@@ -13,7 +13,9 @@ from django.utils import timezone
 
 from minyi.core.pii import lookup_hash
 from minyi.integrations.sms.models import OutboundSms, SmsPurpose
+from minyi.verification.models import OtpChallenge
 from minyi.votes.ballots import ballot_cast
+from minyi.votes.chain import head_publish
 from minyi.votes.keys import device_key, network_key
 from minyi.votes.models import (
     Ballot,
@@ -294,12 +296,19 @@ def test_a_reused_code_and_a_second_ballot_are_refused_and_counted_once(client, 
     # The same code from another browser (no proof in its session): used.
     response = vote(Client(), campaign, [2], code=code)
     assert "该验证码已使用过" in errors_of(response)
-    # The same browser (its session holds the proof): the mobile has voted.
+    # The same browser: its proof was spent on the ballot, so a second try needs a new code.
     response = vote(client, campaign, [2], code="")
+    assert "验证码" in errors_of(response)
+    assert not Rejection.objects.exists()
+    # With a new code (a minute later): the mobile has voted; the refusal spends the proof too.
+    OtpChallenge.objects.update(created_at=timezone.now() - timedelta(minutes=2))
+    response = vote(client, campaign, [2], code=ask_code(client, campaign))
     html = response.content.decode()
     assert "该手机号已经投过票" in errors_of(response)
     mobile_field = html[html.index('name="mobile"') - 300 : html.index('name="code"')]
     assert "该手机号已经投过票" in mobile_field
+    for _again in range(5):
+        vote(client, campaign, [2], code="")
 
     assert Ballot.objects.count() == 1
     assert Ballot.objects.get().chosen_numbers() == [1]
@@ -394,13 +403,16 @@ def test_results_turnout_only_while_open_then_final_shares(client, world):
     assert "参与投票 2 人" in html
     assert 'data-testid="results-shares"' not in html
 
+    # Closed, paper still being keyed and flags reviewed: still turnout only (as the API).
     campaign.status = CampaignStatus.CLOSED
     campaign.save(update_fields=["status"])
     html = client.get(campaign_url(campaign, "results")).content.decode()
+    assert 'data-testid="results-shares"' not in html
+    assert 'data-testid="shares"' not in client.get(campaign_url(campaign)).content.decode()
+    _publish(campaign)
+    html = client.get(campaign_url(campaign, "results")).content.decode()
     assert 'data-testid="results-shares"' in html
     assert "<td>1. 候选项目1</td><td>2</td><td>0</td><td>2</td><td>100%</td>" in html
-    # The campaign page itself keeps shares for publication.
-    assert 'data-testid="shares"' not in client.get(campaign_url(campaign)).content.decode()
 
 
 # --- Published receipts --------------------------------------------------------------------
@@ -429,6 +441,15 @@ def test_receipts_are_published_only_after_publication(client, world):
     assert ballot.receipt not in client.get(campaign_url(campaign, "receipts")).content.decode()
 
 
+def test_chain_heads_are_public_from_the_first_day_of_voting(client, world):
+    campaign = make_campaign(world)
+    _cast(campaign, "13900000001", [1])
+    head = head_publish(campaign)
+    html = client.get(campaign_url(campaign, "receipts")).content.decode()
+    assert head.hash in html and 'data-testid="receipt-list"' not in html
+    assert head.hash in client.get(campaign_url(campaign)).content.decode()
+
+
 def test_published_receipts_list_lookup_and_csv(client, world):
     campaign = make_campaign(world)
     ballots = [_cast(campaign, f"1390000000{i}", [i % 5 + 1]) for i in range(3)]
@@ -446,7 +467,8 @@ def test_published_receipts_list_lookup_and_csv(client, world):
     html = client.get(campaign_url(campaign, "receipts"), {"receipt": typed}).content.decode()
     assert "已计入" in html
     assert f"存证链第 {ballots[0].seq} 条" in html
-    assert "候选项目1" in html
+    assert entry.payload_hash in html
+    assert "候选项目" not in html  # counted, not how: a receipt proves no vote to a buyer
     html = client.get(
         campaign_url(campaign, "receipts"), {"receipt": "ZZZZ-ZZZZ-ZZ"}
     ).content.decode()
