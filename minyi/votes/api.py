@@ -23,7 +23,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, StrictInt, ValidationError
 
 from minyi.core.errors import ApplicationError, NotFound
 from minyi.core.jsonbody import json_body
@@ -121,7 +121,8 @@ class OtpOut(Schema):
 class BallotIn(BaseModel):
     mobile: str = Field(max_length=40)
     code: str = Field(max_length=20, description="the 6-digit code from the SMS")
-    choices: list[int] = Field(
+    # Strict: `true` or "3" is not option 3 (pydantic would coerce them).
+    choices: list[StrictInt] = Field(
         max_length=MAX_OPTIONS * 2, description="option numbers (1, 2, …); approval: up to N"
     )
     id_number: str = Field("", max_length=30, description="when the campaign requires it")

@@ -249,3 +249,15 @@ def test_receipt_check_after_publication_only(client, world):
     # Another campaign's receipt is not this campaign's.
     other = make_campaign(world, status=CampaignStatus.PUBLISHED)
     refused(client.get(url(other, f"/receipts/{ballot.receipt}")), 404, "not_found")
+
+
+def test_choices_must_be_integers_not_booleans_or_strings(client, world):
+    campaign = make_campaign(world)
+    for choices in ([True], ["1"], [1.0]):
+        response = client.post(
+            url(campaign, "/ballots"),
+            {"mobile": "13900000001", "code": "123456", "choices": choices},
+            content_type="application/json",
+        )
+        assert response.status_code == 422, choices
+    assert not Ballot.objects.exists()
