@@ -59,7 +59,9 @@ def _campaign_url(name):
 
 AUDIT_CASES = {
     "votes:paper_key": Case(Perm.VOTE_KEY, _campaign_url("paper_key"), _marker, detail=True),
-    "votes:paper_queue": Case(Perm.VOTE_VIEW, _campaign_url("paper_queue"), _marker, detail=True),
+    # Masked mobiles beside choices: the clerks' page (the supervisor settles a mismatch on
+    # the sheet's own page).
+    "votes:paper_queue": Case(Perm.VOTE_KEY, _campaign_url("paper_queue"), _marker, detail=True),
     "votes:paper_resolve": Case(
         Perm.VOTE_AUDIT,
         lambda w: reverse("votes:paper_resolve", args=[_campaign(w).pk, _sheet(w).pk]),
@@ -69,9 +71,10 @@ AUDIT_CASES = {
     "votes:rejection_list": Case(
         Perm.VOTE_VIEW, _campaign_url("rejection_list"), _marker, detail=True
     ),
-    "votes:flag_list": Case(Perm.VOTE_VIEW, _campaign_url("flag_list"), _marker, detail=True),
+    # Stuffing flags: supervisors only (a flag's few ballots could be matched to receipts).
+    "votes:flag_list": Case(Perm.VOTE_AUDIT, _campaign_url("flag_list"), _marker, detail=True),
     "votes:flag_detail": Case(
-        Perm.VOTE_VIEW,
+        Perm.VOTE_AUDIT,
         lambda w: reverse("votes:flag_detail", args=[_campaign(w).pk, _flag(w).pk]),
         _marker,
         detail=True,

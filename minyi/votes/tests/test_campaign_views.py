@@ -15,7 +15,7 @@ from minyi.core.models import AuditAction, AuditEvent
 from minyi.opinions.tests.factories import make_opinion, png_bytes, png_upload
 from minyi.orgs.choices import Role
 from minyi.votes.ballots import ballot_cast
-from minyi.votes.models import Campaign, CampaignStatus
+from minyi.votes.models import Campaign, CampaignStatus, FlagKind, FlagStatus, StuffingFlag
 from minyi.votes.tests.factories import make_campaign
 
 pytestmark = pytest.mark.django_db
@@ -196,6 +196,22 @@ def test_a_viewer_sees_the_tally_but_no_buttons(client, world):
         reverse("votes:campaign_new")
         not in client.get(reverse("votes:campaign_list")).content.decode()
     )
+
+
+def test_the_page_reports_confirmed_stuffing_beside_the_totals(client, world):
+    campaign = make_campaign(world, options=2)
+    ballots = [ballot_cast(campaign, mobile=f"1380000400{i}", choices=[2]) for i in range(3)]
+    ballot_cast(campaign, mobile="13800004100", choices=[1])
+    flag = StuffingFlag.objects.create(
+        campaign=campaign, kind=FlagKind.NETWORK_BURST, key="n1", status=FlagStatus.CONFIRMED
+    )
+    flag.ballots.set(ballots[:2])
+
+    html = _as(client, world, role=Role.EVALUATOR).get(_detail(campaign)).content.decode()
+
+    assert "已投票 4 人" in html and "其中确认异常 2 票" in html
+    assert 'data-testid="confirmed-2"' in html and 'data-testid="confirmed-1"' not in html
+    assert 'data-testid="confirmed-note"' in html
 
 
 def test_sibling_station_sees_nothing(client, world):

@@ -30,9 +30,14 @@ from minyi.votes.models import (
     CampaignKind,
     CampaignStatus,
     ChainHead,
+    FlagKind,
+    FlagStatus,
     Option,
     PaperSheet,
+    StuffingFlag,
 )
+from minyi.votes.selectors import campaign_actions_for
+from minyi.votes.stuffing import flag_decide
 from minyi.votes.tests.factories import make_campaign
 
 pytestmark = pytest.mark.django_db
@@ -331,6 +336,27 @@ def test_publish_waits_for_every_paper_sheet(world, boss, now):
     assert (error.code, error.status) == ("paper_pending", 409)
     campaign.refresh_from_db()
     assert campaign.status == S.CLOSED
+
+
+def test_publish_waits_for_every_stuffing_flag_to_be_reviewed(world, boss, now):
+    campaign = make_campaign(world, status=S.CLOSED)
+    flags = [
+        StuffingFlag.objects.create(campaign=campaign, kind=FlagKind.DEVICE_BURST, key=key)
+        for key in ("d1", "d2")
+    ]
+    flag_decide(boss, flags[0], status=FlagStatus.CONFIRMED, note="核实为刷票", now=now)
+    # The page offers no button and the service refuses: one rule.
+    assert "publish" not in campaign_actions_for(boss, campaign, now=now)
+
+    error = _refused(campaign_publish, boss, campaign, now=now)
+
+    assert (error.code, error.status) == ("flags_open", 409)
+    assert str(error.message) == "还有刷票嫌疑未复核，复核后才能公布结果。"
+    campaign.refresh_from_db()
+    assert campaign.status == S.CLOSED
+    flag_decide(boss, flags[1], status=FlagStatus.CLEARED, note="同一单位集中投票", now=now)
+    assert "publish" in campaign_actions_for(boss, campaign, now=now)
+    assert campaign_publish(boss, campaign, now=now).status == S.PUBLISHED
 
 
 def test_close_due_closes_only_open_campaigns_past_their_time(world, now):

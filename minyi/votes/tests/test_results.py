@@ -12,10 +12,12 @@ from openpyxl import load_workbook
 from minyi.core.errors import ApplicationError
 from minyi.votes.ballots import ballot_cast
 from minyi.votes.models import (
+    Ballot,
     CampaignKind,
     ChainEntry,
     ChainHead,
     FlagKind,
+    FlagStatus,
     PaperSheet,
     StuffingFlag,
 )
@@ -63,7 +65,7 @@ def _figures(tally):
 def test_tally_counts_channels_apart_and_together(campaign):
     tally = campaign_tally(campaign)
 
-    assert tally["turnout"] == {"online": 3, "paper": 2, "total": 5}
+    assert tally["turnout"] == {"online": 3, "paper": 2, "total": 5, "confirmed": 0}
     assert _figures(tally) == [
         (1, 2, 1, 3, pytest.approx(0.6)),
         (2, 2, 0, 2, pytest.approx(0.4)),
@@ -89,6 +91,42 @@ def test_tally_counts_rejections_and_open_flags_apart_from_ballots(campaign):
     assert (tally["rejections"], tally["flags_open"]) == (1, 1)
 
 
+def _flag(campaign, ballots, status, key):
+    flag = StuffingFlag.objects.create(
+        campaign=campaign, kind=FlagKind.NETWORK_BURST, key=key, status=status
+    )
+    flag.ballots.set(ballots)
+    return flag
+
+
+def test_ballots_of_confirmed_flags_stay_counted_and_are_reported_apart(campaign):
+    suspicious = [_vote(campaign, [2, 4]), _vote(campaign, [2])]
+    cleared = _vote(campaign, [1])
+    _flag(campaign, suspicious, FlagStatus.CONFIRMED, "n1")
+    # A ballot in two confirmed flags is one ballot; cleared and open flags do not count.
+    _flag(campaign, suspicious[:1], FlagStatus.CONFIRMED, "n2")
+    _flag(campaign, [cleared], FlagStatus.CLEARED, "n3")
+    _flag(campaign, [cleared], FlagStatus.OPEN, "n4")
+
+    tally = campaign_tally(campaign)
+
+    assert tally["turnout"] == {"online": 6, "paper": 2, "total": 8, "confirmed": 2}
+    assert [(row["total"], row["confirmed"]) for row in tally["options"]] == [
+        (4, 0),
+        (4, 2),
+        (3, 0),
+        (1, 1),
+    ]
+    assert Ballot.objects.filter(campaign=campaign).count() == 8  # nothing deleted
+
+    book = load_workbook(io.BytesIO(campaign_export(campaign)))
+    votes = _rows(book["得票"])
+    assert votes[0][6] == "其中确认异常"
+    assert [row[6] for row in votes[1:]] == [0, 2, 0, 1]
+    summary = {row[0]: row[1:] for row in _rows(book["投票情况"]) if row and row[0]}
+    assert summary["其中确认异常（刷票复核确认，已计入合计）"][0] == 2
+
+
 def test_tally_reads_positions_past_nine(world):
     campaign = make_campaign(world, kind=CampaignKind.SINGLE, options=12)
     _vote(campaign, [12])
@@ -102,12 +140,13 @@ def test_tally_reads_positions_past_nine(world):
 
 
 def test_tally_queries_do_not_grow_with_ballots(campaign, django_assert_num_queries):
-    # Options, the one aggregate of ballots per channel, rejections, open flags.
-    with django_assert_num_queries(4):
+    # Options, the one aggregate of ballots per channel, the one of confirmed-flag ballots,
+    # rejections, open flags.
+    with django_assert_num_queries(5):
         campaign_tally(campaign)
     for i in range(10):
         _vote(campaign, [1 + i % 4])
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         tally = campaign_tally(campaign)
     assert tally["turnout"]["total"] == 15
 
@@ -115,7 +154,7 @@ def test_tally_queries_do_not_grow_with_ballots(campaign, django_assert_num_quer
 def test_tally_of_a_campaign_without_ballots(world):
     campaign = make_campaign(world, options=3)
     tally = campaign_tally(campaign)
-    assert tally["turnout"] == {"online": 0, "paper": 0, "total": 0}
+    assert tally["turnout"] == {"online": 0, "paper": 0, "total": 0, "confirmed": 0}
     assert [row["share"] for row in tally["options"]] == [0.0, 0.0, 0.0]
 
 
@@ -133,7 +172,7 @@ def test_export_holds_the_figures_and_no_personal_data(campaign):
     book = load_workbook(io.BytesIO(campaign_export(campaign)))
 
     votes = _rows(book["得票"])
-    assert votes[0] == ("编号", "候选项", "网上投票", "纸质票选表", "合计", "得票率")
+    assert votes[0][:6] == ("编号", "候选项", "网上投票", "纸质票选表", "合计", "得票率")
     assert [row[:5] for row in votes[1:]] == [
         (1, "候选项目1", 2, 1, 3),
         (2, "候选项目2", 2, 0, 2),

@@ -253,6 +253,35 @@ class TestPages:
         assert "15700001000" not in html
         assert 'data-testid="decide-form"' in html
 
+    @staticmethod
+    def _ballot_table(html: str) -> str:
+        return html.split('data-testid="flag-ballots"', 1)[1].split("</section>", 1)[0]
+
+    def test_a_flag_never_shows_a_mobile_with_its_choices_nor_a_seq(self, client, stuffed, world):
+        campaign, now = stuffed
+        flags = {f.kind: f for f in stuffing_detect(campaign, now=now)}
+        client.force_login(world.user("a2", Role.SUPERVISOR))
+
+        def table(kind):
+            url = reverse("votes:flag_detail", args=[campaign.pk, flags[kind].pk])
+            return self._ballot_table(client.get(url).content.decode())
+
+        run = table(FlagKind.MOBILE_RUN)
+        assert "157****1000" in run and "<th>选择</th>" not in run
+        same = table(FlagKind.IDENTICAL_BURST)
+        assert "<th>选择</th>" in same and "1、2、3" in same
+        assert "186****" not in same and "<th>手机号</th>" not in same
+        burst = table(FlagKind.NETWORK_BURST)
+        assert "<th>手机号</th>" not in burst and "<th>选择</th>" not in burst
+        assert "139****" not in burst
+        for html in (run, same, burst):
+            assert "<th>序号</th>" not in html
+        # Times to the minute: no seconds that could single out a public receipt.
+        ballot = flags[FlagKind.IDENTICAL_BURST].ballots.order_by("cast_at").first()
+        minute = timezone.localtime(ballot.cast_at).strftime("%Y-%m-%d %H:%M")
+        assert f"{minute}</td>" in same
+        assert f"{minute}:" not in same
+
     def test_deciding_through_the_page(self, client, stuffed, world):
         campaign, now = stuffed
         flag = stuffing_detect(campaign, now=now)[0]
@@ -267,14 +296,21 @@ class TestPages:
     def test_flag_list_and_every_kind_of_detail(self, client, stuffed, world):
         campaign, now = stuffed
         flags = stuffing_detect(campaign, now=now)
-        client.force_login(world.user("a2", Role.UNIT_LEADER))
+        client.force_login(world.user("a2", Role.SUPERVISOR))
         html = client.get(reverse("votes:flag_list", args=[campaign.pk])).content.decode()
         for flag in flags:
             assert f"#{flag.pk}" in html
             detail = client.get(reverse("votes:flag_detail", args=[campaign.pk, flag.pk]))
-            text = detail.content.decode()
-            assert "请人工复核" in text
-            assert 'data-testid="decide-form"' not in text  # a leader reads, does not decide
+            assert "请人工复核" in detail.content.decode()
+
+    def test_flags_are_for_supervisors_only(self, client, stuffed, world):
+        campaign, now = stuffed
+        flag = stuffing_detect(campaign, now=now)[0]
+        for role in (Role.UNIT_LEADER, Role.EVALUATOR):
+            client.force_login(world.user("a2", role))
+            assert client.get(reverse("votes:flag_list", args=[campaign.pk])).status_code == 403
+            url = reverse("votes:flag_detail", args=[campaign.pk, flag.pk])
+            assert client.get(url).status_code == 403
 
     def test_chain_verify_page_reports_ok_and_the_failing_seq(self, client, world):
         campaign = make_campaign(world)
