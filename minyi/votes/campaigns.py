@@ -27,6 +27,7 @@ from minyi.orgs.roles import has_perm
 from minyi.orgs.selectors import scope_q
 from minyi.votes import chain
 from minyi.votes.access import VOTE_MANAGE
+from minyi.votes.ballots import campaign_cache_forget
 from minyi.votes.models import (
     CAMPAIGN_LIFECYCLE,
     MAX_OPTIONS,
@@ -382,6 +383,7 @@ def campaign_close(actor, campaign: Campaign, now=None) -> Campaign:
         note = _("提前截止") if now < current.closes_at else ""
         current = CAMPAIGN_LIFECYCLE.move(current, actor=actor, to=S.CLOSED, note=note, now=now)
         chain.head_publish(current, now=now)
+    campaign_cache_forget(current)
     return current
 
 
@@ -397,6 +399,7 @@ def campaign_publish(actor, campaign: Campaign, now=None) -> Campaign:
             current, actor=actor, to=S.PUBLISHED, now=now, published_at=now
         )
         chain.head_publish(current, now=now)
+    campaign_cache_forget(current)
     return current
 
 
@@ -417,5 +420,6 @@ def campaigns_close_due(now=None) -> int:
                 current, actor=None, to=S.CLOSED, note=_("到达截止时间"), now=now
             )
             chain.head_publish(current, now=now)
-            closed += 1
+        campaign_cache_forget(current)
+        closed += 1
     return closed

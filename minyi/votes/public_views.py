@@ -30,7 +30,12 @@ from minyi.core.pii import mask_mobile
 from minyi.verification.models import OtpPurpose
 from minyi.verification.services import session_forget, session_verified_mobile
 from minyi.verification.views import proven_mobile, send_code, wants_code
-from minyi.votes.ballots import ballot_by_receipt, ballot_cast, selection_vector
+from minyi.votes.ballots import (
+    ballot_by_receipt,
+    ballot_cast,
+    campaign_option_numbers,
+    selection_vector,
+)
 from minyi.votes.models import (
     Ballot,
     Campaign,
@@ -258,7 +263,8 @@ def ballot(request, code):
             # The window and the choices first: a code is not spent on a ballot refused anyway.
             if refusal is not None:
                 raise refusal
-            selection_vector(campaign, data["choices"])
+            option_numbers = campaign_option_numbers(campaign)
+            selection_vector(campaign, data["choices"], option_numbers)
             mobile = proven_mobile(
                 request,
                 mobile=data["mobile"],
@@ -274,6 +280,7 @@ def ballot(request, code):
                 id_number=data.get("id_number", ""),
                 ip=client_ip(request),
                 device=device_id,
+                option_numbers=option_numbers,
             )
         except ApplicationError as exc:
             _form_error(form, exc)

@@ -261,3 +261,21 @@ def test_choices_must_be_integers_not_booleans_or_strings(client, world):
         )
         assert response.status_code == 422, choices
     assert not Ballot.objects.exists()
+
+
+def test_a_voter_costs_few_statements(client, world, django_assert_max_num_queries):
+    """The hot path stays set-based (docs/performance.md, Votes): a code request is the lock
+    upsert, one statement for every limit, the code and its SMS; a ballot is the lock, the
+    code, then the campaign's lock, one read of the tip and duplicates, and two inserts. The
+    campaign is read once per couple of seconds, not per request. (Counts include the test's
+    savepoints, two per transaction, and PostgreSQL's `SET LOCAL`.)"""
+    campaign = make_campaign(world)
+    # A first voter: the campaign is now in the cache and the chain has a tip
+    first = "13800001000"
+    response = cast(client, campaign, [1], code=ask_code(client, campaign, first), mobile=first)
+    assert response.status_code == 201
+    with django_assert_max_num_queries(7):
+        assert ask(client, campaign).status_code == 202
+    code = latest_code(normalize_mobile(MOBILE))
+    with django_assert_max_num_queries(12):
+        assert cast(client, campaign, [1, 2], code=code).status_code == 201
