@@ -10,6 +10,8 @@ from ninja.errors import AuthenticationError, ValidationError
 from ninja.renderers import JSONRenderer
 
 from minyi.cases.api import router as cases_router
+from minyi.community.api_incidents import router as community_incidents_router
+from minyi.community.api_patrol import router as community_patrol_router
 from minyi.core.audit import audit_record
 from minyi.core.errors import ApplicationError
 from minyi.core.models import AuditAction, AuditOutcome
@@ -37,6 +39,8 @@ api.add_router("/v1/", orgs_router)
 api.add_router("/v1/", perception_router)
 api.add_router("/v1/", cases_router)
 api.add_router("/v1/", votes_router)
+api.add_router("/v1/", community_incidents_router)
+api.add_router("/v1/", community_patrol_router)
 
 
 @api.exception_handler(ApplicationError)

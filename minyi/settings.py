@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "minyi.polls",
     "minyi.accountability",
     "minyi.votes",
+    "minyi.community",
     "minyi.assessment",
 ]
 

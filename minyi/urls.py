@@ -38,6 +38,7 @@ urlpatterns = [
     path("dashboards/", include("minyi.dashboards.urls")),
     path("warnings/", include("minyi.warnings.urls")),
     path("c/votes/", include("minyi.votes.public_urls")),
+    path("c/community/", include("minyi.community.public_urls")),
     path("c/", include("minyi.portal.urls")),
     path("opinions/", include("minyi.opinions.urls")),
     path("cases/", include("minyi.cases.urls")),
@@ -45,6 +46,7 @@ urlpatterns = [
     path("assessment/", include("minyi.assessment.urls")),
     path("accountability/", include("minyi.accountability.urls")),
     path("votes/", include("minyi.votes.urls")),
+    path("community/", include("minyi.community.urls")),
     # The officer directory: citizen pages under /c/, staff pages under /directory/.
     path("", include("minyi.directory.urls")),
     path("", include("minyi.console.urls")),

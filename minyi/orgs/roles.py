@@ -54,6 +54,11 @@ class Perm:
     VOTE_KEY = "vote.key"  # key in paper ballots (票选表录入)
     VOTE_AUDIT = "vote.audit"  # settle keying mismatches, review stuffing flags, verify
     ACTION_UPDATE = "action.update"  # the responsible unit: milestones and progress updates
+    # Capability 6: community safety (社区安全): the grid, colours, patrols, community work.
+    GRID_VIEW = "grid.view"
+    GRID_MANAGE = "grid.manage"  # import the grid, populations, incidents, pings; patrol rules
+    INCIDENT_LOCATION = "incident.location"  # exact incident places and times (police only)
+    COMMUNITY_WORK = "community.work"  # responsibility lists, household visits, notices
 
 
 _SEE = {
@@ -88,6 +93,8 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
             Perm.VOTE_VIEW,
             Perm.VOTE_MANAGE,
             Perm.VOTE_KEY,
+            Perm.GRID_VIEW,
+            Perm.GRID_MANAGE,
         }
     ),
     Role.SUPERVISOR: frozenset(
@@ -118,6 +125,10 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
             Perm.VOTE_VIEW,
             Perm.VOTE_MANAGE,
             Perm.VOTE_AUDIT,
+            Perm.GRID_VIEW,
+            Perm.GRID_MANAGE,
+            Perm.INCIDENT_LOCATION,
+            Perm.COMMUNITY_WORK,
         }
     ),
     Role.EVALUATOR: frozenset(
@@ -155,6 +166,9 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
             Perm.ACCOUNTABILITY_REPLY,
             Perm.VOTE_VIEW,
             Perm.ACTION_UPDATE,
+            Perm.GRID_VIEW,
+            Perm.INCIDENT_LOCATION,
+            Perm.COMMUNITY_WORK,
         }
     ),
 }

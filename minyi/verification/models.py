@@ -21,6 +21,8 @@ class OtpPurpose(models.TextChoices):
     # Subject: the campaign's code, so a code asked for one campaign votes in no other.
     VOTE = "vote", _("投票")
     ACTION_FOLLOW = "action_follow", _("关注实事进展")
+    # Subject: the community's grid code.
+    NOTICE_SUBSCRIBE = "notice_subscribe", _("订阅安全提醒")
 
 
 class OtpChallenge(models.Model):

@@ -39,6 +39,8 @@ class SmsPurpose(models.TextChoices):
     POLL = "poll", _("民意测评邀请")
     # An update of a public-benefit action the citizen follows (惠民实事进展).
     ACTION_UPDATE = "action_update", _("实事进展通知")
+    # A community's safety notice to its subscribers (治安通报、安全提醒).
+    SAFETY_NOTICE = "safety_notice", _("安全提醒")
 
 
 class OutboundSms(models.Model):

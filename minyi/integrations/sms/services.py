@@ -45,6 +45,7 @@ UNSOLICITED = (
     SmsPurpose.INBOX_REPLY,
     SmsPurpose.POLL,
     SmsPurpose.ACTION_UPDATE,
+    SmsPurpose.SAFETY_NOTICE,
 )
 
 

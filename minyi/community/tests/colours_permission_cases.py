@@ -1,0 +1,3 @@
+"""Permission-matrix cases: the colours pages of community safety."""
+
+COLOURS_CASES = {}

@@ -1,0 +1,3 @@
+"""Permission-matrix cases: the grid pages of community safety."""
+
+GRID_CASES = {}

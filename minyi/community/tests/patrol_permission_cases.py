@@ -1,0 +1,3 @@
+"""Permission-matrix cases: the patrol pages of community safety."""
+
+PATROL_CASES = {}

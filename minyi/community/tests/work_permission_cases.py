@@ -1,0 +1,3 @@
+"""Permission-matrix cases: the work pages of community safety."""
+
+WORK_CASES = {}

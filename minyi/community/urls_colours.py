@@ -1,0 +1,3 @@
+"""Filled in by issue 16 (see urls.py)."""
+
+urlpatterns = []
