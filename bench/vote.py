@@ -538,7 +538,7 @@ def check_campaign(campaign, phase: Phase, expected: int) -> list[str]:
 
 def table_sizes() -> dict[str, int]:
     from minyi.integrations.sms.models import OutboundSms
-    from minyi.verification.models import OtpChallenge, ThrottleHit
+    from minyi.verification.models import OtpChallenge
     from minyi.votes.models import Ballot, ChainEntry
 
     return {
@@ -546,7 +546,6 @@ def table_sizes() -> dict[str, int]:
         "chain entries": ChainEntry.objects.count(),
         "codes (OtpChallenge)": OtpChallenge.objects.count(),
         "outbox (OutboundSms)": OutboundSms.objects.count(),
-        "throttle hits": ThrottleHit.objects.count(),
     }
 
 
