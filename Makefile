@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench-ingest bench-sms bench-dashboard bench-portal bench-assessment bench-vote lint format check-migrations demo messages system-deps clean
+.PHONY: run test bench-ingest bench-sms bench-dashboard bench-portal bench-assessment bench-vote bench-patrol lint format check-migrations demo messages system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,7 @@ run: $(STAMP) .env var
 	$(BIN)/python manage.py demo_portal
 	$(BIN)/python manage.py demo_assessment
 	$(BIN)/python manage.py demo_votes
+	$(BIN)/python manage.py demo_community
 	@echo "\n==> Open http://127.0.0.1:8000 and sign in with an account above. Ctrl-C stops.\n"
 	@# The demo works at any hour: the running demo's SMS are not held back by quiet hours
 	@# (demo mode only; 模拟手机 says so). Set here, not in .env, so the history above keeps
@@ -44,6 +45,7 @@ demo: $(STAMP) .env var
 	$(BIN)/python manage.py demo_portal
 	$(BIN)/python manage.py demo_assessment
 	$(BIN)/python manage.py demo_votes
+	$(BIN)/python manage.py demo_community
 
 ## test: the whole suite, browser and Kannel tests included (SQLite unless MINYI_DATABASE_URL)
 test: $(STAMP) .env var system-deps
@@ -77,6 +79,10 @@ bench-assessment: $(STAMP)
 ## bench-vote: vote API ballots/s vs a hello-world view; 45,000 voters in 10 min (~20 min; --tenth)
 bench-vote: $(STAMP)
 	$(BIN)/python bench/vote.py $(ARGS)
+
+## bench-patrol: patrol passes pings/s vs a raw SELECT; ingest vs COPY; 50 units × 3 days (~5 min; --tenth)
+bench-patrol: $(STAMP)
+	$(BIN)/python bench/patrol.py $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -218,6 +218,8 @@ WORKER_SCHEDULE = {
     "votes_close": {"task": "minyi.votes.tasks.votes_close_due_task", "every": 60},
     "votes_heads": {"task": "minyi.votes.tasks.votes_heads_publish_task", "every": 3600},
     "votes_stuffing": {"task": "minyi.votes.tasks.votes_stuffing_detect_task", "every": 600},
+    "community_colours": {"task": "minyi.community.tasks.community_colours_task", "every": 86400},
+    "community_passes": {"task": "minyi.community.tasks.community_passes_task", "every": 3600},
     "tagger_train": {
         "task": "minyi.insight.tasks.tagger_train_task", "every": 86400, "at_start": False
     },

@@ -51,6 +51,17 @@ _NAV_GROUPS = [
         ],
     ),
     (
+        _("社区安全"),
+        [
+            ("community:area_list", _("网格地图"), Perm.GRID_VIEW, "map"),
+            ("community:colour_report", _("三色管理"), Perm.GRID_VIEW, "alert"),
+            ("community:patrol", _("巡逻见警率"), Perm.GRID_VIEW, "route"),
+            ("community:visit_list", _("社区走访"), Perm.COMMUNITY_WORK, "home"),
+            ("community:duty_list", _("责任清单"), Perm.COMMUNITY_WORK, "clipboard"),
+            ("community:notice_list", _("安全提醒"), Perm.COMMUNITY_WORK, "bell"),
+        ],
+    ),
+    (
         _("数据与预警"),
         [
             ("dashboards:index", _("数据看板"), Perm.DASHBOARD_VIEW, "chart"),

@@ -47,7 +47,14 @@ PUBLIC = {
 
 # Integration endpoints authenticated by API key, scoped to the key's subtree
 # (perception/tests/test_ingest_api.py covers wrong keys and other subtrees).
-API_KEY_ONLY = {"api:events_ingest_api", "api:cases_upsert_api", "api:cases_progress_add_api"}
+API_KEY_ONLY = {
+    "api:events_ingest_api",
+    "api:cases_upsert_api",
+    "api:cases_progress_add_api",
+    "api:community_incidents_ingest_api",  # community/tests/test_incidents.py
+    "api:patrol_pings_ingest_api",  # community/tests/test_patrol_api.py
+    "api:patrol_checkins_ingest_api",
+}
 
 
 def _audit_marker(world):
@@ -230,9 +237,9 @@ def test_every_url_has_a_case():
     # verification/tests (codes), directory/tests, opinions/tests/test_public_views.py and
     # cases/tests (a confidential case answers like a wrong number), votes/tests (ballots);
     # none of them shows a staff page's data.
-    citizen = {name for name in names if name.startswith(("portal:", "votes_public:"))} | {
-        f"directory:{pattern.name}" for pattern in directory_urls.citizen_urlpatterns
-    }
+    citizen = {
+        name for name in names if name.startswith(("portal:", "votes_public:", "community_public:"))
+    } | {f"directory:{pattern.name}" for pattern in directory_urls.citizen_urlpatterns}
     uncovered = names - PUBLIC - API_KEY_ONLY - citizen - set(CASES)
     assert not uncovered, f"URLs without a permission-matrix case: {sorted(uncovered)}"
     assert not set(CASES) - names, "cases for URLs that no longer exist"
