@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench-ingest bench-sms bench-dashboard bench-portal bench-assessment bench-vote bench-patrol lint format check-migrations demo messages system-deps clean
+.PHONY: run test bench-ingest bench-sms bench-dashboard bench-portal bench-assessment bench-vote bench-patrol bench-colours lint format check-migrations demo messages system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -83,6 +83,10 @@ bench-vote: $(STAMP)
 ## bench-patrol: patrol passes pings/s vs a raw SELECT; ingest vs COPY; 50 units × 3 days (~5 min; --tenth)
 bench-patrol: $(STAMP)
 	$(BIN)/python bench/patrol.py $(ARGS)
+
+## bench-colours: colours_compute for 5,000 communities vs a raw SQL count by community (~1 min; --tenth)
+bench-colours: $(STAMP)
+	$(BIN)/python bench/colours.py $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
