@@ -242,7 +242,8 @@ class PingFlag(models.TextChoices):
 class PatrolPing(models.Model):
     """A GPS ping of a patrol unit (巡逻车、巡逻组的定位点). Pings that cannot be true (an
     impossible speed from the last good one, a place outside the city) are kept with their
-    flag, shown and left out of the passes. A repeat of (unit, time) is the same ping."""
+    flag, shown and left out of the passes. A repeat of (station, unit, time) is the same ping:
+    unit names ("1号车") repeat from station to station."""
 
     station = models.ForeignKey("orgs.OrgUnit", on_delete=models.PROTECT, related_name="+")
     unit_code = models.CharField(_("巡逻单元"), max_length=40)
@@ -256,7 +257,9 @@ class PatrolPing(models.Model):
         verbose_name = _("巡逻定位")
         verbose_name_plural = _("巡逻定位")
         constraints = [
-            models.UniqueConstraint(fields=["unit_code", "at"], name="community_ping_once"),
+            models.UniqueConstraint(
+                fields=["station", "unit_code", "at"], name="community_ping_once_per_station"
+            ),
         ]
         indexes = [models.Index(fields=["station", "at"], name="ping_station_idx")]
 
