@@ -1,25 +1,18 @@
 """Incident ingest for integrating systems (警情系统): POST /api/v1/community/incidents, with an
 integration key (ApiKey) scoped to its unit's subtree."""
 
-import re
 from datetime import UTC, datetime
 
-from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
-from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from ninja import Field, Router, Schema, Status
-from pydantic import AwareDatetime, ValidationError, field_validator
+from pydantic import AwareDatetime, field_validator
 
-from minyi.community.incidents import MAX_BATCH, ItemResult, incidents_ingest
-from minyi.core.jsonbody import json_body
+from minyi.community.incidents import MAX_BATCH, incidents_ingest
+from minyi.core.batches import NOT_TEXT, BatchOut, batch_answer, batch_read, batch_validate
 from minyi.core.schemas import ErrorOut, request_body_schema
 from minyi.orgs.api_auth import ApiKeyAuth
-from minyi.perception.schemas import printable
 
 router = Router(tags=["community"])
-
-# JSON can carry lone surrogates and NUL, which no database stores as text.
-_NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 class IncidentIn(Schema):
@@ -43,25 +36,9 @@ class IncidentIn(Schema):
     @field_validator("source", "external_id", "category", "area")
     @classmethod
     def _plain_text(cls, value: str) -> str:
-        if _NOT_TEXT.search(value):
+        if NOT_TEXT.search(value):
             raise ValueError("contains control characters or invalid Unicode")
         return value
-
-
-class ItemOut(Schema):
-    index: int
-    external_id: str
-    status: str = Field(description="accepted | duplicate | rejected")
-    id: int | None = None
-    code: str = ""
-    message: str = ""
-
-
-class BatchOut(Schema):
-    accepted: int
-    duplicates: int
-    rejected: int
-    items: list[ItemOut]
 
 
 BATCH_SCHEMA = {
@@ -76,29 +53,6 @@ BATCH_SCHEMA = {
         }
     },
 }
-
-
-def _validate_items(raw_items: list) -> tuple[list[tuple[int, dict]], dict[int, ItemResult]]:
-    valid, rejected = [], {}
-    for index, raw in enumerate(raw_items):
-        try:
-            valid.append((index, IncidentIn.model_validate(raw).model_dump()))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            external_id = printable(raw.get("external_id", "")) if isinstance(raw, dict) else ""
-            rejected[index] = ItemResult(
-                index,
-                external_id,
-                "rejected",
-                code="invalid_item",
-                message=printable(f"{where}: {first['msg']}"),
-            )
-    return valid, rejected
-
-
-def _error(status: int, code: str, message: str):
-    return Status(status, {"code": code, "message": message})
 
 
 @router.post(
@@ -118,40 +72,11 @@ def _error(status: int, code: str, message: str):
     },
 )
 def community_incidents_ingest_api(request):
-    try:
-        body = json_body(request.body or b"null")
-    except RequestDataTooBig:
-        return _error(
-            413,
-            "request_too_large",
-            _("请求体超过 %(mb)d MB，请分批发送。")
-            % {"mb": settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 2**20},
-        )
-    except (ValueError, UnicodeDecodeError):
-        body = None
-    if not isinstance(body, dict) or not isinstance(body.get("incidents"), list):
-        return _error(422, "malformed_batch", _('请求体应为 JSON 对象：{"incidents": [...]}。'))
-    raw_items = body["incidents"]
-    if len(raw_items) > MAX_BATCH:
-        return _error(413, "batch_too_large", _("一批最多 %(max)d 条警情。") % {"max": MAX_BATCH})
-    if not raw_items:
-        return _error(422, "empty_batch", _("批次中没有警情。"))
-    valid, rejected = _validate_items(raw_items)
-    results = incidents_ingest(items=[item for _, item in valid], scope_unit=request.auth.unit)
-    for (index, _item), result in zip(valid, results, strict=True):
-        result.index = index
-        rejected[index] = result
-    items = [rejected[i] for i in range(len(raw_items))]
-    counts = {
-        s: sum(1 for r in items if r.status == s) for s in ("accepted", "duplicate", "rejected")
-    }
-    status = 200 if not counts["rejected"] else 422 if counts["rejected"] == len(items) else 207
-    return Status(
-        status,
-        {
-            "accepted": counts["accepted"],
-            "duplicates": counts["duplicate"],
-            "rejected": counts["rejected"],
-            "items": [vars(r) for r in items],
-        },
+    raw_items = batch_read(
+        request, key="incidents", max_items=MAX_BATCH, noun=pgettext("batch items", "警情")
     )
+    if isinstance(raw_items, Status):
+        return raw_items
+    valid, rejected = batch_validate(raw_items, IncidentIn)
+    results = incidents_ingest(items=[item for _, item in valid], scope_unit=request.auth.unit)
+    return batch_answer(len(raw_items), valid, results, rejected)

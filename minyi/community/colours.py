@@ -4,7 +4,8 @@ there is too little to go on), and the monthly report of where prevention effort
 
 The statistics (rule `RULE_VERSION`), for the communities of a bureau and a month M:
 - observed O = incidents in the 12 months ending with M; population P = the mean monthly
-  population (registered + floating) over those months with data (none: grey, "no population");
+  population (registered + floating) over those months with data (none: grey, "no population"),
+  a month's figure from the highest level with data (`community_populations`);
 - city rate r = ΣO / ΣP, expected E = r·P;
 - empirical-Bayes smoothing (Clayton & Kaldor 1987; Marshall 1991): the relative risk has a
   Gamma prior fitted by the method of moments, m = ΣO/ΣE (= 1 here by construction) and
@@ -14,9 +15,12 @@ The statistics (rule `RULE_VERSION`), for the communities of a bureau and a mont
 - this month's signal: grey when E < 5; red when the smoothed ratio ≥ 1.5 and p < 0.01;
   orange when the smoothed ratio ≥ 1.2 or p < 0.05; green otherwise;
 - the colour shown changes only when the signal has said the same two months in a row (else
-  last month's colour stays). Choices: a community without last month's row (its first month)
-  shows its signal; grey ("too little data") shows at once, because no colour should stand on
-  data we no longer have, and leaving grey again takes the usual two months.
+  the previous colour stays). The previous row is the latest earlier one: after a missing
+  month it is no confirmation, so the colour changes only once two consecutive computed months
+  agree; recomputing a month recomputes the later months stored, in order. Choices: a
+  community without any earlier row (its first month) shows its signal; grey ("too little
+  data") shows at once, because no colour should stand on data we no longer have, and leaving
+  grey again takes the usual two months.
 
 The statistics are plain numpy on arrays (`colour_signals`, `colour_persist`), so the
 simulations in the tests and a 5,000-area city run without the database.
@@ -28,7 +32,7 @@ from datetime import date, datetime, time
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, OuterRef, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from scipy import stats
@@ -44,7 +48,7 @@ from minyi.community.models import (
 from minyi.community.selectors import area_scope_q
 from minyi.orgs.models import OrgUnit
 
-RULE_VERSION = "grid-colour-2026.1"
+RULE_VERSION = "grid-colour-2026.2"  # .2: population by level, persistence after a gap
 WINDOW_MONTHS = 12
 MIN_EXPECTED = 5.0  # grey below this many incidents expected
 RED_RATIO, RED_P = 1.5, 0.01
@@ -140,14 +144,19 @@ def colour_signals(observed, population) -> Signals:
     )
 
 
-def colour_persist(signal, previous_signal, previous_colour) -> np.ndarray:
-    """The colour shown: the signal when last month's signal was the same (two in a row), else
-    last month's colour. "" in `previous_*` means no row last month: the signal shows. Grey
-    shows at once (see the module docstring)."""
+def colour_persist(signal, previous_signal, previous_colour, consecutive=True) -> np.ndarray:
+    """The colour shown: the signal when the previous row's signal was the same (two in a row),
+    else the previous row's colour. The previous row is the latest earlier one; `consecutive`
+    (per area, or one value for all) says it is last month's: after a gap it is no
+    confirmation, so the earlier colour stays until two consecutive computed months agree.
+    "" in `previous_*` means no earlier row: the signal shows. Grey shows at once (see the
+    module docstring)."""
     signal = np.asarray(signal, dtype=object)
     previous_signal = np.asarray(previous_signal, dtype=object)
     previous_colour = np.asarray(previous_colour, dtype=object)
-    kept = np.where(signal == previous_signal, signal, previous_colour)
+    consecutive = np.broadcast_to(np.asarray(consecutive, dtype=bool), signal.shape)
+    confirmed = (signal == previous_signal) & consecutive
+    kept = np.where(confirmed, signal, previous_colour)
     colour = np.where(previous_colour == "", signal, kept)
     return np.where(signal == Colour.GREY.value, signal, colour)
 
@@ -165,37 +174,66 @@ def ratio_interval(observed: int, expected: float, level: float = INTERVAL):
 # --- The monthly computation -------------------------------------------------------------------
 
 
+# The levels a community's population is read from, highest first: its own rows, else the sum
+# of its resident groups' rows, else the sum of its buildings' (and segments') rows. One level
+# only for a month: a building sits inside a group, so adding the two would count it twice.
+POPULATION_LEVELS = (
+    (AreaLevel.COMMUNITY,),
+    (AreaLevel.GROUP,),
+    (AreaLevel.BUILDING, AreaLevel.SEGMENT),
+)
+
+
+def _populations_by_month(rows) -> dict[int, dict[date, int]]:
+    """Community → month → population (registered + floating) of the `AreaPopulation` rows
+    given, by the highest level with data that month. Summed in the database by community,
+    level and month."""
+    rank = {level: i for i, levels in enumerate(POPULATION_LEVELS) for level in levels}
+    best: dict[int, dict[date, tuple[int, int]]] = defaultdict(dict)
+    for community_id, level, month, total in (
+        rows.values("area__community_id", "area__level", "month")
+        .annotate(total=Sum(F("registered") + F("floating")))
+        .values_list("area__community_id", "area__level", "month", "total")
+    ):
+        level_rank = rank[level]
+        found = best[community_id].get(month)
+        if found is None or level_rank < found[0]:
+            best[community_id][month] = (level_rank, total)
+        elif level_rank == found[0]:  # segments beside buildings: the same level
+            best[community_id][month] = (level_rank, found[1] + total)
+    return {
+        community_id: {month: total for month, (_rank, total) in sorted(by_month.items())}
+        for community_id, by_month in best.items()
+    }
+
+
+def community_populations(
+    community_ids, first_month: date, last_month: date
+) -> dict[int, dict[date, int]]:
+    """Community → month → population (registered + floating, 实有人口) for the months from
+    `first_month` to `last_month` inclusive that have data, by the highest level with data in
+    that month: the community's own row, else the sum of its resident groups' rows, else the
+    sum of its buildings' rows. Months without data are absent (never 0). The one rule for
+    every page that divides by population (the colours, the citizen page's trend)."""
+    rows = AreaPopulation.objects.filter(
+        area__community_id__in=list(community_ids),
+        month__gte=month_start(first_month),
+        month__lte=month_start(last_month),
+    )
+    return _populations_by_month(rows)
+
+
 def _populations(bureau: OrgUnit, start: date, end: date) -> dict[int, float]:
-    """Mean monthly population per community over the months with data: the community's own
-    row for a month, or else the sum of its groups' and buildings' rows that month. Summed in
-    the database: the rows by month are read only for communities with figures below them."""
+    """Mean monthly population per community of the bureau over the months in [start, end)
+    with data (`community_populations`' rule)."""
     rows = AreaPopulation.objects.filter(
         bureau.subtree_filter("area__community__station__"), month__gte=start, month__lt=end
     )
-    own = rows.filter(area__level=AreaLevel.COMMUNITY)
-    means = {
-        area_id: total / n
-        for area_id, total, n in own.values("area_id")
-        .annotate(total=Sum(F("registered") + F("floating")), n=Count("id"))
-        .values_list("area_id", "total", "n")
+    return {
+        community_id: sum(by_month.values()) / len(by_month)
+        for community_id, by_month in _populations_by_month(rows).items()
+        if by_month
     }
-    below: dict[int, dict[date, int]] = defaultdict(dict)
-    for community_id, month, total in (
-        rows.exclude(area__level=AreaLevel.COMMUNITY)
-        .values("area__community_id", "month")
-        .annotate(total=Sum(F("registered") + F("floating")))
-        .values_list("area__community_id", "month", "total")
-    ):
-        below[community_id][month] = total
-    if below:
-        months = below  # the community's own rows take precedence month by month
-        for area_id, month, registered, floating in own.filter(area__in=list(below)).values_list(
-            "area_id", "month", "registered", "floating"
-        ):
-            months[area_id][month] = registered + floating
-        for area_id, by_month in months.items():
-            means[area_id] = sum(by_month.values()) / len(by_month)
-    return means
 
 
 UPSERT_FIELDS = [
@@ -251,9 +289,28 @@ def _colours_upsert(rows: list[dict]) -> None:
 @transaction.atomic
 def colours_compute(bureau: OrgUnit, month: date, now=None) -> int:
     """Compute and store (upsert) the colours of every community of the stations in
-    `bureau`'s subtree for `month`; returns the rows written."""
+    `bureau`'s subtree for `month`, then recompute the later months already stored, oldest
+    first (each month's colour stands on the one before it); returns the rows written."""
     now = now or timezone.now()
     month = month_start(month)
+    later = list(
+        AreaColour.objects.filter(
+            bureau.subtree_filter("area__station__"),
+            area__level=AreaLevel.COMMUNITY,
+            month__gt=month,
+        )
+        .order_by("month")
+        .values_list("month", flat=True)
+        .distinct()
+    )
+    written = _colours_compute_month(bureau, month, now)
+    for when in later:
+        written += _colours_compute_month(bureau, when, now)
+    return written
+
+
+def _colours_compute_month(bureau: OrgUnit, month: date, now) -> int:
+    """One month's colours of the bureau's communities (upserted); the rows written."""
     start, end = month_window(month)
     communities = list(
         GridArea.objects.filter(
@@ -273,21 +330,30 @@ def colours_compute(bureau: OrgUnit, month: date, now=None) -> int:
         .values_list("community", "n")
     )
     populations = _populations(bureau, start, end)
+    # Each community's latest earlier row (not only last month's: a gap is no confirmation).
+    latest_earlier = (
+        AreaColour.objects.filter(area=OuterRef("area"), month__lt=month)
+        .order_by("-month")
+        .values("month")[:1]
+    )
     previous = {
-        area_id: (signal, colour)
-        for area_id, signal, colour in AreaColour.objects.filter(
+        area_id: (signal, colour, when)
+        for area_id, signal, colour, when in AreaColour.objects.filter(
             bureau.subtree_filter("area__station__"),
             area__level=AreaLevel.COMMUNITY,
-            month=month_add(month, -1),
-        ).values_list("area_id", "signal", "colour")
+            month=Subquery(latest_earlier),
+        ).values_list("area_id", "signal", "colour", "month")
     }
+    last_month = month_add(month, -1)
     observed = np.array([counts.get(pk, 0) for pk in communities], dtype=float)
     population = np.array([populations.get(pk, 0.0) for pk in communities], dtype=float)
     result = colour_signals(observed, population)
+    none = ("", "", None)
     colours = colour_persist(
         result.signal,
-        [previous.get(pk, ("", ""))[0] for pk in communities],
-        [previous.get(pk, ("", ""))[1] for pk in communities],
+        [previous.get(pk, none)[0] for pk in communities],
+        [previous.get(pk, none)[1] for pk in communities],
+        [previous.get(pk, none)[2] == last_month for pk in communities],
     )
     columns = {
         "population": np.rint(population).astype(int).tolist(),
@@ -334,7 +400,8 @@ def rule_lines() -> list[str]:
         _("规则版本：%(v)s。") % {"v": RULE_VERSION},
         _(
             "统计口径：每个社区近 12 个月（含当月）的刑事警情数，按实有人口（户籍 + 流动，"
-            "取有数据月份的平均数）折算为每万人年发案率，与全市平均水平比较。"
+            "取有数据月份的平均数；某月社区没有人口数据时取各居民小组之和，再没有时取各楼栋"
+            "之和，不重复相加）折算为每万人年发案率，与全市平均水平比较。"
         ),
         _(
             "平滑：人口少的社区偶然多几起就会显得很高，因此先把各社区的发案率向全市水平"
@@ -349,6 +416,7 @@ def rule_lines() -> list[str]:
         _("灰色（样本不足）：按全市发案率预计不到 5 起，或没有人口数据，不评颜色。"),
         _(
             "颜色只在连续两个月得出相同结论后才改变，避免一个月的波动造成颜色来回跳动；"
+            "中间缺少某月的结果时，要等连续两个已计算月份的结论相同才改变；"
             "社区第一次评色时直接显示当月结论，样本不足时立即显示灰色。"
         ),
     ]

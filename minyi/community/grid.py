@@ -34,7 +34,6 @@ from collections import defaultdict
 from datetime import date, datetime
 
 from django.db.models import OuterRef, Subquery
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from shapely.errors import ShapelyError
@@ -50,9 +49,8 @@ from minyi.community.models import (
     GridArea,
 )
 from minyi.community.selectors import areas_visible_to
-from minyi.core.errors import ApplicationError, NotFound, PermissionDenied
+from minyi.core.errors import ApplicationError, PermissionDenied
 from minyi.core.imports import (
-    ERRORS_KEPT,
     MAX_ROWS,
     UTF8,
     Column,
@@ -62,20 +60,23 @@ from minyi.core.imports import (
     Row,
     RowError,
     Table,
-    error_dict,
+    import_file_run,
     import_file_start,
     import_file_store,
-    import_progress_writer,
-    row_error,
+    import_preview,
     rows_import,
     table_read,
 )
 from minyi.core.masking import mask_text
-from minyi.core.models import ImportFile, ImportStatus
+from minyi.core.models import ImportFile
 from minyi.orgs.choices import UnitKind
 from minyi.orgs.models import OrgUnit
 from minyi.orgs.roles import has_perm
-from minyi.orgs.selectors import orgunit_root_for, scope_q
+from minyi.orgs.selectors import (
+    import_file_get_visible,
+    import_files_visible_to,
+    orgunit_root_for,
+)
 
 KIND_GRID = "community_grid"
 KIND_POPULATION = "community_population"
@@ -851,41 +852,15 @@ def _stored_table(record: ImportFile) -> Table:
     return grid_table_read(data, kind=record.kind)
 
 
-def _refuse(record: ImportFile, exc: ApplicationError) -> None:
-    error = RowError(row=1, column="", code=exc.code, message=mask_text(str(exc.message)))
-    ImportFile.objects.filter(pk=record.pk).update(
-        status=ImportStatus.REFUSED,
-        errors=[error_dict(error)],
-        result={"error_count": 1},
-        finished_at=timezone.now(),
-    )
-    record.refresh_from_db()
-
-
 def grid_file_preview(*, record: ImportFile) -> Preview:
     """What a stored file holds (the first rows checked on their own), before it is
     confirmed; a file that cannot be read at all ends "refused" and the error is raised."""
-    try:
-        table = _stored_table(record)
-    except ApplicationError as exc:
-        _refuse(record, exc)
-        raise
     checker, _run = IMPORTERS[record.kind]
-    check_row = checker(actor=record.uploaded_by)
-    errors = [row.error for row in table.rows if row.error is not None]
-    shown = table.rows[:PREVIEW_ROWS]
-    for row in shown:
-        if row.error is None:
-            try:
-                check_row(row)
-            except ApplicationError as exc:
-                errors.append(row_error(row, exc, table))
-    columns = COLUMNS[record.kind]
-    return Preview(
-        table=table,
-        columns=[(column, table.headers.get(column.name, "")) for column in columns],
-        rows=shown,
-        errors=sorted(errors, key=lambda e: e.row),
+    return import_preview(
+        record,
+        columns=COLUMNS[record.kind],
+        check_row=checker(actor=record.uploaded_by),
+        read=_stored_table,
     )
 
 
@@ -894,38 +869,17 @@ def grid_file_confirm(*, actor, record: ImportFile) -> ImportFile:
     population file of a few thousand rows takes seconds). Ends "done" or "refused"."""
     _require_manager(actor)
     import_file_start(record=record, actor=actor)
-    try:
-        table = _stored_table(record)
-    except ApplicationError as exc:
-        _refuse(record, exc)
-        return record
-    ImportFile.objects.filter(pk=record.pk).update(rows_total=len(table.rows))
     _checker, run = IMPORTERS[record.kind]
-    try:
-        report = run(actor=record.uploaded_by, table=table, progress=import_progress_writer(record))
-    except ApplicationError as exc:
-        _refuse(record, exc)
-        return record
-    except Exception:
-        _refuse(
-            record,
-            ApplicationError("import_failed", _("导入时发生内部错误，未导入任何数据。")),
-        )
-        raise
-    result = {"rows": len(report.results), "encoding": report.table.encoding_label}
-    if report.stored and record.kind == KIND_GRID:
-        result["created"] = sum(1 for r in report.results if r and r.get("created"))
-    if report.errors:
-        result["error_count"] = len(report.errors)
-    ImportFile.objects.filter(pk=record.pk).update(
-        status=ImportStatus.DONE if report.stored else ImportStatus.REFUSED,
-        rows_done=len(table.rows) if report.stored else 0,
-        errors=[error_dict(e) for e in report.errors[:ERRORS_KEPT]],
-        result=result,
-        finished_at=timezone.now(),
+
+    def run_file(record, table, progress) -> ImportReport:
+        report = run(actor=record.uploaded_by, table=table, progress=progress)
+        if report.stored and record.kind == KIND_GRID:
+            report.summary["created"] = sum(1 for r in report.results if r and r.get("created"))
+        return report
+
+    return import_file_run(
+        record.pk, columns=COLUMNS[record.kind], run=run_file, read=_stored_table
     )
-    record.refresh_from_db()
-    return record
 
 
 # --- Reads for the pages: the tree, the map --------------------------------------------------
@@ -1045,21 +999,8 @@ def month_label(day: date | datetime) -> str:
 
 def grid_imports_visible_to(user, *, kind: str):
     """The audit trail of one kind of grid import, newest first (scoped by the file's unit)."""
-    if kind not in IMPORT_KINDS:
-        return ImportFile.objects.none()
-    return (
-        ImportFile.objects.filter(scope_q(user), kind=kind)
-        .select_related("uploaded_by", "unit")
-        .order_by("-created_at", "-pk")
-    )
+    return import_files_visible_to(user, kind=kind, kinds=IMPORT_KINDS)
 
 
 def grid_import_get_visible(user, pk) -> ImportFile:
-    record = (
-        ImportFile.objects.filter(scope_q(user), kind__in=IMPORT_KINDS, pk=pk)
-        .select_related("uploaded_by", "unit")
-        .first()
-    )
-    if record is None:
-        raise NotFound()
-    return record
+    return import_file_get_visible(user, pk, kinds=IMPORT_KINDS)

@@ -9,7 +9,6 @@ Reads: counts by month and category for every grid viewer; exact times and place
 roles with INCIDENT_LOCATION (`incident_points_visible_to`)."""
 
 import math
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied
@@ -23,15 +22,17 @@ from minyi.community.access import INCIDENT_LOCATION
 from minyi.community.colours import month_add, month_start
 from minyi.community.models import AreaLevel, GridArea, Incident, IncidentCategory
 from minyi.community.selectors import area_scope_q
+from minyi.core.batches import ItemResult
 from minyi.core.errors import ApplicationError
 from minyi.core.imports import (
     Column,
     ImportReport,
     Progress,
     Row,
-    RowError,
     Table,
     cell_datetime,
+    cell_number,
+    ingest_rows,
     rows_import,
 )
 from minyi.core.masking import mask_text
@@ -59,16 +60,6 @@ _CATEGORIES = {
     **{value: value for value in IncidentCategory.values},
     **{str(label): value for value, label in IncidentCategory.choices},
 }
-
-
-@dataclass
-class ItemResult:
-    index: int
-    external_id: str
-    status: str  # accepted / duplicate / rejected
-    id: int | None = None
-    code: str = ""
-    message: str = ""
 
 
 # --- Checking one incident --------------------------------------------------------------------
@@ -285,17 +276,7 @@ INGEST_COLUMNS = {
 
 
 def _coordinate(text: str, *, column: str) -> float | None:
-    if not text:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise ApplicationError(
-            "invalid_number", _("“%(text)s”不是数字。") % {"text": text[:20]}, field=column
-        )
-    return value
+    return cell_number(text, column=column) if text else None
 
 
 def incident_checker(*, scope: OrgUnit | None, table: Table):
@@ -339,34 +320,13 @@ def incidents_import(
     scope = None if actor.is_superuser else orgunit_root_for(actor)
 
     def store(checked):
-        for start in range(0, len(checked), MAX_BATCH):
-            chunk = checked[start : start + MAX_BATCH]
-            results = incidents_ingest(
-                items=[item for _row, item in chunk], scope_unit=scope, now=now
-            )
-            for result in results:
-                row = chunk[result.index][0]
-                if result.status == "rejected":
-                    column = INGEST_COLUMNS.get(result.code, "")
-                    yield (
-                        row,
-                        RowError(
-                            row=row.number,
-                            column=column,
-                            code=result.code,
-                            message=result.message,
-                            header=table.headers.get(column, ""),
-                        ),
-                    )
-                else:
-                    yield (
-                        row,
-                        {
-                            "line": row.number,
-                            "external_id": result.external_id,
-                            "status": result.status,
-                        },
-                    )
+        return ingest_rows(
+            table,
+            checked,
+            ingest=lambda items: incidents_ingest(items=items, scope_unit=scope, now=now),
+            chunk=MAX_BATCH,
+            columns=INGEST_COLUMNS,
+        )
 
     return rows_import(
         table=table,
@@ -391,7 +351,15 @@ def incidents_visible_to(user) -> QuerySet[Incident]:
 
 def incident_counts(user, area: GridArea, *, last_month: date) -> dict:
     """Counts by month and category over the 12 months ending with `last_month`, for an area
-    `user` sees (the caller got it from `area_get_visible_to`)."""
+    `user` sees (the caller got it from `area_get_visible_to`).
+
+    Below community level a month and a category in one building, road segment or resident
+    group come close to naming an incident (place, month, kind): without INCIDENT_LOCATION
+    the counts are the area's community's instead (`counted` says whose, `folded` that they
+    were folded up); with it, the area's own."""
+    folded = area.level != AreaLevel.COMMUNITY and not has_perm(user, INCIDENT_LOCATION)
+    if folded:
+        area = area.community
     first = month_add(month_start(last_month), -11)
     end = month_add(month_start(last_month), 1)
     tz = timezone.get_current_timezone()
@@ -426,6 +394,8 @@ def incident_counts(user, area: GridArea, *, last_month: date) -> dict:
         "categories": [(c.value, c.label) for c in IncidentCategory],
         "by_category": [by_category[c] for c in IncidentCategory.values],
         "total": sum(by_category.values()),
+        "counted": area,
+        "folded": folded,
     }
 
 

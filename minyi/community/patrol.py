@@ -3,10 +3,12 @@ and check-ins (巡逻打卡) of patrol units turned into passes (巡逻经过) o
 (重点路段) and key town areas (重点区域), and the compliance of each against the bureau's rules
 (Jiaxing: ≥ 2 passes an hour on key segments at key hours, ≥ 5 a day in key areas).
 
-- Ingest (`pings_ingest`, `checkins_ingest`): a repeat of (unit, time) is a duplicate, stored
-  once; a ping implying an impossible speed from the unit's previous good ping is kept with the
-  flag "speed"; one outside the city (the bbox of the city's grid padded by `CITY_PAD_M`, or
-  China when there is no grid) with the flag "outside". Flagged pings are shown, never used.
+- Ingest (`pings_ingest`, `checkins_ingest`): a repeat of (station, unit, time) is a duplicate,
+  stored once (unit names such as "1号车" repeat from station to station, so every read is the
+  station's own); a ping implying an impossible speed from the unit's previous good ping is
+  kept with the flag "speed"; one outside the city (the bbox of the city's grid padded by
+  `CITY_PAD_M`, or China when there is no grid) with the flag "outside". Flagged pings are
+  shown, never used.
 - Passes (`passes_compute`): per unit, the track is the good pings in time order joined by
   straight lines where consecutive pings are at most `no_data_minutes` apart. A visit is a
   piece of track within `buffer_m` of a key segment's line (segment-to-segment distance, so a
@@ -286,10 +288,12 @@ def _ping_check(index: int, raw) -> tuple[ItemResult | None, dict | None]:
     return None, {"unit_code": unit_code, "at": at, "lng": lng, "lat": lat}
 
 
-def _previous_good(unit_codes: set[str], before: datetime) -> dict[str, tuple]:
-    """Per unit, its last good ping before `before` (within a day): (at, lng, lat)."""
+def _previous_good(station: OrgUnit, unit_codes: set[str], before: datetime) -> dict[str, tuple]:
+    """Per unit of `station`, its last good ping before `before` (within a day): (at, lng,
+    lat). Unit names repeat from station to station: another station's "1号车" is another car."""
+    mine = PatrolPing.objects.filter(station=station)
     latest = (
-        PatrolPing.objects.filter(
+        mine.filter(
             unit_code__in=unit_codes, flag="", at__lt=before, at__gte=before - timedelta(days=1)
         )
         .values("unit_code")
@@ -298,7 +302,7 @@ def _previous_good(unit_codes: set[str], before: datetime) -> dict[str, tuple]:
     pairs = {(row["unit_code"], row["last"]) for row in latest}
     if not pairs:
         return {}
-    rows = PatrolPing.objects.filter(
+    rows = mine.filter(
         unit_code__in={u for u, _at in pairs}, at__in={at for _u, at in pairs}
     ).values_list("unit_code", "at", "lng", "lat")
     return {u: (at, lng, lat) for u, at, lng, lat in rows if (u, at) in pairs}
@@ -308,8 +312,9 @@ def pings_ingest(
     *, station: OrgUnit | None, items: list, scope_unit: OrgUnit | None
 ) -> list[ItemResult]:
     """Store a batch of a station's pings in one INSERT. Each item is accepted (perhaps with a
-    flag), a duplicate (the same unit and time is already stored, or earlier in the batch) or
-    rejected with a code; the others are kept whatever one is."""
+    flag), a duplicate (the same unit and time is already stored for this station, or earlier
+    in the batch) or rejected with a code; the others are kept whatever one is. Every read is
+    the station's own: unit names ("1号车") repeat from station to station."""
     station = _station_check(station, scope_unit)
     if len(items) > MAX_BATCH:
         raise ApplicationError(
@@ -331,10 +336,10 @@ def pings_ingest(
         stored = {
             (u, at): (lng, lat, flag)
             for u, at, lng, lat, flag in PatrolPing.objects.filter(
-                unit_code__in=units, at__gte=min(ats), at__lte=max(ats)
+                station=station, unit_code__in=units, at__gte=min(ats), at__lte=max(ats)
             ).values_list("unit_code", "at", "lng", "lat", "flag")
         }
-        previous = _previous_good(units, min(ats))
+        previous = _previous_good(station, units, min(ats))
     else:
         stored, previous = {}, {}
     # Duplicates first (in the batch or stored), then the speed walk per unit in time order
@@ -488,7 +493,9 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 
 
 def key_areas(station: OrgUnit):
-    return GridArea.objects.filter(station=station, is_key=True, geometry__isnull=False)
+    """The station's key segments and areas, with or without a boundary: check-ins count for
+    all of them; only those with geometry are matched against GPS tracks."""
+    return GridArea.objects.filter(station=station, is_key=True)
 
 
 @dataclass
@@ -682,7 +689,7 @@ def passes_compute(station: OrgUnit, day: date, now: datetime | None = None) -> 
     lng0 = np.mean([(a.min_lng + a.max_lng) / 2 for a in areas if a.min_lng is not None] or [0])
     lat0 = np.mean([(a.min_lat + a.max_lat) / 2 for a in areas if a.min_lat is not None] or [0])
     projection = Projection(float(lng0), float(lat0))
-    targets = _targets(areas, projection, rule)
+    targets = _targets([a for a in areas if a.geometry], projection, rule)
     visits: list[Visit] = []
     if targets:
         for unit_code, (t, lng, lat) in tracks.items():
@@ -764,6 +771,7 @@ class AreaCompliance:
     met: int = 0
     failed: int = 0
     no_data: int = 0
+    in_progress: int = 0  # 进行中: the current key hour (day for areas), not judged yet
     passes: int = 0
     hours: list[int] = field(default_factory=list)
     by_hour: list[int] = field(default_factory=lambda: [0] * 24)
@@ -778,14 +786,23 @@ class AreaCompliance:
 
 
 def compliance_compute(
-    *, areas, rules: dict[int, PatrolRule], passes, coverage, checkin_hours, first: date, last: date
+    *,
+    areas,
+    rules: dict[int, PatrolRule],
+    passes,
+    coverage,
+    checkin_hours,
+    first: date,
+    last: date,
+    now: datetime,
 ) -> list[AreaCompliance]:
     """Compliance of key `areas` over first..last (local days), from plain rows:
     `passes` (area_id, entered_at), `coverage` {(station_id, local hour start): units},
     `checkin_hours` {(station_id, local hour start)}. A key segment needs
     `segment_passes_per_hour` passes in each key hour; a key area `area_passes_per_day` a
     day. A key hour (a day for areas) that falls short with no steady unit and no check-in is
-    "no data", not a failure."""
+    "no data", not a failure. Only hours (days) that have ended by `now` are judged: the
+    current one is "in progress" (进行中), counted apart like no data; later ones not at all."""
     counts: dict[tuple[int, datetime], int] = defaultdict(int)
     zone = timezone.get_current_timezone()
     results = {}
@@ -814,12 +831,18 @@ def compliance_compute(
             if result.kind == "segment":
                 for hour in result.hours:
                     moment = hour_starts[hour]
+                    if moment + timedelta(hours=1) > now:
+                        result.in_progress += int(moment <= now)
+                        continue
                     got = counts.get((result.area.pk, moment), 0)
                     covered = coverage.get((station_id, moment), 0) > 0 or (
                         (station_id, moment) in checkin_hours
                     )
                     _judge(result, got, covered)
             else:
+                if day_bounds(day)[1] > now:
+                    result.in_progress += int(day_start <= now)
+                    continue
                 got = sum(counts.get((result.area.pk, m), 0) for m in hour_starts)
                 covered = any(
                     coverage.get((station_id, m), 0) > 0 or (station_id, m) in checkin_hours
@@ -929,9 +952,13 @@ def _saw_police_latest(user, station_ids: set[int]) -> dict[int, tuple]:
 POLLS_LOOKED_AT = 8
 
 
-def patrol_overview(user, *, first: date, last: date, station=None) -> dict:
+def patrol_overview(
+    user, *, first: date, last: date, station=None, now: datetime | None = None
+) -> dict:
     """What the patrol page shows for first..last: compliance per key segment and area, the
-    segment × hour heatmap, dwell stops, flagged pings and the polls' 见警率 beside."""
+    segment × hour heatmap, dwell stops, flagged pings and the polls' 见警率 beside. Hours and
+    days not over by `now` are shown in progress, not judged."""
+    now = now or timezone.now()
     start, end = day_bounds(first)[0], day_bounds(last)[1]
     areas_qs = GridArea.objects.filter(area_scope_q(user), is_key=True).select_related("station")
     if station is not None:
@@ -965,6 +992,7 @@ def patrol_overview(user, *, first: date, last: date, station=None) -> dict:
         checkin_hours=checkin_hours,
         first=first,
         last=last,
+        now=now,
     )
     dwell_stops = [
         stop
@@ -1000,6 +1028,7 @@ def patrol_overview(user, *, first: date, last: date, station=None) -> dict:
                 "met": met,
                 "judged": judged,
                 "no_data": sum(c.no_data for c in mine),
+                "in_progress": sum(c.in_progress for c in mine),
                 "rate": met / judged if judged else None,
                 "poll": poll,
                 "saw_police": estimate,

@@ -4,19 +4,11 @@ its one-time code (OtpPurpose.NOTICE_SUBSCRIBE, subject = the community's grid c
 from django import forms
 from django.utils.translation import gettext_lazy
 
+from minyi.verification.forms import ProvenMobileForm
 
-class SubscribeForm(forms.Form):
-    mobile = forms.CharField(
-        label=gettext_lazy("手机号码"),
-        max_length=20,
-        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
-    )
-    code = forms.CharField(
-        label=gettext_lazy("短信验证码"),
-        required=False,
-        max_length=12,
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
-    )
+
+class SubscribeForm(ProvenMobileForm):
+    """Subscribe to a community's safety notices (or stop them)."""
 
 
 class FinderForm(forms.Form):

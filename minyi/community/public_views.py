@@ -71,27 +71,39 @@ def community(request, code):
     return render(request, "community/public_community.html", context)
 
 
+def _proven_page(request, area, mobile, context, *, refused=""):
+    """The page for a proven mobile: subscribed or not, and why a subscription was refused."""
+    context.update(
+        mobile_masked=mask_mobile(mobile),
+        subscribed=subscription_active(area, mobile),
+        refused=refused,
+    )
+    return render(request, "community/public_subscribe.html", context)
+
+
 def subscribe_page(request, code):
     area = _community(code)
     subject = area.code
     purpose = OtpPurpose.NOTICE_SUBSCRIBE
     mobile = session_verified_mobile(request.session, purpose=purpose, subject=subject)
     action = request.POST.get("action", "") if request.method == "POST" else ""
+    context = {"community": area, "daily_limit": NOTICE_DAILY_LIMIT}
+    refused = ""
     if mobile and action in (SUBSCRIBE, UNSUBSCRIBE, FORGET):
         # The session already proved this mobile for this community: no second code.
-        if action == SUBSCRIBE:
-            subscribe(area, mobile)
-        elif action == UNSUBSCRIBE:
-            unsubscribe(area, mobile)
+        try:
+            if action == SUBSCRIBE:
+                subscribe(area, mobile)
+            elif action == UNSUBSCRIBE:
+                unsubscribe(area, mobile)
+            else:
+                session_forget(request.session, purpose=purpose)
+        except ApplicationError as exc:  # an opted-out number: say so, claim nothing
+            refused = str(exc.message)
         else:
-            session_forget(request.session, purpose=purpose)
-        return redirect("community_public:subscribe", code=area.code)
-    context = {"community": area, "daily_limit": NOTICE_DAILY_LIMIT}
+            return redirect("community_public:subscribe", code=area.code)
     if mobile:
-        context.update(
-            mobile_masked=mask_mobile(mobile), subscribed=subscription_active(area, mobile)
-        )
-        return render(request, "community/public_subscribe.html", context)
+        return _proven_page(request, area, mobile, context, refused=refused)
     form = SubscribeForm(request.POST or None)
     notice = code_error = ""
     if wants_code(request):
@@ -107,13 +119,16 @@ def subscribe_page(request, code):
                 purpose=purpose,
                 subject=subject,
             )
-            if action == UNSUBSCRIBE:
-                unsubscribe(area, proven)
-            else:
-                subscribe(area, proven)
         except ApplicationError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
         else:
+            try:
+                if action == UNSUBSCRIBE:
+                    unsubscribe(area, proven)
+                else:
+                    subscribe(area, proven)
+            except ApplicationError as exc:  # an opted-out number: say so, claim nothing
+                return _proven_page(request, area, proven, context, refused=str(exc.message))
             return redirect("community_public:subscribe", code=area.code)
     context.update(form=form, notice=notice, code_error=code_error)
     return render(request, "community/public_subscribe.html", context)

@@ -6,7 +6,8 @@ community's subscribers, plus the citizen-facing reads and the subscription (订
 Staff reads and writes are scoped to the user's subtree by the area's station
 (`selectors.area_scope_q`); an area outside it does not exist (NotFound).
 
-Notices go out through the SMS outbox with `sms_enqueue_unsolicited`: never to a number that
+Notices go out through the SMS outbox as `sms_enqueue_unsolicited` would send them (in bulk):
+never to a number that
 opted out (the reply "TD"/"退订" to any of the bureau's messages puts the number on the global
 opt-out list, `integrations.sms.OptOut`, which stops every unsolicited SMS, these notices
 included), and at night they wait for the morning. On top of that a mobile gets at most
@@ -24,11 +25,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from minyi.community.access import COMMUNITY_WORK
+from minyi.community.colours import community_populations
 from minyi.community.models import (
     PUBLIC_MIN_HOUSEHOLDS,
     AreaColour,
     AreaLevel,
-    AreaPopulation,
     Colour,
     CommunityOfficer,
     GridArea,
@@ -44,8 +45,8 @@ from minyi.core.audit import audit_record
 from minyi.core.errors import ApplicationError, NotFound
 from minyi.core.models import AuditAction
 from minyi.core.pii import lookup_hash, normalize_mobile
-from minyi.integrations.sms.models import OutboundSms, SmsPurpose
-from minyi.integrations.sms.services import quiet_hours_end, sms_enqueue_unsolicited
+from minyi.integrations.sms.models import OptOut, OutboundSms, SmsPurpose
+from minyi.integrations.sms.services import is_opted_out, quiet_hours_end
 from minyi.orgs.models import Officer
 from minyi.orgs.roles import has_perm
 from minyi.orgs.selectors import scope_q
@@ -554,33 +555,62 @@ def _day_bounds(moment) -> tuple[datetime, datetime]:
 def notice_send(*, actor, notice: SafetyNotice, now=None) -> SafetyNotice:
     """Text the notice to the community's active subscribers, once. Skipped (counted in
     `skipped`): numbers that opted out, and numbers that already have NOTICE_DAILY_LIMIT
-    notices for the day the message would leave."""
+    notices for the day the message would leave.
+
+    Set-based, a fixed number of queries however many subscribe: the subscribers, their
+    opt-outs and their notices that day are read at once, and the messages are written with one
+    bulk insert carrying what `sms_enqueue_unsolicited` would write (hash, body, purpose, and
+    `not_before` at the end of the quiet hours)."""
     now = now or timezone.now()
     if not SafetyNotice.objects.filter(pk=notice.pk, sent_at__isnull=True).update(sent_at=now):
         raise ApplicationError("notice_sent", _("该提醒已发送，不能重复发送。"), status=409)
     body = notice_sms_body(notice)
-    start, end = _day_bounds(quiet_hours_end(now))
-    sent = skipped = 0
-    for subscription in subscribers_active(notice.area):
-        already = OutboundSms.objects.filter(
-            to_mobile_hash=subscription.mobile_hash,
-            purpose=SmsPurpose.SAFETY_NOTICE,
-            not_before__gte=start,
-            not_before__lt=end,
-        ).count()
-        if already >= NOTICE_DAILY_LIMIT:
+    not_before = quiet_hours_end(now)
+    start, end = _day_bounds(not_before)
+    subscriptions = list(subscribers_active(notice.area).only("id", "mobile", "mobile_hash"))
+    hashes = {s.mobile_hash for s in subscriptions}
+    opted_out = (
+        set(OptOut.objects.filter(mobile_hash__in=hashes).values_list("mobile_hash", flat=True))
+        if hashes
+        else set()
+    )
+    today = (
+        dict(
+            OutboundSms.objects.filter(
+                to_mobile_hash__in=hashes - opted_out,
+                purpose=SmsPurpose.SAFETY_NOTICE,
+                not_before__gte=start,
+                not_before__lt=end,
+            )
+            .order_by()
+            .values_list("to_mobile_hash")
+            .annotate(n=Count("id"))
+            .values_list("to_mobile_hash", "n")
+        )
+        if hashes - opted_out
+        else {}
+    )
+    messages = []
+    skipped = 0
+    for subscription in subscriptions:
+        if (
+            not subscription.mobile
+            or subscription.mobile_hash in opted_out
+            or today.get(subscription.mobile_hash, 0) >= NOTICE_DAILY_LIMIT
+        ):
             skipped += 1
             continue
-        message = sms_enqueue_unsolicited(
-            mobile=subscription.mobile,
-            body=body,
-            purpose=SmsPurpose.SAFETY_NOTICE,
-            now=now,
+        messages.append(
+            OutboundSms(
+                to_mobile=subscription.mobile,
+                to_mobile_hash=lookup_hash("mobile", subscription.mobile),
+                body=body,
+                purpose=SmsPurpose.SAFETY_NOTICE,
+                not_before=not_before,
+            )
         )
-        if message is None:
-            skipped += 1
-        else:
-            sent += 1
+    OutboundSms.objects.bulk_create(messages, batch_size=500)
+    sent = len(messages)
     SafetyNotice.objects.filter(pk=notice.pk).update(recipients=sent, skipped=skipped)
     notice.sent_at, notice.recipients, notice.skipped = now, sent, skipped
     audit_record(
@@ -605,11 +635,25 @@ def subscription_active(area: GridArea, mobile: str) -> bool:
 
 @transaction.atomic
 def subscribe(area: GridArea, mobile: str, *, now=None) -> NoticeSubscription:
-    """Subscribe a proven mobile to a community's notices: idempotent; a stopped one restarts."""
+    """Subscribe a proven mobile to a community's notices: idempotent; a stopped one restarts.
+    A number on the global opt-out list is refused (ApplicationError "sms_opted_out"), nothing
+    stored: no notice could reach it. No page lifts an opt-out; the station does."""
     now = now or timezone.now()
     if area.level != AreaLevel.COMMUNITY:
         raise NotFound()
     mobile = normalize_mobile(mobile)
+    if is_opted_out(mobile):
+        # The global opt-out (TD/退订) stops every notice: a subscription would be a promise
+        # we cannot keep, and lifting the opt-out here would restart surveys too.
+        raise ApplicationError(
+            "sms_opted_out",
+            _(
+                "该手机号已退订公安机关发送的全部通知短信（曾回复“TD”或“退订”），"
+                "因此无法收到本社区的安全提醒，本次未订阅。"
+                "如需恢复接收短信，请联系%(station)s。"
+            )
+            % {"station": area.station.name},
+        )
     mobile_hash = lookup_hash("mobile", mobile)
     row = (
         NoticeSubscription.objects.select_for_update()
@@ -686,6 +730,9 @@ def public_colour_words(area: GridArea) -> str:
     return COLOUR_WORDS.get(latest.colour, "")
 
 
+POPULATION_SINCE = date(2000, 1, 1)
+
+
 def public_trend(area: GridArea, *, today: date, months: int = 12) -> list[dict]:
     """Incidents per 10,000 residents per month over the `months` full months before
     `today`'s, for the whole community: counts by month only, nothing below it."""
@@ -705,17 +752,15 @@ def public_trend(area: GridArea, *, today: date, months: int = 12) -> list[dict]
         m = row["m"]
         m = timezone.localtime(m).date() if isinstance(m, datetime) else m
         counts[month_start(m)] = row["n"]
-    populations = list(
-        AreaPopulation.objects.filter(area=area)
-        .order_by("month")
-        .values_list("month", "registered", "floating")
-    )
+    # The colours' rule: the community's own rows, else its groups', else its buildings'.
+    by_month = community_populations([area.pk], POPULATION_SINCE, last).get(area.pk, {})
+    populations = sorted(by_month.items())
     trend = []
     for back in range(months - 1, -1, -1):
         m = months_back(last, back)
         # The month's population, else the latest before it, else the earliest known.
-        known = [r + f for month, r, f in populations if month <= m]
-        population = known[-1] if known else (sum(populations[0][1:]) if populations else 0)
+        known = [total for month, total in populations if month <= m]
+        population = known[-1] if known else (populations[0][1] if populations else 0)
         n = counts.get(m, 0)
         trend.append({"month": m, "rate": round(n / population * 10000, 1) if population else None})
     top = max((t["rate"] or 0 for t in trend), default=0)

@@ -40,6 +40,7 @@ from minyi.community.work import (
 )
 from minyi.community.work_forms import DutyForm, MonthForm, NoticeForm, VisitFilterForm, VisitForm
 from minyi.core.errors import ApplicationError
+from minyi.core.pii import mask_text
 from minyi.core.ui import page_of
 from minyi.orgs.access import staff_view
 
@@ -158,8 +159,9 @@ def _visit_form(request, visit=None):
             "visited_on": visit.visited_on,
             "topic": visit.topic,
             "households": visit.households,
-            "note": visit.note,
-            "follow_up": visit.follow_up,
+            # Masked: a number in the text shows only through an audited reveal.
+            "note": mask_text(visit.note),
+            "follow_up": mask_text(visit.follow_up),
         }
         if visit
         else {"visited_on": timezone.localdate(), "households": 1}
@@ -170,6 +172,23 @@ def _visit_form(request, visit=None):
         officers=visit_officers_for(request.user),
         initial=initial,
     )
+
+
+MASKED_FIELDS = ("note", "follow_up")
+
+
+def _lines(text: str) -> str:
+    return text.replace("\r\n", "\n").strip()
+
+
+def _unmask_untouched(visit, data: dict) -> dict:
+    """The form shows the note and follow-up masked; a field submitted as it was shown keeps
+    its stored original (the numbers in it), a field the officer changed is saved as typed."""
+    for name in MASKED_FIELDS:
+        original = getattr(visit, name)
+        if _lines(data.get(name, "")) == _lines(mask_text(original)):
+            data[name] = original
+    return data
 
 
 @staff_view(COMMUNITY_WORK)
@@ -198,7 +217,9 @@ def visit_edit(request, pk):
     if request.method == "POST":
         if form.is_valid():
             try:
-                visit_update(actor=request.user, visit=visit, **form.cleaned_data)
+                visit_update(
+                    actor=request.user, visit=visit, **_unmask_untouched(visit, form.cleaned_data)
+                )
             except ApplicationError as exc:
                 status = _form_error(form, exc)
             else:

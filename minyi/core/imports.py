@@ -27,6 +27,7 @@ import codecs
 import csv
 import hashlib
 import io
+import math
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -163,6 +164,46 @@ def cell_datetime(text: str, *, column: str) -> datetime:
 
 
 # --- Reading ---------------------------------------------------------------------------------
+
+
+def cell_number(text: str, *, column: str) -> float:
+    """A cell as a finite number, or the ApplicationError naming it."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise ApplicationError(
+            "invalid_number", _("“%(text)s”不是数字。") % {"text": text[:20]}, field=column
+        )
+    return value
+
+
+def ingest_rows(table: Table, checked, *, ingest, chunk: int, columns: dict[str, str]):
+    """`rows_import`'s `store` for an importer whose rows go through a batch ingest service
+    (events, incidents): `ingest(items)` answers one ItemResult per item (core.batches); a
+    rejected item becomes its row's RowError, in the column `columns` names for its code."""
+    for start in range(0, len(checked), chunk):
+        part = checked[start : start + chunk]
+        for result in ingest([item for _row, item in part]):
+            row = part[result.index][0]
+            if result.status == "rejected":
+                column = columns.get(result.code, "")
+                error = RowError(
+                    row=row.number,
+                    column=column,
+                    code=result.code,
+                    message=result.message,
+                    header=table.headers.get(column, ""),
+                )
+                yield row, error
+            else:
+                outcome = {
+                    "line": row.number,
+                    "external_id": result.external_id,
+                    "status": result.status,
+                }
+                yield row, outcome
 
 
 def table_read(data: bytes, *, columns: list[Column], max_bytes: int = MAX_BYTES) -> Table:
@@ -497,12 +538,17 @@ def import_preview(
     columns: list[Column],
     check_row: Callable[[Row], Any] | None = None,
     max_bytes: int = MAX_BYTES,
+    read: Callable[[ImportFile], Table] | None = None,
 ) -> Preview:
     """What the stored file holds, before the person confirms. A file that cannot be read at
     all (missing columns, wrong encoding) is refused here: the ImportFile ends "refused" with
-    the reason, and the ApplicationError is raised for the page to show."""
+    the reason, and the ApplicationError is raised for the page to show. `read` replaces the
+    CSV/Excel reader for a file of another kind (a GeoJSON grid)."""
     try:
-        table = import_file_table(record, columns=columns, max_bytes=max_bytes)
+        if read is not None:
+            table = read(record)
+        else:
+            table = import_file_table(record, columns=columns, max_bytes=max_bytes)
     except ApplicationError as exc:
         _refuse_file(record, exc)
         raise
@@ -566,16 +612,25 @@ def import_progress_writer(record: ImportFile) -> Progress:
 
 
 def import_file_run(
-    record_id: int, *, columns: list[Column], run: Run, max_bytes: int = MAX_BYTES
+    record_id: int,
+    *,
+    columns: list[Column],
+    run: Run,
+    max_bytes: int = MAX_BYTES,
+    read: Callable[[ImportFile], Table] | None = None,
 ) -> ImportFile:
-    """Run a confirmed import (for the app's task): read the stored file, call the app's
-    `run(record, table, progress)` (which calls `rows_import`), and record the outcome. A
-    file not marked running (never confirmed, or already finished) is left alone."""
+    """Run a confirmed import (for the app's task, or at once for a small file): read the
+    stored file (`read`, as for `import_preview`), call the app's `run(record, table,
+    progress)` (which calls `rows_import`), and record the outcome. A file not marked running
+    (never confirmed, or already finished) is left alone."""
     record = ImportFile.objects.get(pk=record_id)
     if record.status != ImportStatus.RUNNING:
         return record
     try:
-        table = import_file_table(record, columns=columns, max_bytes=max_bytes)
+        if read is not None:
+            table = read(record)
+        else:
+            table = import_file_table(record, columns=columns, max_bytes=max_bytes)
     except ApplicationError as exc:
         _refuse_file(record, exc)
         return record

@@ -4,7 +4,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Length, Substr
 
 from minyi.core.errors import NotFound
-from minyi.core.models import AuditEvent
+from minyi.core.models import AuditEvent, ImportFile
 from minyi.orgs.models import Officer, OrgUnit
 
 
@@ -109,3 +109,26 @@ def audit_list_visible_to(user, *, action: str = "") -> QuerySet[AuditEvent]:
     if action:
         qs = qs.filter(action=action)
     return qs
+
+
+def import_files_visible_to(user, *, kind: str, kinds) -> QuerySet[ImportFile]:
+    """The audit trail of one kind of stored import (among an app's `kinds`), newest first:
+    who, when, which file, what became of it; scoped by the file's unit."""
+    if kind not in kinds:
+        return ImportFile.objects.none()
+    return (
+        ImportFile.objects.filter(scope_q(user), kind=kind)
+        .select_related("uploaded_by", "unit")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def import_file_get_visible(user, pk, *, kinds) -> ImportFile:
+    record = (
+        ImportFile.objects.filter(scope_q(user), kind__in=kinds, pk=pk)
+        .select_related("uploaded_by", "unit")
+        .first()
+    )
+    if record is None:
+        raise NotFound()
+    return record

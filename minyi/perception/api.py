@@ -1,34 +1,15 @@
 """Event ingest for integrating systems (业务系统): POST /api/v1/events."""
 
-from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
-from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema, Status
-from pydantic import ValidationError
+from django.utils.translation import pgettext
+from ninja import Router, Status
 
-from minyi.core.jsonbody import json_body
+from minyi.core.batches import BatchOut, batch_answer, batch_read, batch_validate
 from minyi.core.schemas import ErrorOut, request_body_schema
 from minyi.orgs.api_auth import ApiKeyAuth
-from minyi.perception.schemas import EventIn, printable
-from minyi.perception.services.ingest import MAX_BATCH, ItemResult, events_ingest
+from minyi.perception.schemas import EventIn
+from minyi.perception.services.ingest import MAX_BATCH, events_ingest
 
 router = Router(auth=ApiKeyAuth(), tags=["events"])
-
-
-class ItemOut(Schema):
-    index: int
-    external_id: str
-    status: str = Field(description="accepted | duplicate | rejected")
-    id: int | None = None
-    code: str = ""
-    message: str = ""
-
-
-class BatchOut(Schema):
-    accepted: int
-    duplicates: int
-    rejected: int
-    items: list[ItemOut]
 
 
 BATCH_SCHEMA = {
@@ -45,25 +26,6 @@ BATCH_SCHEMA = {
 }
 
 
-def _validate_items(raw_items: list) -> tuple[list[dict], dict[int, ItemResult]]:
-    valid, rejected = [], {}
-    for index, raw in enumerate(raw_items):
-        try:
-            valid.append((index, EventIn.model_validate(raw).model_dump()))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            external_id = printable(raw.get("external_id", "")) if isinstance(raw, dict) else ""
-            rejected[index] = ItemResult(
-                index,
-                external_id,
-                "rejected",
-                code="invalid_item",
-                message=printable(f"{where}: {first['msg']}"),
-            )
-    return valid, rejected
-
-
 @router.post(
     "/events",
     response={200: BatchOut, 207: BatchOut, 401: ErrorOut, 413: ErrorOut, 422: BatchOut | ErrorOut},
@@ -77,56 +39,13 @@ def _validate_items(raw_items: list) -> tuple[list[dict], dict[int, ItemResult]]
     },
 )
 def events_ingest_api(request):
-    try:
-        body = json_body(request.body or b"null")
-    except RequestDataTooBig:
-        return Status(
-            413,
-            {
-                "code": "request_too_large",
-                "message": _("请求体超过 %(mb)d MB，请分批发送。")
-                % {"mb": settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 2**20},
-            },
-        )
-    except (ValueError, UnicodeDecodeError):
-        body = None
-    if not isinstance(body, dict) or not isinstance(body.get("events"), list):
-        return Status(
-            422,
-            {
-                "code": "malformed_batch",
-                "message": _('请求体应为 JSON 对象：{"events": [...]}。'),
-            },
-        )
-    raw_items = body["events"]
-    if len(raw_items) > MAX_BATCH:
-        return Status(
-            413,
-            {
-                "code": "batch_too_large",
-                "message": _("一批最多 %(max)d 条事件。") % {"max": MAX_BATCH},
-            },
-        )
-    if not raw_items:
-        return Status(422, {"code": "empty_batch", "message": _("批次中没有事件。")})
-    valid, rejected = _validate_items(raw_items)
+    raw_items = batch_read(
+        request, key="events", max_items=MAX_BATCH, noun=pgettext("batch items", "事件")
+    )
+    if isinstance(raw_items, Status):
+        return raw_items
+    valid, rejected = batch_validate(raw_items, EventIn)
     results = events_ingest(
         items=[item for _, item in valid], scope_unit=request.auth.unit, api_key=request.auth
     )
-    for (index, _item), result in zip(valid, results, strict=True):
-        result.index = index
-        rejected[index] = result
-    items = [rejected[i] for i in range(len(raw_items))]
-    counts = {
-        s: sum(1 for r in items if r.status == s) for s in ("accepted", "duplicate", "rejected")
-    }
-    status = 200 if not counts["rejected"] else 422 if counts["rejected"] == len(items) else 207
-    return Status(
-        status,
-        {
-            "accepted": counts["accepted"],
-            "duplicates": counts["duplicate"],
-            "rejected": counts["rejected"],
-            "items": [vars(r) for r in items],
-        },
-    )
+    return batch_answer(len(raw_items), valid, results, rejected)

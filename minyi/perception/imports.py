@@ -12,9 +12,9 @@ from minyi.core.imports import (
     ImportReport,
     Progress,
     Row,
-    RowError,
     Table,
     cell_datetime,
+    ingest_rows,
     rows_import,
 )
 from minyi.orgs.selectors import orgunit_root_for
@@ -84,31 +84,12 @@ def events_import(*, actor, table: Table, progress: Progress | None = None) -> I
     scope = None if actor.is_superuser else orgunit_root_for(actor)
 
     def store(checked):
-        for start in range(0, len(checked), INGEST_CHUNK):
-            chunk = checked[start : start + INGEST_CHUNK]
-            results = events_ingest(items=[item for _row, item in chunk], scope_unit=scope)
-            for result in results:
-                row = chunk[result.index][0]
-                if result.status == "rejected":
-                    column = INGEST_COLUMNS.get(result.code, "")
-                    yield (
-                        row,
-                        RowError(
-                            row=row.number,
-                            column=column,
-                            code=result.code,
-                            message=result.message,
-                            header=table.headers.get(column, ""),
-                        ),
-                    )
-                else:
-                    yield (
-                        row,
-                        {
-                            "line": row.number,
-                            "external_id": result.external_id,
-                            "status": result.status,
-                        },
-                    )
+        return ingest_rows(
+            table,
+            checked,
+            ingest=lambda items: events_ingest(items=items, scope_unit=scope),
+            chunk=INGEST_CHUNK,
+            columns=INGEST_COLUMNS,
+        )
 
     return rows_import(table=table, check_row=parse_row, store=store, progress=progress)

@@ -1,18 +1,11 @@
 """The shape of a service event as business systems send it (API and CSV alike)."""
 
-import re
 from datetime import UTC, datetime
 
 from ninja import Field, Schema
 from pydantic import AwareDatetime, field_validator
 
-# JSON can carry lone surrogates (\ud800) and NUL, which no database stores as text.
-_NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-
-
-def printable(value) -> str:
-    """For echoing a rejected item's id back: never fails to encode."""
-    return _NOT_TEXT.sub("\ufffd", str(value))[:80]
+from minyi.core.batches import NOT_TEXT as _NOT_TEXT
 
 
 class EventIn(Schema):

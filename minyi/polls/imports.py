@@ -8,7 +8,6 @@ unit that does not exist or lies outside the importer's subtree or the poll's, a
 the poll's fielding dates, firm weights outside [0.3, 3] or not summing to a unit's row count.
 """
 
-import math
 from collections import defaultdict
 from datetime import date, datetime
 
@@ -23,6 +22,7 @@ from minyi.core.imports import (
     Row,
     RowError,
     Table,
+    cell_number,
     rows_import,
 )
 from minyi.core.models import ImportFile
@@ -176,18 +176,6 @@ def date_parse(text: str, *, column: str) -> date:
     )
 
 
-def _number(text: str, *, column: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise ApplicationError(
-            "invalid_number", _("“%(text)s”不是数字。") % {"text": text[:20]}, field=column
-        )
-    return value
-
-
 class UnitCodes:
     """Units by code, and whether each lies in the importer's subtree and the poll's unit."""
 
@@ -272,7 +260,7 @@ def respondent_checker(*, actor, poll: Poll):
                 raise ApplicationError(
                     "weight_required", _("文件有权重列时，每行都要填写权重。"), field="weight"
                 )
-            weight = _number(cell["weight"], column="weight")
+            weight = cell_number(cell["weight"], column="weight")
             if not WEIGHT_MIN <= weight <= WEIGHT_MAX:
                 raise ApplicationError(
                     "weight_out_of_range",

@@ -14,7 +14,7 @@ from minyi.core.errors import NotFound
 from minyi.core.models import ImportFile
 from minyi.core.weighting import WeightedCell
 from minyi.orgs.models import OrgUnit, PeerGroupMember
-from minyi.orgs.selectors import scope_q
+from minyi.orgs.selectors import import_file_get_visible, import_files_visible_to, scope_q
 from minyi.polls.imports import KIND_MARGINS, KIND_RESPONDENTS
 from minyi.polls.models import (
     Dimension,
@@ -82,25 +82,12 @@ def poll_imports(user, poll: Poll) -> QuerySet[ImportFile]:
 
 
 def import_list_visible_to(user, *, kind: str) -> QuerySet[ImportFile]:
-    """The audit trail of one kind of poll import: who, when, which file, what became of it."""
-    if kind not in IMPORT_KINDS:
-        return ImportFile.objects.none()
-    return (
-        ImportFile.objects.filter(scope_q(user), kind=kind)
-        .select_related("uploaded_by", "unit")
-        .order_by("-created_at", "-pk")
-    )
+    """The audit trail of one kind of poll import."""
+    return import_files_visible_to(user, kind=kind, kinds=IMPORT_KINDS)
 
 
 def import_get_visible(user, pk) -> ImportFile:
-    record = (
-        ImportFile.objects.filter(scope_q(user), kind__in=IMPORT_KINDS, pk=pk)
-        .select_related("uploaded_by", "unit")
-        .first()
-    )
-    if record is None:
-        raise NotFound()
-    return record
+    return import_file_get_visible(user, pk, kinds=IMPORT_KINDS)
 
 
 def poll_unit_status(user, poll: Poll) -> list[dict]:

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy
 
 from minyi.opinions.public_forms import MultipleFileField
 from minyi.orgs.models import OrgUnit
+from minyi.verification.forms import ProvenMobileForm
 from minyi.votes.actions import TARGET_MAX, TEXT_MAX
 
 _date = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -69,15 +70,5 @@ class UpdateForm(forms.Form):
     )
 
 
-class FollowForm(forms.Form):
-    mobile = forms.CharField(
-        label=gettext_lazy("手机号码"),
-        max_length=20,
-        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
-    )
-    code = forms.CharField(
-        label=gettext_lazy("短信验证码"),
-        required=False,
-        max_length=12,
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
-    )
+class FollowForm(ProvenMobileForm):
+    """Follow an action's updates by SMS."""

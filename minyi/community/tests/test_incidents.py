@@ -275,3 +275,44 @@ def test_incident_page_is_scoped(client, world, grid):
         reverse("community:incident_list", args=[grid["group"].pk]) + "?month=2026-11"
     ).content.decode()
     assert 'data-testid="incident-total">1<' in body and "bld" in body
+
+
+@pytest.mark.django_db
+def test_below_community_without_incident_location_shows_the_communitys_counts(client, world, grid):
+    """A building's counts by month and category give place, month and kind: an
+    administrator (no INCIDENT_LOCATION) sees its community's counts instead, said so."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    _stored(world, grid)
+    incidents_ingest(
+        items=[
+            {**_item("bld-1", area="C-A1-G1-B1"), "occurred_at": datetime(2026, 11, 1, tzinfo=UTC)},
+            {**_item("c-1", area="C-A1"), "occurred_at": datetime(2026, 10, 1, tzinfo=UTC)},
+        ],
+        scope_unit=None,
+        now=NOW,
+    )
+    url = reverse("community:incident_list", args=[grid["building"].pk]) + "?month=2026-11"
+    admin = world.user("a1", Role.ADMIN)
+    client.force_login(admin)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = admin.totpdevice_set.get().persistent_id
+    session.save()
+    response = client.get(url)
+    body = response.content.decode()
+    assert response.status_code == 200
+    # a1-1, bld-1 and c-1: the community's three, not the building's one
+    assert 'data-testid="incident-total">3<' in body
+    assert "incident-counts-folded" in body and "甲一社区" in body
+    assert "bld-1" not in body and "incident-points-hidden" in body
+    # The same for a road segment and a resident group
+    for area in (grid["segment"], grid["group"]):
+        body = client.get(
+            reverse("community:incident_list", args=[area.pk]) + "?month=2026-11"
+        ).content.decode()
+        assert 'data-testid="incident-total">3<' in body and "incident-counts-folded" in body
+    # A unit leader (INCIDENT_LOCATION) sees the building's own count, as before
+    client.force_login(world.user("a1", Role.UNIT_LEADER))
+    body = client.get(url).content.decode()
+    assert 'data-testid="incident-total">1<' in body and "bld-1" in body
+    assert "incident-counts-folded" not in body

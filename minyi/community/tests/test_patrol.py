@@ -316,6 +316,7 @@ def test_compliance_arithmetic(world, grid):
             checkin_hours=set(),
             first=date(2026, 11, 24),
             last=date(2026, 11, 25),
+            now=LATER,
         )
     }
     seg: AreaCompliance = result[segment.pk]

@@ -22,9 +22,10 @@ from minyi.community.models import (
 )
 from minyi.community.tests.factories import make_area, make_grid, make_population
 from minyi.community.work import notice_compose, notice_send, public_trend, subscribe
+from minyi.core.errors import ApplicationError
 from minyi.core.pii import lookup_hash, mask_mobile
 from minyi.directory.selectors import card_for
-from minyi.integrations.sms.models import OutboundSms, SmsPurpose
+from minyi.integrations.sms.models import OptOut, OutboundSms, SmsPurpose
 from minyi.orgs.choices import Role
 from minyi.verification.models import OtpPurpose
 from minyi.verification.services import session_mark_verified
@@ -136,6 +137,17 @@ def test_the_trend_is_incidents_per_10000_by_month(world):
     assert by_month[date(2025, 12, 1)] == 0.0
 
 
+def test_the_trend_counts_groups_when_the_community_has_no_population_of_its_own(world):
+    # The colours' rule: without its own rows, a community is the sum of its groups' (a
+    # building inside a group is not added on top)
+    grid = make_grid(world)
+    make_population(grid["group"], date(2026, 1, 1), registered=3000, floating=1000)
+    make_population(grid["building"], date(2026, 1, 1), registered=300, floating=100)
+    _incidents(grid, 4)
+    trend = {t["month"]: t["rate"] for t in public_trend(grid["a1"], today=date(2026, 12, 3))}
+    assert trend[date(2026, 10, 1)] == 10.0  # 4 / 4,000 × 10,000, not 4 / 4,400
+
+
 def test_a_small_community_shows_only_its_officers(client, world):
     small = make_area(world.station_a1, name="小社区", households=PUBLIC_MIN_HOUSEHOLDS - 1)
     AreaColour.objects.create(
@@ -216,6 +228,30 @@ def test_a_wrong_code_subscribes_nobody(client, world):
     )
     assert response.status_code == 200
     assert not NoticeSubscription.objects.exists()
+
+
+def test_an_opted_out_mobile_is_told_and_not_subscribed(client, world):
+    area = make_grid(world)["a1"]
+    OptOut.objects.create(mobile_hash=lookup_hash("mobile", MOBILE), source="sms")
+    with pytest.raises(ApplicationError) as exc:
+        subscribe(area, MOBILE)
+    assert exc.value.code == "sms_opted_out"
+    client.post(subscribe_url(area), {"mobile": MOBILE, "action": "send_code"})
+    response = client.post(
+        subscribe_url(area), {"mobile": MOBILE, "code": latest_code(), "action": "subscribe"}
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-testid="opted-out"' in html and 'data-testid="subscribed"' not in html
+    assert "已退订公安机关发送的全部通知短信" in html and area.station.name in html
+    assert 'data-testid="not-subscribed"' in html
+    # The proven session asking again gets the same answer; nothing is stored either way.
+    response = client.post(subscribe_url(area), {"action": "subscribe"})
+    assert response.status_code == 200
+    assert 'data-testid="opted-out"' in response.content.decode()
+    assert not NoticeSubscription.objects.exists()
+    # The global opt-out stays: surveys stay stopped too.
+    assert OptOut.objects.filter(mobile_hash=lookup_hash("mobile", MOBILE)).exists()
 
 
 def test_a_mobile_proven_for_another_community_or_purpose_does_not_count(world):

@@ -1,7 +1,9 @@
 """Community officers' work (社区民警工作): responsibility lists, household visits and their
 coverage, and safety notices texted to subscribers (opt-outs, quiet hours, daily limit)."""
 
+import re
 from datetime import date, datetime, timedelta
+from html import unescape
 
 import pytest
 from django.conf import settings
@@ -172,6 +174,42 @@ def test_a_visit_is_logged_listed_edited_done_and_deleted(client, world):
     # Delete
     assert client.post(reverse("community:visit_delete", args=[visit.pk])).status_code == 302
     assert not Visit.objects.exists()
+
+
+def _textarea(html: str, name: str) -> str:
+    match = re.search(rf'<textarea name="{name}"[^>]*>(.*?)</textarea>', html, re.S)
+    return unescape(match.group(1)).removeprefix("\n")
+
+
+def test_the_visit_edit_form_masks_numbers_and_keeps_them_when_untouched(client, world):
+    grid = make_grid(world)
+    note = "住户王某（电话 138 0013 8000）反映楼道灯坏\n次日再访"
+    follow_up = "联系物业，回告 13900139000"
+    visit = _visit(
+        world, grid["building"], officer=world.officers["a1"], note=note, follow_up=follow_up
+    )
+    client.force_login(world.user("a1", Role.SUPERVISOR))
+    url = reverse("community:visit_edit", args=[visit.pk])
+    html = client.get(url).content.decode()
+    assert "0013 8000" not in html and "13900139000" not in html
+    assert "8000" in html and "139****9000" in html
+    fields = {
+        "area": grid["building"].pk,
+        "officer": world.officers["a1"].pk,
+        "visited_on": "2026-11-04",
+        "topic": VisitTopic.SAFETY,
+        "households": 3,
+        # As a browser submits the textareas: unchanged, with CRLF line breaks.
+        "note": _textarea(html, "note").replace("\n", "\r\n"),
+        "follow_up": _textarea(html, "follow_up"),
+    }
+    assert client.post(url, fields).status_code == 302
+    visit.refresh_from_db()
+    assert (visit.note, visit.follow_up, visit.households) == (note, follow_up, 3)
+    # A field the officer rewrites is saved as typed.
+    assert client.post(url, {**fields, "follow_up": "已联系物业"}).status_code == 302
+    visit.refresh_from_db()
+    assert (visit.note, visit.follow_up) == (note, "已联系物业")
 
 
 def test_a_sibling_station_sees_and_touches_nothing_of_anothers_visits(client, world):
@@ -445,6 +483,48 @@ def test_the_daily_limit_counts_the_whole_local_day(world):
             not_before=at(day, 20) + timedelta(minutes=59),
         )
     assert notice_send(actor=user, notice=_notice(world, grid["a1"]), now=at(day, 11)).skipped == 1
+
+
+def _subscribed(world, area, subscribers: int) -> SafetyNotice:
+    """`subscribers` numbers: the first opted out, the second with the day's limit reached."""
+    OutboundSms.objects.all().delete()
+    OptOut.objects.all().delete()
+    for i in range(subscribers):
+        subscribe(area, f"1370000{i:04d}")
+    OptOut.objects.create(mobile_hash=lookup_hash("mobile", "13700000000"), source="sms")
+    for _ in range(NOTICE_DAILY_LIMIT):
+        sms_enqueue(
+            mobile="13700000001",
+            body="其他社区",
+            purpose=SmsPurpose.SAFETY_NOTICE,
+            not_before=at(date(2026, 11, 10), 9),
+        )
+    return _notice(world, area)
+
+
+def test_sending_a_notice_does_not_grow_queries_with_subscribers(
+    world, django_assert_max_num_queries
+):
+    grid = make_grid(world)
+    user = world.user("a1", Role.SUPERVISOR)
+    now = at(date(2026, 11, 10), 10)
+    notice = _subscribed(world, grid["a1"], 3)
+    with CaptureQueriesContext(connection) as few:
+        notice_send(actor=user, notice=notice, now=now)
+    notice.refresh_from_db()
+    assert (notice.recipients, notice.skipped) == (1, 2)
+    notice = _subscribed(world, make_area(world.station_a1, name="甲一第二社区"), 30)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        notice_send(actor=user, notice=notice, now=now)
+    notice.refresh_from_db()
+    assert (notice.recipients, notice.skipped) == (28, 2)
+    messages = OutboundSms.objects.filter(purpose=SmsPurpose.SAFETY_NOTICE, body__contains="电动车")
+    assert messages.count() == 28
+    message = messages.get(to_mobile_hash=lookup_hash("mobile", "13700000029"))
+    # What sms_enqueue_unsolicited writes: the number (encrypted), its hash, when it leaves.
+    assert message.to_mobile == "13700000029"
+    assert message.not_before == now
+    assert message.status == "queued"
 
 
 # --- Query counts ----------------------------------------------------------------------------

@@ -2,13 +2,13 @@
 stored once (a repeated event is a duplicate, not an error), officers linked."""
 
 from collections import Counter
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from minyi.core.batches import ItemResult
 from minyi.core.errors import ApplicationError
 from minyi.core.pii import lookup_hash, mask_text, normalize_mobile
 from minyi.orgs.models import Officer, OrgUnit
@@ -16,16 +16,6 @@ from minyi.perception.models import BusinessType, ServiceEvent
 from minyi.perception.services.daily import rollup_add, rollup_key
 
 MAX_BATCH = 5000
-
-
-@dataclass
-class ItemResult:
-    index: int
-    external_id: str
-    status: str  # accepted / duplicate / rejected
-    id: int | None = None
-    code: str = ""
-    message: str = ""
 
 
 def _reject(index, item, code, message) -> ItemResult:
