@@ -17,6 +17,7 @@ from minyi.core.errors import ApplicationError
 from minyi.core.models import AuditAction, AuditOutcome
 from minyi.orgs.api import router as orgs_router
 from minyi.perception.api import router as perception_router
+from minyi.reminders.api import router as reminders_router
 from minyi.votes.api import router as votes_router
 
 
@@ -41,6 +42,7 @@ api.add_router("/v1/", cases_router)
 api.add_router("/v1/", votes_router)
 api.add_router("/v1/", community_incidents_router)
 api.add_router("/v1/", community_patrol_router)
+api.add_router("/v1/", reminders_router)
 
 
 @api.exception_handler(ApplicationError)

@@ -88,6 +88,10 @@ INSTALLED_APPS = [
     "minyi.accountability",
     "minyi.votes",
     "minyi.community",
+    "minyi.meetings",
+    "minyi.reminders",
+    "minyi.appointments",
+    "minyi.volunteers",
     "minyi.assessment",
 ]
 

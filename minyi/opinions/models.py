@@ -45,6 +45,33 @@ OPINION_ALLOWED = {
 OPEN_STATUSES = (S.RECEIVED, S.ACCEPTED)
 
 
+class OpinionChannel(models.TextChoices):
+    """Where the citizen's words came in (受理渠道). Every channel enters the same flow:
+    routing, deadline, answer, rating. All but the first two are keyed in by staff (线下录入)."""
+
+    H5 = "h5", _("网上留言")
+    SMS = "sms", _("群众短信")
+    PLAZA_DAY = "plaza_day", _("广场警务活动日")
+    MAILBOX = "mailbox", _("邮递箱来信")
+    MEETING = "meeting", _("恳谈会")
+    PHONE = "phone", _("局长（民警）电话")
+    PETITION = "petition", _("信访")
+    RADIO = "radio", _("110直播室")
+    WECHAT = "wechat", _("微信警务群")
+
+
+ONLINE_CHANNELS = (OpinionChannel.H5, OpinionChannel.SMS)
+
+
+class ReplyBy(models.TextChoices):
+    """How the answer reaches the citizen: by SMS when there is a mobile, by a printed letter
+    when there is only an address, or not at all (an anonymous note in the mailbox)."""
+
+    SMS = "sms", _("短信答复")
+    LETTER = "letter", _("书面回函")
+    NONE = "none", _("无联系方式")
+
+
 class TipVerdict(models.TextChoices):
     PENDING = "pending", _("待核实")
     VERIFIED = "verified", _("核实属实")
@@ -95,8 +122,28 @@ class Opinion(Escalation):
     )
     anonymous = models.BooleanField(_("匿名"), default=False)
     contact_name = EncryptedTextField(_("姓名"), blank=True)
-    mobile = EncryptedTextField(_("手机"))
-    mobile_hash = models.CharField(max_length=64, db_index=True)
+    # Blank only for an offline opinion that came without a number (then no SMS is tried).
+    mobile = EncryptedTextField(_("手机"), blank=True)
+    mobile_hash = models.CharField(max_length=64, db_index=True, blank=True)
+    channel = models.CharField(
+        _("受理渠道"), max_length=12, choices=OpinionChannel.choices, default=OpinionChannel.H5
+    )
+    reply_by = models.CharField(
+        _("答复方式"), max_length=8, choices=ReplyBy.choices, default=ReplyBy.SMS
+    )
+    # A letter's answer goes to this address (书面回函): encrypted like the mobile.
+    postal_address = EncryptedTextField(_("通信地址"), blank=True)
+    # Offline channels: the citizen agreed that their contact is kept to answer them (PIPL).
+    consent = models.BooleanField(_("同意留存联系方式"), default=False)
+    entered_by = models.ForeignKey(
+        "orgs.User",
+        verbose_name=_("录入人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    letter_printed_at = models.DateTimeField(_("回函打印时间"), null=True, blank=True)
     wall_consent = models.BooleanField(_("同意公开"), default=False)
     wall_hidden = models.BooleanField(_("不在民意墙展示"), default=False)
     submitted_at = models.DateTimeField(_("提交时间"), default=timezone.now, db_index=True)
@@ -127,6 +174,7 @@ class Opinion(Escalation):
         indexes = [
             models.Index(fields=["status", "deadline"], name="opinion_status_deadline_idx"),
             models.Index(fields=["kind", "status"], name="opinion_kind_status_idx"),
+            models.Index(fields=["channel", "submitted_at"], name="opinion_channel_time_idx"),
         ]
 
     def __str__(self):
@@ -176,10 +224,12 @@ def photo_path(instance, filename):
 
 
 class OpinionPhoto(models.Model):
-    """A photo the citizen attached. Served only through a scoped staff view."""
+    """A photo the citizen attached, or staff's photo of the paper an offline opinion came on
+    (`paper`: the letter, the petition form). Served only through a scoped staff view."""
 
     opinion = models.ForeignKey(Opinion, on_delete=models.CASCADE, related_name="photos")
     file = models.FileField(upload_to=photo_path)
+    paper = models.BooleanField(_("纸质原件照片"), default=False)
     content_type = models.CharField(max_length=40)
     size = models.PositiveIntegerField()
     created_at = models.DateTimeField(default=timezone.now)

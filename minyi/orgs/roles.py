@@ -59,6 +59,18 @@ class Perm:
     GRID_MANAGE = "grid.manage"  # import the grid, populations, incidents, pings; patrol rules
     INCIDENT_LOCATION = "incident.location"  # exact incident places and times (police only)
     COMMUNITY_WORK = "community.work"  # responsibility lists, household visits, notices
+    # Every channel into one flow (issue 17).
+    OPINION_KEY_IN = "opinion.key_in"  # key in an opinion from an offline channel (线下录入)
+    MEETING_VIEW = "meeting.view"  # 恳谈会、广场活动日、110直播室
+    MEETING_MANAGE = "meeting.manage"  # schedule, record questions and attendance, minutes
+    REMINDER_VIEW = "reminder.view"  # service reminders (办事提醒): due items, sends
+    REMINDER_MANAGE = "reminder.manage"  # import due items, templates and lead times
+    APPOINTMENT_VIEW = "appointment.view"  # mobile service appointments (移动办证)
+    APPOINTMENT_HANDLE = "appointment.handle"  # slots, confirm, route list, outcome
+    VOLUNTEER_VIEW = "volunteer.view"  # volunteers and partner organisations (群防群治)
+    VOLUNTEER_MANAGE = "volunteer.manage"  # register, activities, attendance, hours
+    REPEAT_RULE_MANAGE = "repeat_rule.manage"  # 跑多次 into rectification: the rule
+    CENTRE_MANAGE = "centre.manage"  # the perception centre's figures per evaluator
 
 
 _SEE = {
@@ -95,6 +107,12 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
             Perm.VOTE_KEY,
             Perm.GRID_VIEW,
             Perm.GRID_MANAGE,
+            Perm.MEETING_VIEW,
+            Perm.REMINDER_VIEW,
+            Perm.REMINDER_MANAGE,
+            Perm.APPOINTMENT_VIEW,
+            Perm.VOLUNTEER_VIEW,
+            Perm.REPEAT_RULE_MANAGE,
         }
     ),
     Role.SUPERVISOR: frozenset(
@@ -129,6 +147,17 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
             Perm.GRID_MANAGE,
             Perm.INCIDENT_LOCATION,
             Perm.COMMUNITY_WORK,
+            Perm.OPINION_KEY_IN,
+            Perm.MEETING_VIEW,
+            Perm.MEETING_MANAGE,
+            Perm.REMINDER_VIEW,
+            Perm.REMINDER_MANAGE,
+            Perm.APPOINTMENT_VIEW,
+            Perm.APPOINTMENT_HANDLE,
+            Perm.VOLUNTEER_VIEW,
+            Perm.VOLUNTEER_MANAGE,
+            Perm.REPEAT_RULE_MANAGE,
+            Perm.CENTRE_MANAGE,
         }
     ),
     Role.EVALUATOR: frozenset(
@@ -145,6 +174,8 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
             Perm.OPINION_REVEAL_CONTACT,
             Perm.VOTE_VIEW,
             Perm.VOTE_KEY,
+            Perm.OPINION_KEY_IN,
+            Perm.MEETING_VIEW,
         }
     ),
     Role.UNIT_LEADER: frozenset(
@@ -169,6 +200,14 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
             Perm.GRID_VIEW,
             Perm.INCIDENT_LOCATION,
             Perm.COMMUNITY_WORK,
+            Perm.OPINION_KEY_IN,
+            Perm.MEETING_VIEW,
+            Perm.MEETING_MANAGE,
+            Perm.REMINDER_VIEW,
+            Perm.APPOINTMENT_VIEW,
+            Perm.APPOINTMENT_HANDLE,
+            Perm.VOLUNTEER_VIEW,
+            Perm.VOLUNTEER_MANAGE,
         }
     ),
 }

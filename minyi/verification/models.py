@@ -23,6 +23,9 @@ class OtpPurpose(models.TextChoices):
     ACTION_FOLLOW = "action_follow", _("关注实事进展")
     # Subject: the community's grid code.
     NOTICE_SUBSCRIBE = "notice_subscribe", _("订阅安全提醒")
+    REMINDER_OPT_OUT = "reminder_opt_out", _("办事提醒退订")
+    APPOINTMENT = "appointment", _("预约上门办证")
+    VOLUNTEER_JOIN = "volunteer_join", _("志愿者报名")
 
 
 class OtpChallenge(models.Model):

@@ -54,6 +54,7 @@ API_KEY_ONLY = {
     "api:community_incidents_ingest_api",  # community/tests/test_incidents.py
     "api:patrol_pings_ingest_api",  # community/tests/test_patrol_api.py
     "api:patrol_checkins_ingest_api",
+    "api:reminder_items_ingest_api",  # reminders/tests
 }
 
 
@@ -238,7 +239,17 @@ def test_every_url_has_a_case():
     # cases/tests (a confidential case answers like a wrong number), votes/tests (ballots);
     # none of them shows a staff page's data.
     citizen = {
-        name for name in names if name.startswith(("portal:", "votes_public:", "community_public:"))
+        name for name in names if name.startswith(
+            (
+                "portal:",
+                "votes_public:",
+                "community_public:",
+                "meetings_public:",
+                "reminders_public:",
+                "appointments_public:",
+                "volunteers_public:",
+            )
+        )
     } | {f"directory:{pattern.name}" for pattern in directory_urls.citizen_urlpatterns}
     uncovered = names - PUBLIC - API_KEY_ONLY - citizen - set(CASES)
     assert not uncovered, f"URLs without a permission-matrix case: {sorted(uncovered)}"

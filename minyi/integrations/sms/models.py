@@ -41,6 +41,12 @@ class SmsPurpose(models.TextChoices):
     ACTION_UPDATE = "action_update", _("实事进展通知")
     # A community's safety notice to its subscribers (治安通报、安全提醒).
     SAFETY_NOTICE = "safety_notice", _("安全提醒")
+    # A due date of the citizen's own (年检、换证、证件到期、未处理违法) from a business system.
+    SERVICE_REMINDER = "service_reminder", _("办事提醒")
+    # A mobile service appointment's confirmation and its day-before reminder (移动办证).
+    APPOINTMENT = "appointment", _("预约通知")
+    # A volunteer's activity: signed up, changed, thanked (志愿活动).
+    VOLUNTEER = "volunteer", _("志愿活动通知")
 
 
 class OutboundSms(models.Model):

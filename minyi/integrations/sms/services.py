@@ -37,7 +37,9 @@ def sms_enqueue(*, mobile: str, body: str, purpose: str, survey=None, not_before
     )
 
 
-# Messages a citizen did not ask for: never at night, never after an opt-out.
+# Messages a citizen did not just ask for: never at night. Those sent with
+# sms_enqueue_unsolicited also never go to a number that opted out (an appointment's
+# confirmation, which the citizen asked for, is sent with sms_enqueue and waits for morning).
 UNSOLICITED = (
     SmsPurpose.SURVEY,
     SmsPurpose.REMINDER,
@@ -46,6 +48,9 @@ UNSOLICITED = (
     SmsPurpose.POLL,
     SmsPurpose.ACTION_UPDATE,
     SmsPurpose.SAFETY_NOTICE,
+    SmsPurpose.SERVICE_REMINDER,
+    SmsPurpose.APPOINTMENT,
+    SmsPurpose.VOLUNTEER,
 )
 
 

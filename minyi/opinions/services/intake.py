@@ -17,14 +17,19 @@ from minyi.core.workdays import add_working_days
 from minyi.notifications.models import NotificationKind
 from minyi.notifications.services import notify_unit
 from minyi.opinions.models import (
+    ONLINE_CHANNELS,
     OPINION_LIFECYCLE,
     Opinion,
+    OpinionChannel,
     OpinionKind,
     OpinionPhoto,
     OpinionPolicy,
+    ReplyBy,
 )
 from minyi.opinions.services.shared import S, checked_text, staff_url, tell_citizen, track_url
 from minyi.orgs.models import Officer, OrgUnit
+from minyi.orgs.roles import Perm, has_perm
+from minyi.orgs.selectors import scope_q
 
 CONTENT_MIN, CONTENT_MAX = 5, 2000
 MAX_PHOTOS = 3
@@ -153,9 +158,54 @@ def opinion_submit(
             % {"n": settings.OPINIONS_PER_MOBILE_DAY},
             status=429,
         )
-    checked = opinion_photos_check(photos)
-    unit = opinion_route(unit_id=unit_id, area=area)
+    return _opinion_create(
+        kind=kind,
+        content=content,
+        area=area,
+        unit=opinion_route(unit_id=unit_id, area=area),
+        requested=bool(unit_id),
+        case=case,
+        contact_name="" if anonymous else contact_name,
+        mobile=mobile,
+        wall_consent=wall_consent and kind == OpinionKind.SUGGESTION,
+        photos=opinion_photos_check(photos),
+        channel=OpinionChannel.SMS if channel == "sms" else OpinionChannel.H5,
+        received_note=_("群众短信，由短信收件箱转为留言") if channel == "sms" else _("群众提交"),
+        submitted_at=now,
+    )
+
+
+def _opinion_create(
+    *,
+    kind,
+    content,
+    area,
+    unit,
+    requested,
+    case,
+    contact_name,
+    mobile,
+    photos,
+    channel,
+    received_note,
+    submitted_at,
+    wall_consent=False,
+    postal_address="",
+    consent=False,
+    entered_by=None,
+    paper=(),
+) -> Opinion:
+    """Number, store and announce a checked opinion, whatever its channel: the deadline in
+    working days from `submitted_at`, the unit told, the citizen told by SMS when there is a
+    mobile (an opinion answered by letter, or without any contact, gets no SMS)."""
+    now = submitted_at
     deadline, provisional = add_working_days(timezone.localtime(now).date(), answer_days(kind))
+    if mobile:
+        reply_by = ReplyBy.SMS
+    elif postal_address:
+        reply_by = ReplyBy.LETTER
+    else:
+        reply_by = ReplyBy.NONE
     for _attempt in range(5):
         try:
             with transaction.atomic():
@@ -164,31 +214,37 @@ def opinion_submit(
                     kind=kind,
                     content=content,
                     area=area,
-                    requested_unit=unit if unit_id else None,
+                    requested_unit=unit if requested else None,
                     unit=unit,
                     case=case,
-                    anonymous=anonymous,
-                    contact_name="" if anonymous else contact_name,
+                    anonymous=not contact_name,
+                    contact_name=contact_name,
                     mobile=mobile,
-                    mobile_hash=mobile_hash,
-                    wall_consent=wall_consent and kind == OpinionKind.SUGGESTION,
+                    mobile_hash=lookup_hash("mobile", mobile) if mobile else "",
+                    wall_consent=wall_consent,
                     submitted_at=now,
                     deadline=deadline,
                     deadline_provisional=provisional,
+                    channel=channel,
+                    reply_by=reply_by,
+                    postal_address=postal_address,
+                    consent=consent,
+                    entered_by=entered_by,
                 )
             break
         except IntegrityError:
             continue
     else:
         raise ApplicationError("number_failed", _("受理编号生成失败，请重试。"), status=503)
-    for upload, content_type, suffix in checked:
-        photo = OpinionPhoto(opinion=opinion, content_type=content_type, size=upload.size)
-        photo.file.save(f"{opinion.pk}{suffix}", upload, save=False)
-        photo.save()
-    # No channel column yet (a migration of this app is another change's): the history says.
-    received_note = _("群众短信，由短信收件箱转为留言") if channel == "sms" else _("群众提交")
+    for is_paper, files in ((False, photos), (True, paper)):
+        for upload, content_type, suffix in files:
+            photo = OpinionPhoto(
+                opinion=opinion, content_type=content_type, size=upload.size, paper=is_paper
+            )
+            photo.file.save(f"{opinion.pk}{suffix}", upload, save=False)
+            photo.save()
     OPINION_LIFECYCLE.record(
-        opinion, actor=None, to_status=S.RECEIVED, note=received_note, now=now, unit=unit
+        opinion, actor=entered_by, to_status=S.RECEIVED, note=received_note, now=now, unit=unit
     )
     notify_unit(
         unit=unit,
@@ -214,3 +270,91 @@ def opinion_submit(
         now,
     )
     return opinion
+
+
+# A keyed-in letter may be long: the paper's photo keeps every word, the text what staff typed.
+KEYED_CONTENT_MAX = 5000
+POSTAL_ADDRESS_MAX = 120
+
+
+@transaction.atomic
+def opinion_key_in(
+    *,
+    actor,
+    channel: str,
+    kind: str,
+    content: str,
+    contact_name: str = "",
+    mobile: str = "",
+    postal_address: str = "",
+    consent: bool = False,
+    area: str = "",
+    unit_id=None,
+    paper=(),
+    received_at=None,
+    case=None,
+    now=None,
+) -> Opinion:
+    """An opinion from an offline channel (线下录入: a letter from the mailbox, a question at a
+    恳谈会 or on the 110直播室, a call to the chief's phone, a petition, a WeChat group), keyed
+    in by staff with a photo of the paper it came on. It enters the same flow as an online
+    one: routed (to `unit_id` when staff chose one inside their scope), numbered, given its
+    deadline from the day it was received, answered by SMS when there is a mobile, by a
+    printed letter when there is only an address, and not at all when there is no contact
+    (allowed: an unsigned letter is still heard). Keeping a contact needs the citizen's
+    consent (PIPL)."""
+    now = now or timezone.now()
+    received_at = received_at or now
+    if not has_perm(actor, Perm.OPINION_KEY_IN):
+        raise ApplicationError("forbidden", _("无权录入线下诉求。"), status=403)
+    if channel not in OpinionChannel.values or channel in ONLINE_CHANNELS:
+        raise ApplicationError("invalid_channel", _("请选择受理渠道。"), field="channel")
+    if kind not in OpinionKind.values:
+        raise ApplicationError("invalid_kind", _("请选择留言类别。"), field="kind")
+    if received_at > now:
+        raise ApplicationError(
+            "received_in_future", _("收到时间不能晚于现在。"), field="received_at"
+        )
+    content = checked_text(
+        content, field="content", label=_("内容"), low=CONTENT_MIN, high=KEYED_CONTENT_MAX
+    )
+    contact_name = (contact_name or "").strip()
+    if len(contact_name) > 30:
+        raise ApplicationError("name_too_long", _("姓名不能超过 30 个字。"), field="contact_name")
+    postal_address = (postal_address or "").strip()
+    if len(postal_address) > POSTAL_ADDRESS_MAX:
+        raise ApplicationError(
+            "address_too_long",
+            _("通信地址不能超过 %(n)d 个字。") % {"n": POSTAL_ADDRESS_MAX},
+            field="postal_address",
+        )
+    area = (area or "").strip()
+    if len(area) > 100:
+        raise ApplicationError("area_too_long", _("地点不能超过 100 个字。"), field="area")
+    mobile = normalize_mobile(mobile) if (mobile or "").strip() else ""
+    if (mobile or postal_address or contact_name) and not consent:
+        raise ApplicationError(
+            "consent_required",
+            _("留存群众的姓名、手机或地址须经本人同意；未同意的，请不填联系方式。"),
+            field="consent",
+        )
+    if unit_id and not OrgUnit.objects.filter(scope_q(actor, prefix=""), pk=unit_id).exists():
+        raise ApplicationError("invalid_unit", _("只能交给本单位及下级单位办理。"), field="unit")
+    return _opinion_create(
+        kind=kind,
+        content=content,
+        area=area,
+        unit=opinion_route(unit_id=unit_id, area=area),
+        requested=bool(unit_id),
+        case=case,
+        contact_name=contact_name,
+        mobile=mobile,
+        postal_address=postal_address,
+        consent=consent,
+        photos=(),
+        paper=opinion_photos_check(paper),
+        channel=channel,
+        received_note=_("线下录入：%(channel)s") % {"channel": OpinionChannel(channel).label},
+        submitted_at=received_at,
+        entered_by=actor,
+    )

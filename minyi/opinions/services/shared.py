@@ -51,7 +51,10 @@ def checked_text(value: str, *, field: str, label, low: int, high: int) -> str:
 
 
 def tell_citizen(opinion: Opinion, text: str, now) -> None:
-    """An SMS the citizen asked for by writing to us: sent at once, quiet hours or not."""
+    """An SMS the citizen asked for by writing to us: sent at once, quiet hours or not; none
+    for an opinion without a mobile (answered by letter, or not at all)."""
+    if not opinion.mobile:
+        return
     sms_enqueue(
         mobile=opinion.mobile,
         body=f"{settings.SMS_SIGNATURE}{text}",

@@ -1,0 +1,5 @@
+"""The reminders API: due items (到期事项) pushed by business systems."""
+
+from ninja import Router
+
+router = Router(tags=["reminders"])

@@ -1,0 +1,7 @@
+"""Staff pages of reminders."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "reminders"
+
+urlpatterns = []
