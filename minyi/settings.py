@@ -224,6 +224,14 @@ WORKER_SCHEDULE = {
     "votes_stuffing": {"task": "minyi.votes.tasks.votes_stuffing_detect_task", "every": 600},
     "community_colours": {"task": "minyi.community.tasks.community_colours_task", "every": 86400},
     "community_passes": {"task": "minyi.community.tasks.community_passes_task", "every": 3600},
+    # Every channel into one flow (issue 17).
+    "reminders_send_due": {
+        "task": "minyi.reminders.tasks.reminders_send_due_task", "every": 300, "sweep": True
+    },
+    "repeat_referrals": {"task": "minyi.dashboards.tasks.repeat_referrals_task", "every": 300},
+    "appointments_remind": {
+        "task": "minyi.appointments.tasks.appointment_reminders_task", "every": 600
+    },
     "tagger_train": {
         "task": "minyi.insight.tasks.tagger_train_task", "every": 86400, "at_start": False
     },
@@ -289,6 +297,9 @@ OTP_LOCK_MINUTES = env.int("MINYI_OTP_LOCK_MINUTES", default=15)
 OTP_SESSION_MINUTES = env.int("MINYI_OTP_SESSION_MINUTES", default=30)
 CASE_LOOKUPS_PER_IP_HOUR = env.int("MINYI_CASE_LOOKUPS_PER_IP_HOUR", default=30)
 OPINIONS_PER_MOBILE_DAY = env.int("MINYI_OPINIONS_PER_MOBILE_DAY", default=10)
+# Service reminders (办事提醒) per mobile: at most this many a day and in 30 days.
+REMINDER_MAX_PER_DAY = env.int("MINYI_REMINDER_MAX_PER_DAY", default=2)
+REMINDER_MAX_PER_30_DAYS = env.int("MINYI_REMINDER_MAX_PER_30_DAYS", default=6)
 OPINION_PHOTO_MAX_BYTES = env.int("MINYI_OPINION_PHOTO_MAX_BYTES", default=5 * 1024 * 1024)
 # An answer the citizen has not rated is closed after this many days.
 OPINION_RATING_DAYS = env.int("MINYI_OPINION_RATING_DAYS", default=7)

@@ -29,6 +29,9 @@ CALLBACK_ALLOWED = {
 class CallbackKind(models.TextChoices):
     FIRST = "first", _("不满意回访")
     FOLLOW_UP = "follow_up", _("整改追评")
+    # 跑多次回访: a rule found the citizen came back several times for the same business;
+    # the centre asks why (dashboards.repeat_rules opens it; no rating behind it).
+    REPEAT = "repeat", _("跑多次回访")
 
 
 class CallOutcome(models.TextChoices):
@@ -135,6 +138,13 @@ class Callback(models.Model):
                 fields=["work_order"],
                 condition=models.Q(kind="follow_up", status__in=["open", "in_progress"]),
                 name="callback_one_open_follow_up",
+            ),
+            # One 跑多次回访 in the queue per survey: a second rule that matches the same
+            # trips joins the open task instead of phoning the citizen twice.
+            models.UniqueConstraint(
+                fields=["survey"],
+                condition=models.Q(kind="repeat", status__in=["open", "in_progress"]),
+                name="callback_one_open_repeat",
             ),
         ]
 

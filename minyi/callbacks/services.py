@@ -92,6 +92,60 @@ def callback_follow_up_open(*, order, now=None) -> Callback:
     return callback
 
 
+def callback_repeat_open(
+    *, survey: Survey, unit: OrgUnit, note: str, problem: str = "", routed: bool = False, now=None
+) -> Callback:
+    """跑多次回访: a repeat-contact rule asks the centre to phone the citizen ("why did you
+    have to come back?"), about the contacts at `unit` (the unit of the latest trip), reached
+    through `survey` (the newest survey of those trips). No SMS acknowledgement: the citizen
+    asked for nothing. An open task about the same survey (a 跑多次回访, or the 不满意回访
+    of its rating) is joined, not doubled: the citizen gets one call, and the task's history
+    says that they also came back several times.
+
+    `routed=True`: the rule sends the matter straight to the unit (流转整改) instead, so
+    nobody phones first; the task is recorded done at once, with the rule's words as the
+    problem, to carry the work order and its 追评. It has no `completed_at` (no person
+    completed a call), which keeps it out of the callback figures and evaluators' counts."""
+    now = now or timezone.now()
+    if not routed:
+        current = (
+            Callback.objects.filter(
+                survey=survey,
+                kind__in=[CallbackKind.REPEAT, CallbackKind.FIRST],
+                status__in=[CallbackStatus.OPEN, CallbackStatus.IN_PROGRESS],
+            )
+            .order_by("id")
+            .first()
+        )
+        if current is not None:
+            CALLBACK_LIFECYCLE.record(
+                current,
+                actor=None,
+                from_status=current.status,
+                to_status=current.status,
+                note=note[:200],
+                now=now,
+            )
+            return current
+    centre = perception_centre_for(unit, survey.business_type.callback_tier)
+    callback = Callback.objects.create(
+        survey=survey,
+        kind=CallbackKind.REPEAT,
+        centre=centre,
+        unit=unit,
+        status=CallbackStatus.DONE if routed else CallbackStatus.OPEN,
+        created_at=now,
+        due_at=now + timedelta(hours=settings.CALLBACK_DUE_HOURS),
+        reason_text=problem[:2000],
+        tags=[ReasonTag.MULTIPLE_TRIPS] if routed else [],
+        suggested_tags=[ReasonTag.MULTIPLE_TRIPS],
+    )
+    CALLBACK_LIFECYCLE.record(
+        callback, actor=None, to_status=callback.status, note=note[:200], now=now
+    )
+    return callback
+
+
 def _available(now) -> Q:
     """Tasks an evaluator may take: open and not waiting for a later attempt, or claimed by
     someone whose claim has lapsed."""

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from minyi.callbacks import views
+from minyi.callbacks import evaluator_views, views
 
 app_name = "callbacks"
 
@@ -12,4 +12,10 @@ urlpatterns = [
     path("<int:pk>/release/", views.callback_release_view, name="callback_release"),
     path("<int:pk>/reveal/", views.callback_reveal, name="callback_reveal"),
     path("<int:pk>/record/", views.callback_record_view, name="callback_record"),
+    path("evaluators/", evaluator_views.evaluator_figures, name="evaluator_figures"),
+    path(
+        "evaluators/export/",
+        evaluator_views.evaluator_figures_export,
+        name="evaluator_figures_export",
+    ),
 ]

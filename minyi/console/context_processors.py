@@ -20,6 +20,7 @@ _NAV_GROUPS = [
         _("回访与整改"),
         [
             ("callbacks:callback_list", _("回访工作台"), Perm.CALLBACK_VIEW, "phone"),
+            ("callbacks:evaluator_figures", _("访评员绩效"), Perm.CENTRE_MANAGE, "chart"),
             ("workorders:order_list", _("整改工单"), Perm.WORKORDER_VIEW, "clipboard"),
             ("workorders:appeal_list", _("申诉复核"), Perm.APPEAL_DECIDE, "scale"),
             ("inbox:inbox", _("短信收件箱"), Perm.INBOX_VIEW, "inbox"),
@@ -30,6 +31,9 @@ _NAV_GROUPS = [
         _("群众诉求"),
         [
             ("opinions:opinion_list", _("群众诉求"), Perm.OPINION_VIEW, "message"),
+            ("opinions:opinion_key_in", _("线下录入"), Perm.OPINION_KEY_IN, "upload"),
+            ("opinions:channel_rates", _("各渠道答复率"), Perm.OPINION_VIEW, "chart"),
+            ("meetings:meeting_list", _("恳谈会与直播"), Perm.MEETING_VIEW, "users"),
             ("opinions:reward_list", _("线索奖励"), Perm.REWARD_APPROVE, "gift"),
             ("cases:case_list", _("案件进度"), Perm.CASE_VIEW, "folder"),
         ],
@@ -62,9 +66,31 @@ _NAV_GROUPS = [
         ],
     ),
     (
+        _("便民服务"),
+        [
+            ("appointments:appointment_list", _("移动办证"), Perm.APPOINTMENT_VIEW, "card"),
+            ("appointments:slot_list", _("办证时段"), Perm.APPOINTMENT_VIEW, "clipboard"),
+            ("appointments:route_today", _("上门路线"), Perm.APPOINTMENT_VIEW, "route"),
+            ("reminders:item_list", _("办事提醒"), Perm.REMINDER_VIEW, "bell"),
+            ("reminders:template_list", _("提醒模板"), Perm.REMINDER_MANAGE, "settings"),
+            ("reminders:item_import", _("导入到期事项"), Perm.REMINDER_MANAGE, "upload"),
+        ],
+    ),
+    (
+        _("群防群治"),
+        [
+            ("volunteers:volunteer_list", _("志愿者"), Perm.VOLUNTEER_VIEW, "users"),
+            ("volunteers:activity_list", _("志愿活动"), Perm.VOLUNTEER_VIEW, "flag"),
+            ("volunteers:organisation_list", _("合作单位"), Perm.VOLUNTEER_VIEW, "home"),
+            ("volunteers:recognition", _("表彰榜"), Perm.VOLUNTEER_VIEW, "check"),
+        ],
+    ),
+    (
         _("数据与预警"),
         [
             ("dashboards:index", _("数据看板"), Perm.DASHBOARD_VIEW, "chart"),
+            ("dashboards:repeat_referrals", _("跑多次流转"), Perm.DASHBOARD_VIEW, "route"),
+            ("dashboards:repeat_rules", _("跑多次规则"), Perm.REPEAT_RULE_MANAGE, "settings"),
             ("warnings:warning_list", _("三色预警"), Perm.WARNING_VIEW, "alert"),
             ("insight:tagger", _("原因标签模型"), Perm.TAGGER_VIEW, "tag"),
         ],

@@ -6,6 +6,8 @@ rolled up from the live tables and stay exact.
 """
 
 from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class FillState(models.Model):
@@ -213,3 +215,122 @@ class RepeatContact(models.Model):
 
     def __str__(self):
         return f"repeat {self.event_id} after {self.previous_event_id}"
+
+
+class RepeatAction(models.TextChoices):
+    CALLBACK = "callback", _("跑多次回访")
+    WORK_ORDER = "work_order", _("流转整改")
+
+
+class RepeatRule(models.Model):
+    """跑多次 into rectification (流转整改): when a citizen has made `min_trips` trips for the
+    same business (`business_type`, or any) within `window_days`, the latest of them at a
+    unit of `unit`'s subtree, a referral opens a callback (跑多次回访, the perception centre
+    asks why) or a work order to the unit of the latest trip. Set by REPEAT_RULE_MANAGE for
+    the user's own unit (the city bureau's rules cover the whole city)."""
+
+    unit = models.ForeignKey(
+        "orgs.OrgUnit", verbose_name=_("适用单位"), on_delete=models.PROTECT, related_name="+"
+    )
+    business_type = models.ForeignKey(
+        "perception.BusinessType",
+        verbose_name=_("业务类型"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    min_trips = models.PositiveSmallIntegerField(_("办理次数达到"))
+    window_days = models.PositiveSmallIntegerField(_("统计天数"))
+    action = models.CharField(_("处置方式"), max_length=12, choices=RepeatAction.choices)
+    active = models.BooleanField(_("启用"), default=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        "orgs.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("跑多次规则")
+        verbose_name_plural = _("跑多次规则")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(min_trips__gte=2),
+                name="repeat_rule_trips",
+                violation_error_message=_("办理次数至少为 2 次。"),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(window_days__gte=1),
+                name="repeat_rule_days",
+                violation_error_message=_("统计天数至少为 1 天。"),
+            ),
+        ]
+
+    def __str__(self):
+        return f"跑多次规则 #{self.pk}"
+
+
+class NoRoute(models.TextChoices):
+    """Why a referral reached nobody by phone."""
+
+    NO_SURVEY = "no_survey", _("几次办理均无回访记录，无联系途径")
+    OPTED_OUT = "opted_out", _("群众已退订，不予联系")
+
+
+class RepeatReferral(models.Model):
+    """One rule's finding about one citizen's trips (a pair: business type + mobile) within
+    one window, made once: the unique key holds however often or concurrently the sweep
+    runs. A pair is referred again by the same rule only for trips after `latest_at`."""
+
+    rule = models.ForeignKey(RepeatRule, on_delete=models.PROTECT, related_name="referrals")
+    rule_version = models.PositiveIntegerField()
+    action = models.CharField(max_length=12, choices=RepeatAction.choices)
+    pair = models.BigIntegerField()
+    window_start = models.DateTimeField()  # the first trip counted
+    latest_at = models.DateTimeField()  # the latest trip
+    latest_event = models.ForeignKey(
+        "perception.ServiceEvent", on_delete=models.CASCADE, related_name="+"
+    )
+    # Indexed by (unit, created_at).
+    unit = models.ForeignKey(
+        "orgs.OrgUnit", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    business_type = models.ForeignKey(
+        "perception.BusinessType", on_delete=models.PROTECT, related_name="+"
+    )
+    mobile_masked = models.CharField(max_length=16, blank=True)
+    trips = models.PositiveSmallIntegerField()
+    callback = models.ForeignKey(
+        "callbacks.Callback",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="repeat_referrals",
+    )
+    work_order = models.ForeignKey(
+        "workorders.WorkOrder",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="repeat_referrals",
+    )
+    no_route = models.CharField(max_length=12, choices=NoRoute.choices, blank=True)
+    unit_notified = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("跑多次流转")
+        verbose_name_plural = _("跑多次流转")
+        indexes = [
+            models.Index(fields=["unit", "created_at"], name="dash_referral_unit_idx"),
+        ]
+        # The unique key also serves the sweep's look-up of a pair's earlier referrals.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "pair", "window_start"], name="dash_referral_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"跑多次流转 #{self.pk}"

@@ -1,7 +1,12 @@
-"""Citizen pages of meetings, under /c/meetings/."""
+"""Citizen pages of meetings, under /c/meetings/: what is coming and the published minutes."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from minyi.meetings import public_views as views
 
 app_name = "meetings_public"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.meeting_index, name="index"),
+    path("<int:pk>/", views.meeting_page, name="meeting"),
+]

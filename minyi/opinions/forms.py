@@ -1,10 +1,24 @@
 """Forms of the staff opinion pages. They only collect input: the services check it (length,
 amount, state, scope), and the views put a service's refusal on the field it names."""
 
+from datetime import timedelta
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from minyi.opinions.models import TipVerdict
+from minyi.core.errors import ApplicationError
+from minyi.opinions.models import ONLINE_CHANNELS, OpinionChannel, OpinionKind, TipVerdict
+from minyi.opinions.public_forms import MultipleFileField
+from minyi.opinions.services.intake import (
+    KEYED_CONTENT_MAX,
+    POSTAL_ADDRESS_MAX,
+    opinion_photos_check,
+)
+from minyi.orgs.selectors import orgunit_list_visible_to
+
+DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
+OFFLINE_CHANNELS = [(v, label) for v, label in OpinionChannel.choices if v not in ONLINE_CHANNELS]
 
 
 class _Prefixed(forms.Form):
@@ -121,3 +135,154 @@ class WallForm(_Prefixed):
         required=False,
         widget=forms.TextInput(attrs={"maxlength": 200}),
     )
+
+
+class KeyInForm(forms.Form):
+    """An opinion from an offline channel, typed in by staff (线下录入). The service decides
+    (scope of the unit, lengths, the mobile); the form catches what a clerk most often
+    forgets: the channel, a time in the future, a contact without the citizen's consent."""
+
+    channel = forms.ChoiceField(
+        label=_("受理渠道"),
+        choices=[("", _("请选择")), *OFFLINE_CHANNELS],
+        error_messages={
+            "required": _("请选择受理渠道。"),
+            "invalid_choice": _("请选择受理渠道。"),
+        },
+    )
+    kind = forms.ChoiceField(
+        label=_("诉求类别"),
+        choices=OpinionKind.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("请选择诉求类别。")},
+    )
+    received_at = forms.DateTimeField(
+        label=_("收到时间"),
+        input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL),
+        error_messages={
+            "required": _("请填写收到时间。"),
+            "invalid": _("请填写正确的日期和时间。"),
+        },
+    )
+    content = forms.CharField(
+        label=_("诉求内容"),
+        required=False,
+        help_text=_("照录群众原话；纸质原件请拍照上传。"),
+        widget=forms.Textarea(attrs={"rows": 7, "maxlength": KEYED_CONTENT_MAX}),
+    )
+    paper = MultipleFileField(label=_("纸质原件照片（选填，最多 3 张 JPG/PNG）"), required=False)
+    contact_name = forms.CharField(
+        label=_("群众姓名（选填）"),
+        required=False,
+        max_length=30,
+        error_messages={"max_length": _("姓名不能超过 30 个字。")},
+    )
+    mobile = forms.CharField(
+        label=_("手机号码（选填）"),
+        required=False,
+        max_length=20,
+        help_text=_("有手机号的，受理和答复均以短信告知。"),
+        widget=forms.TextInput(attrs={"type": "tel"}),
+    )
+    postal_address = forms.CharField(
+        label=_("通信地址（选填）"),
+        required=False,
+        max_length=POSTAL_ADDRESS_MAX,
+        help_text=_("没有手机号、只有地址的，答复后打印书面回函寄出。"),
+        error_messages={
+            "max_length": _("通信地址不能超过 %(n)d 个字。") % {"n": POSTAL_ADDRESS_MAX}
+        },
+    )
+    consent = forms.BooleanField(label=_("群众同意留存以上联系方式，用于答复"), required=False)
+    area = forms.CharField(
+        label=_("涉及地点或区域（选填）"),
+        required=False,
+        max_length=100,
+        error_messages={"max_length": _("地点不能超过 100 个字。")},
+    )
+    unit = forms.ModelChoiceField(
+        label=_("承办单位（选填）"),
+        required=False,
+        queryset=None,
+        empty_label=_("按地点自动分派"),
+        error_messages={"invalid_choice": _("只能交给本单位及下级单位办理。")},
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = orgunit_list_visible_to(user).filter(is_active=True)
+        self.fields["unit"].label_from_instance = lambda unit: unit.name
+        if not self.is_bound:
+            self.initial.setdefault("received_at", timezone.localtime().replace(second=0))
+
+    def clean_received_at(self):
+        value = self.cleaned_data["received_at"]
+        # A minute's grace: the clock on the clerk's screen and ours may differ a little.
+        if value > timezone.now() + timedelta(minutes=1):
+            raise forms.ValidationError(_("收到时间不能晚于现在。"))
+        return value
+
+    def clean_paper(self):
+        paper = self.cleaned_data["paper"]
+        try:
+            opinion_photos_check(paper)
+        except ApplicationError as exc:
+            raise forms.ValidationError(str(exc.message)) from exc
+        return paper
+
+    def clean(self):
+        data = super().clean()
+        has_contact = any(data.get(name) for name in ("contact_name", "mobile", "postal_address"))
+        if has_contact and not data.get("consent"):
+            self.add_error(
+                "consent",
+                _("留存群众的姓名、手机或地址须经本人同意；未同意的，请勾选同意或清空联系方式。"),
+            )
+        return data
+
+    @property
+    def no_contact(self) -> bool:
+        """Whether the (valid) form carries no contact at all: then no answer can be sent."""
+        data = getattr(self, "cleaned_data", {})
+        return not any(data.get(name) for name in ("mobile", "postal_address"))
+
+
+class ChannelRatesForm(forms.Form):
+    """The period of the reply-rate table: the last 30 days unless chosen."""
+
+    start = forms.DateField(
+        label=_("开始日期"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": _("请填写正确的日期。")},
+    )
+    end = forms.DateField(
+        label=_("结束日期"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": _("请填写正确的日期。")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        today = timezone.localdate()
+        self.initial.setdefault("start", today - timedelta(days=29))
+        self.initial.setdefault("end", today)
+
+    def period(self):
+        """(first day, last day) chosen, or the last 30 days when nothing valid is."""
+        start, end = self.initial["start"], self.initial["end"]
+        if self.is_valid():
+            end = self.cleaned_data.get("end") or end
+            start = self.cleaned_data.get("start") or end - timedelta(days=29)
+        return start, end
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end and start > end:
+            self.add_error("end", _("结束日期不能早于开始日期。"))
+        if start and end and (end - start).days > 366:
+            self.add_error("end", _("统计期间最长一年。"))
+        return data

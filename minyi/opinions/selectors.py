@@ -2,6 +2,9 @@
 actor's subtree (by the unit that holds the opinion now). Outside the subtree a row does not
 exist."""
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,9 +18,11 @@ from minyi.opinions.models import (
     OPINION_LIFECYCLE,
     REWARD_LIFECYCLE,
     Opinion,
+    OpinionChannel,
     OpinionKind,
     OpinionPhoto,
     OpinionStatus,
+    ReplyBy,
     RewardStatus,
     TipReward,
     TipVerdict,
@@ -25,10 +30,26 @@ from minyi.opinions.models import (
 from minyi.orgs.models import OrgUnit
 from minyi.orgs.roles import Perm, has_perm
 from minyi.orgs.selectors import scope_q
+from minyi.perception.models import SATISFIED_RATINGS
 
 S = OpinionStatus
 OVERDUE = "overdue"  # a pseudo-status for the queue's tab: still open, past its deadline
 OPEN = "open"  # not answered yet: what the queue shows first
+LETTER_DUE = "letter_due"  # answered by letter, the letter not printed yet (待打印回函)
+# An answered opinion whose letter is still to print: the same rule as letter_due below.
+LETTER_DUE_Q = Q(
+    reply_by=ReplyBy.LETTER,
+    status__in=(S.ANSWERED, S.CLOSED),
+    letter_printed_at__isnull=True,
+)
+
+
+def letter_due(opinion: Opinion) -> bool:
+    return (
+        opinion.reply_by == ReplyBy.LETTER
+        and opinion.status in (S.ANSWERED, S.CLOSED)
+        and opinion.letter_printed_at is None
+    )
 
 
 def _overdue_q(today) -> Q:
@@ -36,43 +57,53 @@ def _overdue_q(today) -> Q:
     return Q(status__in=OPEN_STATUSES, deadline__lt=today)
 
 
-def _filtered(user, *, kind: str = "") -> QuerySet[Opinion]:
+def _filtered(user, *, kind: str = "", channel: str = "") -> QuerySet[Opinion]:
     qs = Opinion.objects.filter(scope_q(user, "unit__"))
     if kind:
         qs = qs.filter(kind=kind)
+    if channel:
+        qs = qs.filter(channel=channel)
     return qs
 
 
-def opinion_list_visible_to(user, *, status: str = "", kind: str = "") -> QuerySet[Opinion]:
-    """Opinions of the user's subtree (optionally one status, OVERDUE, one kind): overdue
-    first, then by deadline; answered and closed ones newest first."""
+def opinion_list_visible_to(
+    user, *, status: str = "", kind: str = "", channel: str = ""
+) -> QuerySet[Opinion]:
+    """Opinions of the user's subtree (optionally one status, OVERDUE, LETTER_DUE, one kind,
+    one channel): overdue first, then by deadline; answered and closed ones newest first."""
     today = timezone.localdate()
-    qs = _filtered(user, kind=kind).select_related("unit", "escalated_to")
+    qs = _filtered(user, kind=kind, channel=channel).select_related("unit", "escalated_to")
     if status == OVERDUE:
         qs = qs.filter(_overdue_q(today))
     elif status == OPEN:
         qs = qs.filter(status__in=OPEN_STATUSES)
+    elif status == LETTER_DUE:
+        qs = qs.filter(LETTER_DUE_Q)
     elif status:
         qs = qs.filter(status=status)
-    if status in (S.ANSWERED, S.CLOSED):
+    if status in (S.ANSWERED, S.CLOSED, LETTER_DUE):
         return qs.order_by("-answered_at", "-submitted_at", "-id")
     return order_by_urgency(qs, overdue=_overdue_q(today), open_statuses=OPEN_STATUSES)
 
 
-def opinion_counts_visible_to(user, *, kind: str = "") -> dict:
-    """Opinions per status, overdue ones and all, for the queue's tabs: one query."""
+def opinion_counts_visible_to(user, *, kind: str = "", channel: str = "") -> dict:
+    """Opinions per status, overdue ones, letters to print and all, for the queue's tabs:
+    one query."""
     today = timezone.localdate()
     counts = {value: Count("id", filter=Q(status=value)) for value in S.values}
     counts[OVERDUE] = Count("id", filter=_overdue_q(today))
     counts[OPEN] = Count("id", filter=Q(status__in=OPEN_STATUSES))
+    counts[LETTER_DUE] = Count("id", filter=LETTER_DUE_Q)
     counts["all"] = Count("id")
-    return _filtered(user, kind=kind).aggregate(**counts)
+    return _filtered(user, kind=kind, channel=channel).aggregate(**counts)
 
 
 def opinion_get_visible_to(user, pk) -> Opinion:
     opinion = (
         Opinion.objects.filter(scope_q(user, "unit__"), pk=pk)
-        .select_related("unit", "requested_unit", "escalated_to", "answered_by", "case")
+        .select_related(
+            "unit", "requested_unit", "escalated_to", "answered_by", "case", "entered_by"
+        )
         .first()
     )
     if opinion is None:
@@ -261,6 +292,86 @@ def transfer_targets_for(user, opinion: Opinion) -> QuerySet[OrgUnit]:
         .exclude(pk=opinion.unit_id)
         .order_by("path")
     )
+
+
+# --- Reply rates per channel (各渠道答复率) ---------------------------------------------------
+
+
+@dataclass
+class ChannelRate:
+    """One channel's figures over a period (opinions received in it), or the total."""
+
+    channel: str
+    label: str
+    received: int = 0
+    answered: int = 0
+    on_time: int = 0
+    overdue_open: int = 0
+    letters_due: int = 0
+    rated: int = 0
+    satisfied: int = 0
+
+    @property
+    def reply_rate(self) -> float | None:
+        return self.answered / self.received if self.received else None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.on_time / self.received if self.received else None
+
+    @property
+    def satisfied_share(self) -> float | None:
+        return self.satisfied / self.rated if self.rated else None
+
+    @property
+    def reply_percent(self) -> float | None:
+        return None if self.reply_rate is None else self.reply_rate * 100
+
+    @property
+    def satisfied_percent(self) -> float | None:
+        return None if self.satisfied_share is None else self.satisfied_share * 100
+
+
+_RATE_FIGURES = ("received", "answered", "on_time", "overdue_open", "letters_due")
+_RATE_FIGURES += ("rated", "satisfied")
+
+
+def channel_rates_visible_to(user, *, start: datetime, end: datetime) -> list[ChannelRate]:
+    """Per channel, the opinions of the user's subtree received in [start, end): how many,
+    answered, answered on time, still open past the deadline, letters still to print, rated
+    and rated satisfied (好差评 1-3). Every channel is listed, empty ones too, then the total
+    (channel ""). One query."""
+    today = timezone.localdate()
+    rows = (
+        Opinion.objects.filter(
+            scope_q(user, "unit__"), submitted_at__gte=start, submitted_at__lt=end
+        )
+        .values("channel")
+        .annotate(
+            received=Count("id"),
+            answered=Count("id", filter=Q(answered_at__isnull=False)),
+            on_time=Count("id", filter=Q(answered_on_time=True)),
+            overdue_open=Count("id", filter=_overdue_q(today)),
+            letters_due=Count("id", filter=LETTER_DUE_Q),
+            rated=Count("id", filter=Q(rating__isnull=False)),
+            satisfied=Count("id", filter=Q(rating__in=SATISFIED_RATINGS)),
+        )
+        .order_by()
+    )
+    found = {row["channel"]: row for row in rows}
+    total = ChannelRate(channel="", label=_("合计"))
+    rates = []
+    for channel in OpinionChannel:
+        row = found.get(channel.value, {})
+        rate = ChannelRate(
+            channel=channel.value,
+            label=str(channel.label),
+            **{name: row.get(name, 0) for name in _RATE_FIGURES},
+        )
+        for name in _RATE_FIGURES:
+            setattr(total, name, getattr(total, name) + getattr(rate, name))
+        rates.append(rate)
+    return [*rates, total]
 
 
 # --- The citizen's reads: by the mobile a session proved, never by number alone -------------

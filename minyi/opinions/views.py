@@ -5,18 +5,27 @@ waiting for approval or payment. Capability 4 of DOMAIN.md.
 Every read goes through a scoped selector; every action is one service call that redirects
 back to the opinion, or re-renders it with the refusal in Chinese and what was typed kept."""
 
-from django.http import FileResponse
-from django.shortcuts import render
+import csv
+import io
+from datetime import datetime, time, timedelta
+
+from django.contrib import messages
+from django.http import FileResponse, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from minyi.core.audit import audit_record
-from minyi.core.errors import ApplicationError, NotFound
+from minyi.core.errors import ApplicationError, NotFound, PermissionDenied
 from minyi.core.models import AuditAction
 from minyi.core.ui import ALL, ActionPage, Tabs, console_list, page_of
 from minyi.opinions.forms import (
+    OFFLINE_CHANNELS,
     AnswerForm,
+    ChannelRatesForm,
+    KeyInForm,
     RewardDecideForm,
     RewardPayForm,
     RewardProposeForm,
@@ -24,14 +33,21 @@ from minyi.opinions.forms import (
     VerdictForm,
     WallForm,
 )
+from minyi.opinions.letter_pdf import letter_pdf
 from minyi.opinions.models import (
+    Opinion,
+    OpinionChannel,
     OpinionKind,
     OpinionStatus,
+    ReplyBy,
     RewardStatus,
 )
 from minyi.opinions.selectors import (
+    LETTER_DUE,
     OPEN,
     OVERDUE,
+    channel_rates_visible_to,
+    letter_due,
     opinion_action_require,
     opinion_actions_for,
     opinion_counts_visible_to,
@@ -53,9 +69,12 @@ from minyi.opinions.services.handling import (
     opinion_transfer,
     opinion_wall_hide,
 )
+from minyi.opinions.services.intake import opinion_key_in
+from minyi.opinions.services.letters import opinion_letter_print
 from minyi.opinions.services.rewards import reward_decide, reward_pay, reward_propose
 from minyi.orgs.access import staff_view
 from minyi.orgs.roles import Perm, has_perm
+from minyi.orgs.selectors import orgunit_root_for, scope_q
 from minyi.perception.models import Rating
 
 S = OpinionStatus
@@ -70,6 +89,7 @@ OPINION_TABS = Tabs(
         (S.ANSWERED, gettext_lazy("已答复")),
         (S.CLOSED, gettext_lazy("已办结")),
         (OVERDUE, gettext_lazy("超期")),
+        (LETTER_DUE, gettext_lazy("待打印回函")),
     ),
     default=OPEN,
 )
@@ -77,15 +97,18 @@ OPINION_TABS = Tabs(
 
 @staff_view(Perm.OPINION_VIEW)
 def opinion_list(request):
-    """Opinions of the user's subtree by status and kind, overdue first (群众诉求)."""
+    """Opinions of the user's subtree by status, kind and channel, overdue first (群众诉求)."""
     status = OPINION_TABS.current(request)
     kind = request.GET.get("kind", "")
     if kind not in OpinionKind.values:
         kind = ""
+    channel = request.GET.get("channel", "")
+    if channel not in OpinionChannel.values:
+        channel = ""
     opinions = opinion_list_visible_to(
-        request.user, status=OPINION_TABS.filter_value(status), kind=kind
+        request.user, status=OPINION_TABS.filter_value(status), kind=kind, channel=channel
     )
-    counts = opinion_counts_visible_to(request.user, kind=kind)
+    counts = opinion_counts_visible_to(request.user, kind=kind, channel=channel)
     return render(
         request,
         "opinions/opinion_list.html",
@@ -93,7 +116,10 @@ def opinion_list(request):
             **console_list(request, opinions, tabs=OPINION_TABS, current=status, counts=counts),
             "kind": kind,
             "kinds": OpinionKind.choices,
+            "channel": channel,
+            "channels": OpinionChannel.choices,
             "can_see_rewards": has_perm(request.user, Perm.REWARD_APPROVE),
+            "can_key_in": has_perm(request.user, Perm.OPINION_KEY_IN),
         },
     )
 
@@ -135,6 +161,7 @@ def _author(user, opinion) -> dict:
         "mode": "named",
         "name": opinion.contact_name,
         "mobile": opinion.mobile_masked,
+        "has_address": bool(opinion.postal_address),
         "can_reveal": has_perm(user, Perm.OPINION_REVEAL_CONTACT),
     }
 
@@ -162,6 +189,10 @@ def _opinion_page(request, opinion, *, failed=None, alert="", status=200):
             "alert": alert,
             "rating_label": Rating(opinion.rating).label if opinion.rating else "",
             "is_tip": opinion.kind == OpinionKind.TIP,
+            "letter_due": letter_due(opinion),
+            "can_print_letter": opinion.reply_by == ReplyBy.LETTER
+            and opinion.status in (S.ANSWERED, S.CLOSED)
+            and has_perm(request.user, Perm.OPINION_HANDLE),
         },
         status=status,
     )
@@ -199,9 +230,18 @@ def accept(request, pk):
     )
 
 
+# What the person who answered is told: how the answer reaches the citizen.
+ANSWER_DONE = {
+    ReplyBy.SMS: gettext_lazy("已答复，群众将收到短信并可评价。"),
+    ReplyBy.LETTER: gettext_lazy("已答复。该诉求以书面回函答复，请打印回函寄给群众。"),
+    ReplyBy.NONE: gettext_lazy("已答复。该诉求没有联系方式，答复仅存档，不发送短信。"),
+}
+
+
 @staff_view(Perm.OPINION_HANDLE)
 @require_POST
 def answer(request, pk):
+    reply_by = opinion_get_visible_to(request.user, pk).reply_by
     return OPINION_PAGE.act(
         request,
         pk,
@@ -210,7 +250,7 @@ def answer(request, pk):
         call=lambda opinion, data: opinion_answer(
             actor=request.user, opinion=opinion, text=data["answer"]
         ),
-        done=_("已答复，群众将收到短信并可评价。"),
+        done=ANSWER_DONE[reply_by],
     )
 
 
@@ -378,3 +418,166 @@ def reward_list(request):
             "proposed": RewardStatus.PROPOSED,
         },
     )
+
+
+# --- Offline intake (线下录入), the written answer (书面回函), reply rates per channel ------
+
+KEYED_IN_DONE = {
+    ReplyBy.SMS: gettext_lazy("已录入，受理编号 %(no)s，已短信告知群众。"),
+    ReplyBy.LETTER: gettext_lazy("已录入，受理编号 %(no)s。答复后请打印书面回函寄给群众。"),
+    ReplyBy.NONE: gettext_lazy(
+        "已录入，受理编号 %(no)s。没有联系方式，不会发送短信答复，答复仅存档。"
+    ),
+}
+
+
+@staff_view(Perm.OPINION_KEY_IN)
+def key_in(request):
+    """Key in an opinion that came by letter, at a 广场活动日 or 恳谈会, by phone, as a
+    petition, on the 110直播室 or in a WeChat group, with a photo of the paper (线下录入)."""
+    status = 200
+    if request.method == "POST":
+        form = KeyInForm(request.POST, request.FILES, user=request.user)
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                opinion = opinion_key_in(
+                    actor=request.user,
+                    channel=data["channel"],
+                    kind=data["kind"],
+                    content=data["content"],
+                    contact_name=data["contact_name"],
+                    mobile=data["mobile"],
+                    postal_address=data["postal_address"],
+                    consent=data["consent"],
+                    area=data["area"],
+                    unit_id=data["unit"].pk if data["unit"] else None,
+                    paper=data["paper"],
+                    received_at=data["received_at"],
+                )
+            except (NotFound, PermissionDenied):
+                raise
+            except ApplicationError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
+                status = exc.status
+            else:
+                messages.success(request, KEYED_IN_DONE[opinion.reply_by] % {"no": opinion.number})
+                # Routed outside the clerk's subtree (the centre will transfer it): the list.
+                if Opinion.objects.filter(scope_q(request.user, "unit__"), pk=opinion.pk).exists():
+                    return redirect("opinions:opinion_detail", pk=opinion.pk)
+                return redirect("opinions:opinion_list")
+    else:
+        form = KeyInForm(user=request.user)
+    return render(request, "opinions/key_in.html", {"form": form}, status=status)
+
+
+@staff_view(Perm.OPINION_HANDLE)
+@require_POST
+def letter(request, pk):
+    """The written answer as a PDF to print and post (书面回函). It shows the citizen's name
+    and address: the service audits every printing, refusals included; never cached."""
+    opinion = opinion_get_visible_to(request.user, pk)
+    try:
+        printed = opinion_letter_print(actor=request.user, opinion=opinion, request=request)
+    except NotFound:
+        raise
+    except ApplicationError as exc:
+        response = render(request, "error.html", {"error": exc}, status=exc.status)
+    else:
+        response = HttpResponse(letter_pdf(printed), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="letter-{printed.number}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _rates(request):
+    form = ChannelRatesForm(request.GET or None)
+    first, last = form.period()
+    tz = timezone.get_current_timezone()
+    start = datetime.combine(first, time.min, tzinfo=tz)
+    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=tz)
+    rates = channel_rates_visible_to(request.user, start=start, end=end)
+    root = orgunit_root_for(request.user)
+    scope = root.name if root is not None else _("全部单位")
+    return form, first, last, rates, scope
+
+
+@staff_view(Perm.OPINION_VIEW)
+def channel_rates(request):
+    """Reply rates per channel (各渠道答复率): every channel's words must be answered, so the
+    aim is 100% in each row."""
+    form, first, last, rates, scope = _rates(request)
+    return render(
+        request,
+        "opinions/channel_rates.html",
+        {
+            "form": form,
+            "first": first,
+            "last": last,
+            "rates": rates,
+            "scope": scope,
+            "offline": {value for value, _label in OFFLINE_CHANNELS},
+            "can_export": has_perm(request.user, Perm.DATA_EXPORT),
+            "export_query": request.GET.urlencode(),
+        },
+    )
+
+
+def _percent(value) -> str:
+    return "" if value is None else f"{value * 100:.1f}%"
+
+
+@staff_view(Perm.DATA_EXPORT)
+def channel_rates_export(request):
+    """The same table as CSV (UTF-8 with BOM, for Excel), with the export in the audit log."""
+    _form, first, last, rates, scope = _rates(request)
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow([_("各渠道答复率"), _("统计范围：%(unit)s") % {"unit": scope}])
+    writer.writerow([_("收到时间"), f"{first:%Y-%m-%d} ~ {last:%Y-%m-%d}"])
+    writer.writerow(
+        [
+            _("受理渠道"),
+            _("收到"),
+            _("已答复"),
+            _("按期答复"),
+            _("超期未答复"),
+            _("待打印回函"),
+            _("答复率"),
+            _("已评价"),
+            _("满意率"),
+        ]
+    )
+    for rate in rates:
+        writer.writerow(
+            [
+                rate.label,
+                rate.received,
+                rate.answered,
+                rate.on_time,
+                rate.overdue_open,
+                rate.letters_due,
+                _percent(rate.reply_rate),
+                rate.rated,
+                _percent(rate.satisfied_share),
+            ]
+        )
+    audit_record(
+        action=AuditAction.EXPORT,
+        request=request,
+        obj=request.user.unit,
+        detail={
+            "table": "opinion_channel_rates",
+            "format": "csv",
+            "from": f"{first:%Y-%m-%d}",
+            "to": f"{last:%Y-%m-%d}",
+            "rows": len(rates),
+        },
+    )
+    response = HttpResponse(out.getvalue().encode("utf-8"), content_type="text/csv")
+    response["Content-Disposition"] = (
+        f'attachment; filename="minyi-channel-rates-{first:%Y%m%d}-{last:%Y%m%d}.csv"'
+    )
+    return response

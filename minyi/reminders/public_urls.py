@@ -1,7 +1,12 @@
-"""Citizen pages of reminders, under /c/reminders/."""
+"""Citizen pages of service reminders, under /c/reminders/: the opt-out page the reminder SMS
+links to."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from minyi.reminders import public_views
 
 app_name = "reminders_public"
 
-urlpatterns = []
+urlpatterns = [
+    path("stop/", public_views.opt_out, name="opt_out"),
+]

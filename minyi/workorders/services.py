@@ -115,6 +115,18 @@ def _new_number(now) -> str:
 def workorder_dispatch(*, actor, callback, now=None) -> WorkOrder:
     """Police at fault (民警责任): a rectification order to the unit, due in the business
     type's working days (holidays and make-up workdays counted)."""
+    return _dispatch(actor=actor, callback=callback, note=_("民警责任，派发整改"), now=now)
+
+
+@transaction.atomic
+def workorder_dispatch_repeat(*, callback, now=None) -> WorkOrder:
+    """跑多次流转整改: a repeat-contact rule sends the matter to the unit of the latest trip
+    without a person's callback outcome (the callback is the rule's record, see
+    callbacks.services.callback_repeat_open); the rest of the order's life is the usual one."""
+    return _dispatch(actor=None, callback=callback, note=_("跑多次，规则流转整改"), now=now)
+
+
+def _dispatch(*, actor, callback, note: str, now=None) -> WorkOrder:
     now = now or timezone.now()
     survey = callback.survey
     deadline, provisional = add_working_days(
@@ -145,9 +157,7 @@ def workorder_dispatch(*, actor, callback, now=None) -> WorkOrder:
                 ) from None
     else:
         raise ApplicationError("order_number", _("工单号生成失败，请重试。"), status=503)
-    ORDER_LIFECYCLE.record(
-        order, actor=actor, to_status=S.DISPATCHED, note=_("民警责任，派发整改"), now=now
-    )
+    ORDER_LIFECYCLE.record(order, actor=actor, to_status=S.DISPATCHED, note=note, now=now)
     audit_record(action=AuditAction.CREATE, actor=actor, obj=order, detail={"unit": order.unit_id})
     notify_unit(
         unit=order.unit,
@@ -470,7 +480,10 @@ def appeal_decide(*, actor, appeal: Appeal, uphold: bool, note: str, now=None) -
                 now=now,
             )
         callback_close_follow_ups(actor=actor, order=order, note=_("申诉成立，工单撤销"), now=now)
-        survey_exclude(survey=order.survey, now=now)
+        # An order born of 跑多次 rests on an earlier trip's survey, not on a rating of this
+        # contact: upholding it takes no rating out of the figures.
+        if order.callback.kind != CallbackKind.REPEAT:
+            survey_exclude(survey=order.survey, now=now)
     else:
         ORDER_LIFECYCLE.record(
             order,
@@ -565,7 +578,7 @@ def _rating_appeal_decide(actor, current: Appeal, *, uphold: bool, note: str, no
         status=status, decided_by=actor, decided_at=now, decision_note=note[:2000]
     ):
         raise ApplicationError("appeal_decided", _("该申诉已复核。"), status=409)
-    if uphold:
+    if uphold and callback.kind != CallbackKind.REPEAT:
         survey_exclude(survey=callback.survey, now=now)
     CALLBACK_LIFECYCLE.record(
         callback,

@@ -239,7 +239,9 @@ def test_every_url_has_a_case():
     # cases/tests (a confidential case answers like a wrong number), votes/tests (ballots);
     # none of them shows a staff page's data.
     citizen = {
-        name for name in names if name.startswith(
+        name
+        for name in names
+        if name.startswith(
             (
                 "portal:",
                 "votes_public:",

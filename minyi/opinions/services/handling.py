@@ -132,7 +132,12 @@ def opinion_rate(*, opinion: Opinion, mobile: str, rating: int, comment: str = "
         )
     with transaction.atomic():
         current = Opinion.objects.select_for_update().filter(pk=opinion.pk).first()
-        if current is None or current.mobile_hash != lookup_hash("mobile", mobile):
+        # An opinion without a mobile (a letter, an unsigned note) is rated by no one.
+        if (
+            current is None
+            or not current.mobile_hash
+            or current.mobile_hash != lookup_hash("mobile", mobile)
+        ):
             raise NotFound()
         if current.status == S.CLOSED and current.rated_at:
             raise ApplicationError("already_rated", _("您已评价过该答复。"), status=409)
@@ -238,4 +243,8 @@ def opinion_contact_reveal(*, actor, opinion: Opinion, request=None) -> dict:
     )
     if refusal:
         raise refusal
-    return {"name": current.contact_name, "mobile": current.mobile}
+    return {
+        "name": current.contact_name,
+        "mobile": current.mobile,
+        "address": current.postal_address,
+    }

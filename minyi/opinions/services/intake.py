@@ -194,6 +194,7 @@ def _opinion_create(
     consent=False,
     entered_by=None,
     paper=(),
+    anonymous=None,
 ) -> Opinion:
     """Number, store and announce a checked opinion, whatever its channel: the deadline in
     working days from `submitted_at`, the unit told, the citizen told by SMS when there is a
@@ -217,7 +218,7 @@ def _opinion_create(
                     requested_unit=unit if requested else None,
                     unit=unit,
                     case=case,
-                    anonymous=not contact_name,
+                    anonymous=not contact_name if anonymous is None else anonymous,
                     contact_name=contact_name,
                     mobile=mobile,
                     mobile_hash=lookup_hash("mobile", mobile) if mobile else "",
@@ -357,4 +358,6 @@ def opinion_key_in(
         received_note=_("线下录入：%(channel)s") % {"channel": OpinionChannel(channel).label},
         submitted_at=received_at,
         entered_by=actor,
+        # Whoever left any contact (with consent) may be called or written back.
+        anonymous=not (contact_name or mobile or postal_address),
     )

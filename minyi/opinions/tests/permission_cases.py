@@ -109,6 +109,39 @@ def approved_tip_a2(world) -> Opinion:
     return rewarded_tip_a2(world, status=RewardStatus.APPROVED)
 
 
+LETTER_ADDRESS = "甲区甲二村幸福路 8 号"
+
+
+def letter_a2(world) -> Opinion:
+    """A letter from station a2's mailbox with only a postal address, answered by a2."""
+    from minyi.opinions.models import OpinionChannel
+    from minyi.opinions.services.handling import opinion_answer
+    from minyi.opinions.services.intake import opinion_key_in
+
+    found = Opinion.objects.filter(unit=world.station_a2, channel=OpinionChannel.MAILBOX).first()
+    if found is None:
+        leader = world.user("a2", Role.UNIT_LEADER)
+        found = opinion_key_in(
+            actor=leader,
+            channel=OpinionChannel.MAILBOX,
+            kind=OpinionKind.SUGGESTION,
+            content="建议在甲二村幸福路口安装路灯，晚上回家太黑。",
+            contact_name="赵大爷",
+            postal_address=LETTER_ADDRESS,
+            consent=True,
+            unit_id=world.station_a2.pk,
+        )
+        found = opinion_answer(
+            actor=leader, opinion=found, text="已协调供电部门，路灯将于本月内安装到位。"
+        )
+    return found
+
+
+def _rates_marker(world) -> str:
+    letter_a2(world)
+    return f"统计范围：{world.station_a2.name}"
+
+
 def _url(name, make):
     return lambda w: reverse(f"opinions:{name}", args=[make(w).pk])
 
@@ -174,6 +207,22 @@ CASES = {
     "opinions:reward_decide": _post(Perm.REWARD_APPROVE, "reward_decide", rewarded_tip_a2, 400),
     # No payment reference.
     "opinions:reward_pay": _post(Perm.REWARD_MANAGE, "reward_pay", approved_tip_a2, 400),
+    # The unit choices are the marker: a sibling may only hand it to its own subtree.
+    "opinions:opinion_key_in": Case(
+        Perm.OPINION_KEY_IN,
+        lambda w: reverse("opinions:opinion_key_in"),
+        lambda w: w.station_a2.name,
+    ),
+    # A PDF (no text to look for): the sibling's 404 is the check.
+    "opinions:opinion_letter": Case(
+        Perm.OPINION_HANDLE, _url("opinion_letter", letter_a2), None, method="post", detail=True
+    ),
+    "opinions:channel_rates": Case(
+        Perm.OPINION_VIEW, lambda w: reverse("opinions:channel_rates"), _rates_marker
+    ),
+    "opinions:channel_rates_export": Case(
+        Perm.DATA_EXPORT, lambda w: reverse("opinions:channel_rates_export"), _rates_marker
+    ),
     # An approved reward not paid yet is listed for a2's supervisor, not for a1's.
     "opinions:reward_list": Case(
         Perm.REWARD_APPROVE, lambda w: reverse("opinions:reward_list"), _number(approved_tip_a2)

@@ -374,7 +374,7 @@ def _reveals(opinion, outcome):
 def test_named_author_contact_is_revealed_and_audited(world):
     opinion = make_opinion(world, contact_name="王投诉", mobile="13700004321")
     revealed = opinion_contact_reveal(actor=_leader(world), opinion=opinion)
-    assert revealed == {"name": "王投诉", "mobile": "13700004321"}
+    assert revealed == {"name": "王投诉", "mobile": "13700004321", "address": ""}
     assert _reveals(opinion, AuditOutcome.SUCCESS) == 1
 
 
@@ -398,7 +398,7 @@ def test_tipster_identity_is_refused_to_unit_leaders_and_evaluators(world, role)
 def test_tipster_identity_is_shown_to_a_supervisor_and_audited(world):
     tip = tip_a2(world)
     revealed = opinion_contact_reveal(actor=world.user("a", Role.SUPERVISOR), opinion=tip)
-    assert revealed == {"name": TIPSTER, "mobile": TIPSTER_MOBILE}
+    assert revealed == {"name": TIPSTER, "mobile": TIPSTER_MOBILE, "address": ""}
     event = AuditEvent.objects.get(action=AuditAction.PII_REVEAL, object_id=str(tip.pk))
     assert event.outcome == AuditOutcome.SUCCESS and event.actor.username == "a_supervisor"
 

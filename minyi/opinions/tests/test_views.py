@@ -80,6 +80,7 @@ def test_queue_lists_overdue_first_with_counts_and_only_the_subtree(client, worl
         S.ANSWERED: 1,
         S.CLOSED: 0,
         "overdue": 1,
+        "letter_due": 0,
     }
 
     # And the queue opens on what is still to answer, most urgent first

@@ -1,0 +1,91 @@
+"""Staff pages: masked lists with pinned query counts, the outcome form's messages, the printed
+route list (addresses in full for APPOINTMENT_HANDLE only, audited), a week of slots."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+
+from minyi.appointments.models import Appointment, AppointmentStatus, ServiceSlot
+from minyi.appointments.services import appointment_confirm
+from minyi.appointments.tests.factories import book, in_days, make_slot
+from minyi.core.models import AuditAction, AuditEvent
+from minyi.orgs.choices import Role
+
+pytestmark = pytest.mark.django_db
+ADDRESS = "越城区府山街道仓桥直街12号"
+
+
+def _booked(world, n, day=None):
+    slot = make_slot(world.station_a2, day or in_days(2), capacity=20)
+    return [book(slot, mobile=f"139000003{i:02d}") for i in range(n)]
+
+
+def _queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx)
+
+
+def test_the_list_is_masked_and_its_queries_do_not_grow(client, world):
+    client.force_login(world.user("a2", Role.UNIT_LEADER))
+    url = reverse("appointments:appointment_list")
+    _booked(world, 2)
+    few = _queries(client, url)
+    _booked(world, 8, day=in_days(3))
+    assert _queries(client, url) == few
+    body = client.get(url).content.decode()
+    assert "139****0300" in body and ADDRESS not in body and "13900000300" not in body
+
+
+def test_the_printed_route_shows_addresses_to_handlers_only_and_is_audited(client, world):
+    leader = world.user("a2", Role.UNIT_LEADER)
+    day = in_days(2)
+    for appointment in _booked(world, 2, day=day):
+        appointment_confirm(actor=leader, appointment=appointment)
+    args = [world.station_a2.pk, day.isoformat()]
+    admin = world.user("a2", Role.ADMIN)  # APPOINTMENT_VIEW only
+    client.force_login(admin)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = admin.totpdevice_set.get().persistent_id
+    session.save()
+    route = client.get(reverse("appointments:route", args=args)).content.decode()
+    assert "越城区府山街****" in route and ADDRESS not in route
+    assert client.get(reverse("appointments:route_print", args=args)).status_code == 403
+    client.force_login(leader)
+    printed = client.get(reverse("appointments:route_print", args=args))
+    assert printed.content.decode().count(ADDRESS) == 2
+    assert "no-store" in printed["Cache-Control"]
+    assert AuditEvent.objects.filter(action=AuditAction.PII_REVEAL, actor=leader).count() == 1
+
+
+def test_an_outcome_without_a_reason_comes_back_with_the_message(client, world):
+    leader = world.user("a2", Role.UNIT_LEADER)
+    appointment = appointment_confirm(actor=leader, appointment=_booked(world, 1)[0])
+    client.force_login(leader)
+    url = reverse("appointments:appointment_outcome", args=[appointment.pk])
+    response = client.post(url, {"result": "no_show", "text": ""})
+    assert response.status_code == 400 and "请填写未办成原因。" in response.content.decode()
+    assert Appointment.objects.get().status == AppointmentStatus.CONFIRMED
+    client.post(url, {"result": "done", "text": "已办结"})
+    assert Appointment.objects.get().status == AppointmentStatus.DONE
+
+
+def test_a_week_of_slots_from_the_form(client, world):
+    client.force_login(world.user("a2", Role.UNIT_LEADER))
+    monday = in_days(7 - timezone.localdate().weekday())
+    data = {
+        "unit": world.station_a2.pk,
+        "week_start": monday.isoformat(),
+        "weekdays": ["0", "2", "4"],
+        "periods": ["am", "pm"],
+        "capacity": "4",
+    }
+    response = client.post(reverse("appointments:slot_week"), data)
+    assert response.url == reverse("appointments:slot_list")
+    assert ServiceSlot.objects.filter(unit=world.station_a2, capacity=4).count() == 6
+    past = {**data, "week_start": in_days(-1).isoformat()}
+    body = client.post(reverse("appointments:slot_week"), past).content.decode()
+    assert "起始日期不能早于今天。" in body
