@@ -11,7 +11,7 @@ from datetime import date, time, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,6 +34,7 @@ from minyi.core.models import AuditAction, AuditOutcome
 from minyi.core.pii import lookup_hash, normalize_mobile
 from minyi.integrations.sms.models import SmsPurpose
 from minyi.integrations.sms.services import (
+    in_quiet_hours,
     quiet_hours_end,
     sms_enqueue,
     sms_enqueue_unsolicited,
@@ -51,6 +52,7 @@ BUSINESS_CODE = "mobile_id_service"
 MAX_SLOTS_PER_DAY = 6
 MAX_CAPACITY = 50
 NAME_MAX, ADDRESS_MAX, NOTE_MAX, OUTCOME_MAX = 30, 200, 500, 500
+MAX_OPEN_PER_MOBILE = 3  # requested or confirmed visits still to come, per citizen's mobile
 
 APPOINTMENT = Lifecycle(
     model=Appointment,
@@ -200,6 +202,46 @@ def _slot_full() -> ApplicationError:
     )
 
 
+def _holding(mobile_hash: str):
+    return Appointment.objects.filter(citizen_mobile_hash=mobile_hash, status__in=HOLDING)
+
+
+def _lock_mobile(mobile_hash: str) -> None:
+    """Lock the places this mobile holds (before the slot's row, the order a cancellation
+    takes them in too): two bookings from one mobile then run one after the other."""
+    list(_holding(mobile_hash).select_for_update().order_by("pk").values_list("pk", flat=True))
+
+
+def _check_mobile_places(slot: ServiceSlot, mobile_hash: str, now) -> None:
+    """One place per mobile in a slot, and at most MAX_OPEN_PER_MOBILE visits to come. Run
+    after the slot's conditional UPDATE: its row lock makes a second booking of the same slot
+    from the same mobile wait for the first, and see it (and _lock_mobile's lock does the same
+    across slots for a mobile that holds a place already)."""
+    holding = _holding(mobile_hash)
+    if holding.filter(slot=slot).exists():
+        raise ApplicationError(
+            "already_booked",
+            _("该手机号码已预约过这个时段，无需重复预约；如需更改请先查询并取消原预约。"),
+            field="slot",
+            status=409,
+        )
+    local = timezone.localtime(now)
+    coming = holding.filter(
+        Q(slot__date__gt=local.date())
+        | Q(slot__date=local.date(), slot__start_time__gt=local.time())
+    )
+    if coming.count() >= MAX_OPEN_PER_MOBILE:
+        raise ApplicationError(
+            "too_many_open",
+            _(
+                "该手机号码已有 %(n)d 个待办理的预约，不能再预约；"
+                "请等已有预约办理完成，或取消不需要的预约后再试。"
+            )
+            % {"n": MAX_OPEN_PER_MOBILE},
+            status=409,
+        )
+
+
 def appointment_request(
     *,
     slot_id,
@@ -214,7 +256,8 @@ def appointment_request(
     now=None,
 ) -> Appointment:
     """A citizen's booking from a proven `mobile`. Refused with a field and a Chinese message:
-    a slot in the past, closed, full, or not of `station`; missing name or address."""
+    a slot in the past, closed, full, or not of `station`; missing name or address; a second
+    place in the same slot, or more than MAX_OPEN_PER_MOBILE visits to come, for one mobile."""
     now = now or timezone.now()
     mobile = normalize_mobile(mobile)
     name = _text(name, field="name", label=_("姓名"), limit=NAME_MAX)
@@ -228,21 +271,25 @@ def appointment_request(
         if value not in choices.values:
             raise ApplicationError("invalid_choice", _("请从列表中选择。"), field=field)
     slot = _slot_for_booking(slot_id, station=station, now=now)
+    mobile_hash = lookup_hash("mobile", mobile)
     for _attempt in range(5):
         try:
             with transaction.atomic():
+                _lock_mobile(mobile_hash)
                 taken = ServiceSlot.objects.filter(
                     pk=slot.pk, is_open=True, booked__lt=F("capacity")
                 ).update(booked=F("booked") + 1)
                 if not taken:
+                    _check_mobile_places(slot, mobile_hash, now)  # "已预约过" before "已约满"
                     raise _slot_full()
+                _check_mobile_places(slot, mobile_hash, now)
                 appointment = Appointment.objects.create(
                     number=_new_number(now),
                     slot=slot,
                     unit_id=slot.unit_id,
                     citizen_name=name,
                     citizen_mobile=mobile,
-                    citizen_mobile_hash=lookup_hash("mobile", mobile),
+                    citizen_mobile_hash=mobile_hash,
                     address=address,
                     applicant=applicant,
                     service=service,
@@ -334,6 +381,10 @@ CONFIRM_TEMPLATE = (
     "{signature}您预约的{date} {period}上门办理{service}已确认，{unit}民警将按时到达，"
     "预约编号{number}。如需取消请访问 {link}"
 )
+CANCEL_TEMPLATE = (
+    "{signature}很抱歉，您预约的{date} {period}上门办理{service}已被{unit}取消，原因：{reason}。"
+    "预约编号{number}，如仍需办理请重新预约：{link}"
+)
 REMINDER_TEMPLATE = (
     "{signature}温馨提醒：明天（{date}）{period}{unit}民警将上门为您办理{service}，"
     "预约编号{number}。如需取消请访问 {link}"
@@ -342,11 +393,18 @@ REMINDER_TEMPLATE = (
 
 @transaction.atomic
 def appointment_confirm(*, actor, appointment: Appointment, now=None) -> Appointment:
-    """Confirm a request; the citizen's SMS goes in the outbox in the same transaction
-    (the citizen asked for it, so it is sent even to an opted-out number, but never at
-    night)."""
+    """Confirm a request, before its slot starts; the citizen's SMS goes in the outbox in the
+    same transaction (the citizen asked for it, so it is sent even to an opted-out number, but
+    never at night)."""
     now = now or timezone.now()
     current = _locked(actor, appointment)
+    APPOINTMENT.check(current, S.CONFIRMED)
+    if current.slot.starts_at() <= now:
+        raise ApplicationError(
+            "visit_started",
+            _("预约时段已开始，不能再确认；请与群众联系后取消预约，或请其另约时段。"),
+            status=409,
+        )
     APPOINTMENT.move(
         current, actor=actor, to=S.CONFIRMED, now=now, confirmed_by=actor, confirmed_at=now
     )
@@ -361,6 +419,8 @@ def appointment_confirm(*, actor, appointment: Appointment, now=None) -> Appoint
 
 @transaction.atomic
 def appointment_cancel(*, actor, appointment: Appointment, reason: str, now=None):
+    """The station cancels (a reason required); the citizen's SMS with the reason goes in the
+    outbox in the same transaction, as a confirmation does (never at night)."""
     now = now or timezone.now()
     current = _locked(actor, appointment)
     reason = _text(reason, field="reason", label=_("取消原因"), limit=200)
@@ -375,14 +435,33 @@ def appointment_cancel(*, actor, appointment: Appointment, reason: str, now=None
         outcome=reason,
     )
     _release_place(current)
+    sms_enqueue(
+        mobile=current.citizen_mobile,
+        body=CANCEL_TEMPLATE.format(**_sms_fields(current), reason=reason),
+        purpose=SmsPurpose.APPOINTMENT,
+        not_before=quiet_hours_end(now),
+    )
     return current
+
+
+def _check_visit_time(current: Appointment, to: str, now) -> None:
+    """An outcome (done, not done) is recorded once the slot has started, never before."""
+    APPOINTMENT.check(current, to)
+    if current.slot.starts_at() > now:
+        raise ApplicationError(
+            "visit_not_started",
+            _("预约时段尚未开始，不能记录办理结果；请在上门办理后再记录。"),
+            status=409,
+        )
 
 
 @transaction.atomic
 def appointment_no_show(*, actor, appointment: Appointment, outcome: str, now=None):
-    """The team went but could not do it (nobody home, documents missing)."""
+    """The team went but could not do it (nobody home, documents missing); not before the
+    slot starts."""
     now = now or timezone.now()
     current = _locked(actor, appointment)
+    _check_visit_time(current, S.NO_SHOW, now)
     outcome = _text(outcome, field="outcome", label=_("未办成原因"), limit=OUTCOME_MAX)
     APPOINTMENT.move(
         current,
@@ -413,14 +492,15 @@ def business_type() -> BusinessType:
 
 @transaction.atomic
 def appointment_complete(*, actor, appointment: Appointment, outcome: str = "", now=None):
-    """Done: the visit becomes a service event (source "appointments", external id the
-    appointment's number) that the survey sweep decides like any other contact."""
+    """Done (not before the slot starts): the visit becomes a service event (source
+    "appointments", external id the appointment's number) that the survey sweep decides like
+    any other contact."""
     now = now or timezone.now()
     current = _locked(actor, appointment)
     outcome = _text(
         outcome, field="outcome", label=_("办理结果"), limit=OUTCOME_MAX, required=False
     )
-    APPOINTMENT.check(current, S.DONE)
+    _check_visit_time(current, S.DONE, now)
     result = events_ingest(
         items=[
             {
@@ -473,8 +553,9 @@ def route_order_set(*, actor, unit: OrgUnit, day: date, order: dict[int, int]) -
 
 
 def appointment_reveal(*, actor, appointment: Appointment, request=None) -> dict:
-    """The citizen's mobile and address in full, for the team that visits. Every reveal is
-    audited, refusals too."""
+    """The citizen's mobile, address and own words (the note, a cancellation's reason: the
+    notes of events without a staff actor, by event id) in full, for the team that visits.
+    Every reveal is audited, refusals too."""
     if not has_perm(actor, Perm.APPOINTMENT_HANDLE):
         audit_record(
             action=AuditAction.PII_REVEAL,
@@ -495,7 +576,16 @@ def appointment_reveal(*, actor, appointment: Appointment, request=None) -> dict
         obj=current,
         detail={"field": "appointment_contact"},
     )
-    return {"mobile": current.citizen_mobile, "address": current.address}
+    return {
+        "mobile": current.citizen_mobile,
+        "address": current.address,
+        "note": current.note,
+        "citizen_notes": [
+            (event.pk, event.note)
+            for event in current.events.filter(actor__isnull=True)
+            if event.note
+        ],
+    }
 
 
 def route_reveal(*, actor, unit: OrgUnit, day: date, count: int, request=None) -> None:
@@ -515,9 +605,12 @@ def route_reveal(*, actor, unit: OrgUnit, day: date, count: int, request=None) -
 def reminders_send_due(*, now=None, limit: int = 500) -> int:
     """The SMS reminder for tomorrow's confirmed visits, once per appointment: the row is
     marked reminded by a conditional UPDATE in the transaction that writes the message, so
-    two workers never both send it. Never to an opted-out number; at night it waits for the
-    morning (and the outbox holds APPOINTMENT messages at night anyway)."""
+    two workers never both send it. Never to an opted-out number, and nothing at all in the
+    quiet hours: from 21:00 to midnight "tomorrow" is already the visit's day by the time the
+    outbox would send it at 08:00, so the day's reminders are written from 08:00 on."""
     now = now or timezone.now()
+    if in_quiet_hours(now):
+        return 0
     tomorrow = timezone.localdate(now) + timedelta(days=1)
     ids = list(
         Appointment.objects.filter(

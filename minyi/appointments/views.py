@@ -2,8 +2,9 @@
 one appointment with its actions (confirm, record the outcome, reveal the contact), the slots
 and a week of them at once, and the day's route list, ordered and printable.
 
-Every page is scoped to the user's subtree; mobiles and addresses are masked, and shown in full
-only to APPOINTMENT_HANDLE, audited (one appointment's reveal, or the printed route list)."""
+Every page is scoped to the user's subtree; mobiles, addresses and the citizen's own words (the
+note, a cancellation's reason) are masked, and shown in full only to APPOINTMENT_HANDLE, audited
+(one appointment's reveal, or the printed route list)."""
 
 from datetime import date, timedelta
 
@@ -12,6 +13,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from minyi.appointments.forms import PERIODS, OutcomeForm, SlotWeekForm
@@ -38,7 +40,7 @@ from minyi.appointments.services import (
     slots_create_week,
 )
 from minyi.core.errors import ApplicationError
-from minyi.core.pii import mask_mobile
+from minyi.core.pii import mask_mobile, mask_text
 from minyi.core.ui import ALL, Tabs, console_list
 from minyi.orgs.access import staff_view
 from minyi.orgs.roles import Perm, has_perm
@@ -46,12 +48,12 @@ from minyi.orgs.roles import Perm, has_perm
 S = AppointmentStatus
 TABS = Tabs(
     choices=(
-        (S.REQUESTED, _("待确认")),
-        (S.CONFIRMED, _("已确认")),
-        (S.DONE, _("已办结")),
-        (S.NO_SHOW, _("未办成")),
-        (S.CANCELLED, _("已取消")),
-        (ALL, _("全部")),
+        (S.REQUESTED, gettext_lazy("待确认")),
+        (S.CONFIRMED, gettext_lazy("已确认")),
+        (S.DONE, gettext_lazy("已办结")),
+        (S.NO_SHOW, gettext_lazy("未办成")),
+        (S.CANCELLED, gettext_lazy("已取消")),
+        (ALL, gettext_lazy("全部")),
     ),
     default=S.REQUESTED,
 )
@@ -89,14 +91,24 @@ def appointment_list(request):
     return render(request, "appointments/appointment_list.html", context)
 
 
+def _citizens_words(appointment) -> list:
+    """The history, the citizen's own words (a cancellation's reason: events without a staff
+    actor) with mobile and ID numbers masked, as the note is."""
+    events = list(appointment.events.select_related("actor"))
+    for event in events:
+        event.note_shown = mask_text(event.note) if event.actor_id is None else event.note
+    return events
+
+
 def _detail(request, appointment, *, form=None, status=200):
     _masked(appointment)
+    appointment.note_masked = mask_text(appointment.note)
     return render(
         request,
         "appointments/appointment_detail.html",
         {
             "appointment": appointment,
-            "events": appointment.events.select_related("actor"),
+            "events": _citizens_words(appointment),
             "form": form or OutcomeForm(),
             "can_handle": has_perm(request.user, Perm.APPOINTMENT_HANDLE),
         },
@@ -149,9 +161,7 @@ def appointment_outcome_view(request, pk):
 def appointment_reveal_view(request, pk):
     appointment = appointment_get_visible(request.user, pk)
     contact = appointment_reveal(actor=request.user, appointment=appointment, request=request)
-    response = render(
-        request, "console/_revealed.html", {"value": f"{contact['mobile']} {contact['address']}"}
-    )
+    response = render(request, "appointments/_revealed.html", contact)
     response["Cache-Control"] = "private, no-store"
     return response
 

@@ -7,10 +7,19 @@ citizens back gets (rule `RULE_VERSION`):
 
 - calls a working day (日均拨打): their calls (CallbackAttempt) / the working days of the
   period (minyi.core.workdays, up to today for the current period);
-- reach rate (接通率): calls answered by the citizen / calls;
+- reach rate (接通率), per callback, not per call: callbacks the citizen answered on some call
+  (已接通, or 拒绝回访: the citizen picked up and declined) / callbacks called. Calls are
+  clustered (an unreachable citizen gives up to three failed calls on one callback), so a
+  per-call rate would break the 5% promise below. A callback counts once, for the person
+  and the period of its deciding call: the first call that reached the citizen, else the
+  last call so far;
 - callbacks completed (完成回访): callbacks they completed with a call of their own (a
   follow-up closed by an appeal decision is nobody's call);
-- on-time rate (按时率): of those, completed by ``due_at``;
+- on-time rate (按时率): of the callbacks due in the period (``due_at``), those done by their
+  ``due_at``; one done later, or still open after its ``due_at`` has passed, is late; one
+  still open and not yet due is left out. It belongs to whoever completed it with a call of
+  their own, else to whoever holds it (``assignee``), else to the person of its last call
+  (a callback nobody ever claimed or called is nobody's figure);
 - second-callback satisfaction (追评满意率): of the follow-ups (整改追评) they completed with the
   citizen's second rating, the share rated satisfied (SATISFIED_RATINGS, 1-3).
 
@@ -38,7 +47,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import numpy as np
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -57,7 +77,9 @@ from minyi.orgs.models import OrgUnit, User
 from minyi.orgs.selectors import scope_q
 from minyi.perception.models import SATISFIED_RATINGS
 
-RULE_VERSION = "evaluator-figures-2026.1"
+RULE_VERSION = "evaluator-figures-2026.2"
+# The citizen answered the phone: reached, or picked up and declined (拒绝回访).
+CONNECTED_OUTCOMES = (CallOutcome.REACHED, CallOutcome.REFUSED)
 MIN_CASES = 20  # fewer cases than this: "样本不足", no rate, no comparison
 ALPHA = 0.05  # family-wise, per centre and figure (Holm)
 MONTHS_SHOWN = 12
@@ -314,8 +336,10 @@ def _p_text(p: float | None) -> str:
 class EvaluatorRow:
     person: User
     calls: int
+    attempted: int  # callbacks whose deciding call was theirs (the reach rate's cases)
     reached: int
     completed: int
+    due: int  # callbacks due in the period and theirs (the on-time rate's cases)
     on_time: int
     follow_ups: int
     satisfied: int
@@ -364,8 +388,8 @@ class CentreFigures:
         return {
             "calls": sum(r.calls for r in self.rows),
             "completed": sum(r.completed for r in self.rows),
-            "reach": self.pooled("reached", "calls"),
-            "on_time": self.pooled("on_time", "completed"),
+            "reach": self.pooled("reached", "attempted"),
+            "on_time": self.pooled("on_time", "due"),
             "satisfaction": self.pooled("satisfied", "follow_ups"),
         }
 
@@ -380,21 +404,55 @@ class EvaluatorFigures:
     rule_version: str = RULE_VERSION
 
 
-def _attempt_counts(user, period) -> dict[tuple[int, int], dict]:
+def _in_period(period, prefix: str = "") -> Q:
+    return Q(**{f"{prefix}__gte": period.start_at, f"{prefix}__lt": period.end_before})
+
+
+def _calls_of_callback(*order: str, **filters):
+    """The callback's calls in this order, for a subquery (take ``[:1]``)."""
+    return CallbackAttempt.objects.filter(callback=OuterRef("pk"), **filters).order_by(*order)
+
+
+def _call_counts(user, period) -> dict[tuple[int, int], dict]:
+    """Calls a working day counts every call."""
     rows = (
-        CallbackAttempt.objects.filter(
-            scope_q(user, "callback__centre__"),
-            created_at__gte=period.start_at,
-            created_at__lt=period.end_before,
-        )
+        CallbackAttempt.objects.filter(scope_q(user, "callback__centre__"))
+        .filter(_in_period(period, "created_at"))
         .values("callback__centre_id", "evaluator_id")
-        .annotate(
-            calls=Count("id"),
-            reached=Count("id", filter=Q(outcome=CallOutcome.REACHED)),
-        )
+        .annotate(calls=Count("id"))
         .order_by()
     )
     return {(r["callback__centre_id"], r["evaluator_id"]): r for r in rows}
+
+
+def _reach_counts(user, period) -> dict[tuple[int, int], dict]:
+    """Reach per callback: its deciding call is the first that reached the citizen, else its
+    last call so far; the callback counts in that call's period, for that call's person."""
+    reaching = _calls_of_callback("created_at", "id", outcome__in=list(CONNECTED_OUTCOMES))
+    last = _calls_of_callback("-created_at", "-id")
+    called_in_period = CallbackAttempt.objects.filter(callback=OuterRef("pk")).filter(
+        _in_period(period, "created_at")
+    )
+    rows = (
+        Callback.objects.filter(scope_q(user, "centre__"), Exists(called_in_period))
+        .annotate(
+            reached_at=Subquery(reaching.values("created_at")[:1]),
+            decided_at=Coalesce(F("reached_at"), Subquery(last.values("created_at")[:1])),
+            decided_by=Coalesce(
+                Subquery(reaching.values("evaluator_id")[:1]),
+                Subquery(last.values("evaluator_id")[:1]),
+                output_field=IntegerField(),
+            ),
+        )
+        .filter(_in_period(period, "decided_at"))
+        .values("centre_id", "decided_by")
+        .annotate(
+            attempted=Count("id"),
+            reached=Count("id", filter=Q(reached_at__isnull=False)),
+        )
+        .order_by()
+    )
+    return {(r["centre_id"], r["decided_by"]): r for r in rows}
 
 
 def _completion_counts(user, period) -> dict[tuple[int, int], dict]:
@@ -405,15 +463,13 @@ def _completion_counts(user, period) -> dict[tuple[int, int], dict]:
     rows = (
         Callback.objects.filter(
             scope_q(user, "centre__"),
+            _in_period(period, "completed_at"),
             Exists(own_call),
             status=CallbackStatus.DONE,
-            completed_at__gte=period.start_at,
-            completed_at__lt=period.end_before,
         )
         .values("centre_id", "completed_by_id")
         .annotate(
             completed=Count("id"),
-            on_time=Count("id", filter=Q(completed_at__lte=F("due_at"))),
             follow_ups=Count("id", filter=follow_up),
             satisfied=Count(
                 "id", filter=follow_up & Q(follow_up_rating__in=list(SATISFIED_RATINGS))
@@ -422,6 +478,35 @@ def _completion_counts(user, period) -> dict[tuple[int, int], dict]:
         .order_by()
     )
     return {(r["centre_id"], r["completed_by_id"]): r for r in rows}
+
+
+def _due_counts(user, period, now: datetime) -> dict[tuple[int, int], dict]:
+    """On time per callback due in the period: done by ``due_at``; late when done later or
+    still open with ``due_at`` passed; open and not yet due is left out."""
+    own_call = CallbackAttempt.objects.filter(
+        callback=OuterRef("pk"), evaluator=OuterRef("completed_by")
+    )
+    last = _calls_of_callback("-created_at", "-id")
+    done = Q(status=CallbackStatus.DONE)
+    rows = (
+        Callback.objects.filter(scope_q(user, "centre__"), _in_period(period, "due_at"))
+        .filter(done | Q(due_at__lt=now))
+        .annotate(
+            responsible=Case(
+                When(Exists(own_call), then=F("completed_by_id")),
+                default=Coalesce(F("assignee_id"), Subquery(last.values("evaluator_id")[:1])),
+                output_field=IntegerField(),
+            )
+        )
+        .filter(responsible__isnull=False)
+        .values("centre_id", "responsible")
+        .annotate(
+            due=Count("id"),
+            on_time=Count("id", filter=done & Q(completed_at__lte=F("due_at"))),
+        )
+        .order_by()
+    )
+    return {(r["centre_id"], r["responsible"]): r for r in rows}
 
 
 def _compare(rows: list[EvaluatorRow], successes: str, trials: str, min_cases: int):
@@ -434,30 +519,44 @@ def _compare(rows: list[EvaluatorRow], successes: str, trials: str, min_cases: i
     ]
 
 
+_COUNTS = (
+    "calls",
+    "attempted",
+    "reached",
+    "completed",
+    "due",
+    "on_time",
+    "follow_ups",
+    "satisfied",
+)
+
+
 def evaluator_figures_for(
-    user, period: FiguresPeriod, *, min_cases: int = MIN_CASES
+    user, period: FiguresPeriod, *, min_cases: int = MIN_CASES, now: datetime | None = None
 ) -> EvaluatorFigures:
     """Figures per person who called citizens back for the centres in the user's subtree,
-    one table per centre, people by name (never ranked by a raw rate)."""
-    attempts = _attempt_counts(user, period)
-    completions = _completion_counts(user, period)
-    keys = set(attempts) | set(completions)
+    one table per centre, people by name (never ranked by a raw rate). ``now`` decides which
+    open callbacks are already late."""
+    now = now or timezone.now()
+    counts = [
+        _call_counts(user, period),
+        _reach_counts(user, period),
+        _completion_counts(user, period),
+        _due_counts(user, period, now),
+    ]
+    keys = set().union(*counts)
     people = User.objects.in_bulk({person for _centre, person in keys})
     centres = OrgUnit.objects.in_bulk({centre for centre, _person in keys})
     working_days = period.working_days
     by_centre: dict[int, list[EvaluatorRow]] = defaultdict(list)
     for centre_id, person_id in keys:
-        a = attempts.get((centre_id, person_id), {})
-        c = completions.get((centre_id, person_id), {})
+        found = {}
+        for count in counts:
+            found.update(count.get((centre_id, person_id), {}))
         by_centre[centre_id].append(
             EvaluatorRow(
                 person=people[person_id],
-                calls=a.get("calls", 0),
-                reached=a.get("reached", 0),
-                completed=c.get("completed", 0),
-                on_time=c.get("on_time", 0),
-                follow_ups=c.get("follow_ups", 0),
-                satisfied=c.get("satisfied", 0),
+                **{name: found.get(name, 0) for name in _COUNTS},
                 working_days=working_days,
             )
         )
@@ -465,8 +564,8 @@ def evaluator_figures_for(
     for centre_id, rows in by_centre.items():
         rows.sort(key=lambda r: (str(r.person), r.person.pk))
         figures = zip(
-            _compare(rows, "reached", "calls", min_cases),
-            _compare(rows, "on_time", "completed", min_cases),
+            _compare(rows, "reached", "attempted", min_cases),
+            _compare(rows, "on_time", "due", min_cases),
             _compare(rows, "satisfied", "follow_ups", min_cases),
             strict=True,
         )
@@ -483,10 +582,17 @@ def explanation_lines() -> list[str]:
     """What the figures are and how sure they are, in plain Chinese."""
     return [
         _(
-            "日均拨打 = 期间拨打次数 ÷ 期间工作日数；接通率 = 接通次数 ÷ 拨打次数；按时率 = 在回访"
-            "时限前完成的回访 ÷ 完成的回访；追评满意率 = 群众追评为满意（1-3 级）的整改追评 ÷ "
-            "有追评结果的整改追评。"
+            "日均拨打 = 期间拨打次数 ÷ 期间工作日数（每拨一次算一次）。接通率按回访任务算，不按"
+            "拨打次数算：期间拨打过的回访中，群众接了电话（已接通，或接听后拒绝回访）的比例；同一"
+            "任务拨打多次只算一例，记在接通的那次拨打的人员名下，始终未接通的记在最后一次拨打的"
+            "人员名下。"
         ),
+        _(
+            "按时率 = 回访时限在本期间内的回访中，在时限前完成的比例；超过时限才完成、或超过时限"
+            "仍未完成的都算未按时，尚未到时限的未完成回访不计。记在完成人名下，未完成的记在当前"
+            "领取人名下，无人领取的记在最后一次拨打的人员名下；无人领取也无人拨打的不计入任何人。"
+        ),
+        _("追评满意率 = 群众追评为满意（1-3 级）的整改追评 ÷ 有追评结果的整改追评。"),
         _(
             "每个比率都写明了例数和 95%% 区间：区间越宽，说明例数越少、越说明不了问题。少于 "
             "%(min)d 例的比率显示为“样本不足”，不参加比较。"
@@ -522,8 +628,8 @@ def figures_table(figures: EvaluatorFigures) -> tuple[list[str], list[list]]:
     words as the page."""
     headers = [_("民意感知中心"), _("人员"), _("拨打次数"), _("工作日"), _("日均拨打")]
     for label, successes, trials in (
-        (_("接通率"), _("接通次数"), _("拨打次数")),
-        (_("按时率"), _("按时完成"), _("完成回访")),
+        (_("接通率"), _("接通的回访"), _("拨打过的回访")),
+        (_("按时率"), _("按时完成"), _("到期回访")),
         (_("追评满意率"), _("追评满意"), _("有结果的追评")),
     ):
         headers += [

@@ -6,17 +6,18 @@ each centre has a single person and the page could only say "nobody to compare w
 adds four evaluator accounts to the busiest centre and shares that centre's callbacks among
 the five: everything about one callback (its calls, its completion and its history rows) goes
 to one person, chosen from the callback's id, so running it again changes nothing. The newest
-of them is handed the hard numbers more often (a callback that needed more than one call goes
-to her with three times the odds), so her reach rate is lower than the others' for a reason a
-leader can check, not by editing any call's outcome.
+of them is handed the hard numbers more often (a callback whose citizen never answered goes to
+her with three times the odds), so her reach rate (counted per callback) is lower than the
+others' for a reason a leader can check, not by editing any call's outcome.
 """
 
 import random
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 
+from minyi.callbacks.evaluators import CONNECTED_OUTCOMES
 from minyi.callbacks.models import Callback, CallbackAttempt, CallbackEvent
 from minyi.demo.city import DEMO_PASSWORD, closest_account
 from minyi.orgs.choices import Role
@@ -81,15 +82,18 @@ def load(now=None) -> dict:
     )
     original = closest_account(list(others.select_related("unit")), centre)
     people = [original, *team] if original else team
+    answered = CallbackAttempt.objects.filter(
+        callback=OuterRef("pk"), outcome__in=list(CONNECTED_OUTCOMES)
+    )
     worked = (
         Callback.objects.filter(centre_id=centre_id, calls__isnull=False)
-        .annotate(n=Count("calls"))
-        .values_list("pk", "n")
+        .annotate(answered=Exists(answered))
+        .values_list("pk", "answered")
         .distinct()
     )
     moved = 0
-    for callback_id, calls in worked:
-        person = _person_for(callback_id, calls > 1, people)
+    for callback_id, was_answered in worked:
+        person = _person_for(callback_id, not was_answered, people)
         attempts = CallbackAttempt.objects.filter(callback_id=callback_id).exclude(evaluator=person)
         if not attempts.filter(evaluator__in=people).exists():
             continue

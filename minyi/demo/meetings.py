@@ -1,6 +1,7 @@
 """Demo: meetings and live programmes (恳谈会、广场警务活动日、110直播室, issue 17) in the demo
 city, made by the real services of `minyi.meetings` (each question keyed in as an opinion
-through `opinion_key_in`, answered through `opinion_answer`):
+through `opinion_key_in`, answered through `opinion_answer`, and given the public answer the
+portal shows, 公开答复, which is not the answer sent to the citizen):
 
 - 府山派出所 (the fushan accounts): a 恳谈会 about 20 days ago, published, three questions all
   answered (one on the spot too) and its follow-up (公交站扒窃已打掉); one 3 days ago, held,
@@ -31,6 +32,7 @@ from minyi.meetings.services import (
     meeting_save,
     meeting_write_minutes,
     question_add,
+    question_write_public_answer,
     radio_schedule,
     working_days_from,
 )
@@ -53,6 +55,7 @@ class _Question:
     answer_hours: float = 26
     spot_answer: str = ""
     mobile: str = ""  # with the citizen's consent
+    public: str = ""  # the public answer (公开答复), written once answered
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,7 @@ MEETINGS = (
                 "胜利路口公交站夜间扒窃多发",
                 "已在胜利路口公交站增设晚高峰巡逻点，便衣民警蹲守三周，抓获扒窃嫌疑人两名。",
                 50,
+                public="胜利路口公交站已增设晚高峰巡逻点，抓获扒窃嫌疑人两名。",
                 mobile="13957500101",
             ),
             _Question(
@@ -101,6 +105,7 @@ MEETINGS = (
                 "小区消防通道被电动车堵塞",
                 "已会同社区和物业划定电动车停放区，对占用消防通道的车辆劝导移位。",
                 30,
+                public="已划定电动车停放区，消防通道已清理。",
                 spot_answer="社区民警当场表示本周内会同物业现场查看。",
             ),
             _Question(
@@ -109,6 +114,7 @@ MEETINGS = (
                 "行动不便老人如何换领身份证",
                 "可预约移动办证上门服务，社区民警将上门采集照片和指纹。",
                 3,
+                public="行动不便的老人可预约上门办证，由社区民警上门采集照片和指纹。",
                 spot_answer="可以预约上门办证，民警现场登记了预约需求。",
             ),
         ),
@@ -136,6 +142,7 @@ MEETINGS = (
                 "菜场门口早高峰车辆乱停",
                 "已安排辅警早高峰在菜场门口疏导，并联系交警增设临时停车泊位。",
                 40,
+                public="菜场门口早高峰已安排辅警疏导，并增设临时停车泊位。",
             ),
             _Question(
                 "complaint",
@@ -165,6 +172,7 @@ MEETINGS = (
                 "子女入学户口迁移所需材料",
                 "需携带户口簿、房产证明和入学通知书，可在任一派出所户籍窗口办理。",
                 4,
+                public="子女入学迁户口需户口簿、房产证明和入学通知书，任一派出所户籍窗口可办。",
                 spot_answer="户籍民警现场讲解了所需材料。",
             ),
             _Question(
@@ -173,6 +181,7 @@ MEETINGS = (
                 "出入境办证周末开放",
                 "自下月起，出入境接待大厅每周六上午开放。",
                 70,
+                public="出入境接待大厅自下月起每周六上午开放。",
             ),
             _Question(
                 "complaint",
@@ -180,6 +189,7 @@ MEETINGS = (
                 "冒充客服诈骗电话增多",
                 "已在各社区开展反诈宣传，并通过短信向辖区群众发送预警提示。",
                 30,
+                public="已在各社区开展反诈宣传，并以短信发送预警提示。",
             ),
         ),
         citizens=320,
@@ -229,6 +239,7 @@ RADIO_CALLS = (
         "驾驶证到期换证在哪里办理",
         "可在“交管12123”App 网上办理，或到任一车管服务站办理。",
         0.5,
+        public="驾驶证到期可在“交管12123”App 网上换证，或到任一车管服务站办理。",
     ),
     _Question(
         "complaint",
@@ -236,6 +247,7 @@ RADIO_CALLS = (
         "夜间飙车噪声扰民",
         "已安排交警夜间在该路段设卡整治，查处改装车辆三辆。",
         20,
+        public="交警已在夜间设卡整治飙车，查处改装车辆三辆。",
     ),
     _Question(
         "consultation",
@@ -243,6 +255,7 @@ RADIO_CALLS = (
         "外地来绍人员如何办理居住证",
         "可在居住地派出所或“浙里办”App 申领，提交租房合同等材料。",
         1,
+        public="居住证可在居住地派出所或“浙里办”App 申领。",
     ),
 )
 
@@ -289,6 +302,10 @@ def _ask_all(leader, meeting: Meeting, plans, now: datetime, demo: DemoMeetings)
         if plan.answer and answer_at < now:
             opinion_answer(actor=leader, opinion=question.opinion, text=plan.answer, now=answer_at)
             demo.answered += 1
+            if plan.public:
+                question_write_public_answer(
+                    actor=leader, question=question, public_answer=plan.public
+                )
 
 
 def _hold(leader, meeting: Meeting, plan: _Meeting, now: datetime, demo: DemoMeetings) -> None:

@@ -16,6 +16,7 @@ from collections import Counter
 from datetime import datetime, time, timedelta
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from minyi.demo.city_plan import DEFAULT_SEED
@@ -124,8 +125,18 @@ def load(now=None, *, seed: int = DEFAULT_SEED) -> dict:
         for back in range(HISTORY_DAYS, 0, -1):
             decided.update(reminders_send_due(now=_at_ten(today - timedelta(days=back))))
         decided.update(reminders_send_due(now=now))
+        _backdate_messages()
         delivery = _gateway_answers(rng, before=_at_ten(today) - timedelta(hours=10))
     return {"items": ITEMS, **decided, **delivery}
+
+
+def _backdate_messages() -> None:
+    """The outbox rows were written just now; each was decided by a sweep of the past (at
+    10:00, when it is also planned to go out): date it so, never after `sent_at`."""
+    sends = ReminderSend.objects.filter(item__source=SOURCE, message__isnull=False)
+    OutboundSms.objects.filter(pk__in=sends.values("message_id")).update(
+        created_at=Subquery(sends.filter(message=OuterRef("pk")).values("created_at")[:1])
+    )
 
 
 def _gateway_answers(rng: random.Random, *, before) -> dict:

@@ -88,33 +88,41 @@ def _local(day, hour: int, minute: int = 0) -> datetime:
     return timezone.make_aware(datetime(day.year, day.month, day.day, hour, minute))
 
 
+def _backdate(row, at: datetime) -> None:
+    """Stamp a row written by a service with the demo's time (its registration or posting),
+    not the real time the demo ran."""
+    type(row).objects.filter(pk=row.pk).update(created_at=at, updated_at=at)
+    row.created_at = row.updated_at = at
+
+
 def _volunteers(station, organisations, names, rng, now) -> list[Volunteer]:
     communities = list(GridArea.objects.filter(station=station, level=AreaLevel.COMMUNITY))
     skills, weights = zip(*SKILL_WEIGHTS, strict=True)
     volunteers = []
     for name in names:
         joined = now - timedelta(days=rng.randint(60, 365), minutes=rng.randint(0, 600))
-        volunteers.append(
-            volunteer_register(
-                actor=None,
-                unit=station,
-                name=name,
-                mobile=new_mobile(rng),
-                consent=True,
-                community=rng.choice(communities) if communities else None,
-                organisation=rng.choice(organisations) if rng.random() < 0.4 else None,
-                skills=set(rng.choices(skills, weights, k=rng.randint(1, 3))),
-                availability=rng.sample(Availability.values, rng.randint(1, 2)),
-                public_name=rng.random() < 0.5,
-                source=VolunteerSource.SELF if rng.random() < 0.25 else VolunteerSource.STAFF,
-                now=joined,
-            )
+        volunteer = volunteer_register(
+            actor=None,
+            unit=station,
+            name=name,
+            mobile=new_mobile(rng),
+            consent=True,
+            community=rng.choice(communities) if communities else None,
+            organisation=rng.choice(organisations) if rng.random() < 0.4 else None,
+            skills=set(rng.choices(skills, weights, k=rng.randint(1, 3))),
+            availability=rng.sample(Availability.values, rng.randint(1, 2)),
+            public_name=rng.random() < 0.5,
+            source=VolunteerSource.SELF if rng.random() < 0.25 else VolunteerSource.STAFF,
+            now=joined,
         )
+        _backdate(volunteer, joined)
+        volunteers.append(volunteer)
     return volunteers
 
 
-def _activity(station, *, title, kind, starts, hours, capacity, area=None, place=""):
-    return activity_save(
+def _activity(station, *, title, kind, starts, hours, capacity, now, area=None, place=""):
+    """Posted a week before it starts (before its sign-ups), or a week ago when sooner."""
+    activity = activity_save(
         actor=None,
         unit=station,
         title=title,
@@ -125,7 +133,10 @@ def _activity(station, *, title, kind, starts, hours, capacity, area=None, place
         area=area,
         place=place,
         description=f"{title}。请穿着志愿者马甲，提前 10 分钟到集合地点签到。",
+        now=now,
     )
+    _backdate(activity, min(now, starts) - timedelta(days=7))
+    return activity
 
 
 def _sign_up(activity, volunteers, rng, count, now):
@@ -161,6 +172,7 @@ def _past(station, volunteers, rng, now, key_area, place):
                 starts=starts,
                 hours=hours,
                 capacity=capacity,
+                now=now,
                 area=key_area if kind == ActivityKind.PATROL else None,
                 place=place,
             )
@@ -192,6 +204,7 @@ def _upcoming(station, volunteers, rng, now, key_area, place):
             starts=_local(today + timedelta(days=days), hour),
             hours=hours,
             capacity=capacity,
+            now=now,
             area=area,
             place=place,
         )
@@ -207,6 +220,7 @@ def _cancelled(station, now, place):
         starts=_local(timezone.localdate(now) + timedelta(days=6), 18),
         hours=3,
         capacity=6,
+        now=now,
         place=place,
     )
     activity_move(actor=None, activity=activity, to=ActivityStatus.CANCELLED, now=now)
@@ -239,6 +253,8 @@ def load(now=None, *, seed: int = DEFAULT_SEED) -> int:
                 )
                 for name, kind, active in PARTNERS
             ]
+            for organisation in organisations:
+                _backdate(organisation, now - timedelta(days=400))
             active = [o for o in organisations if o.active]
             volunteers = _volunteers(
                 station,
@@ -256,8 +272,8 @@ def load(now=None, *, seed: int = DEFAULT_SEED) -> int:
             for volunteer in volunteers[-2:]:
                 volunteer_withdraw(actor=None, volunteer=volunteer, now=now)
             volunteer_erase(actor=None, volunteer=volunteers[-1], now=now)
-            cancelled = _upcoming(station, volunteers[:-2], rng, now, key_area, place)
-            if index == 0 and cancelled is not None:
-                activity_move(actor=None, activity=cancelled, to=ActivityStatus.CANCELLED, now=now)
+            _upcoming(station, volunteers[:-2], rng, now, key_area, place)
+            if index == 0:
+                _cancelled(station, now, place)
             written += len(volunteers)
     return written

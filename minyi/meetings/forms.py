@@ -3,6 +3,8 @@ decide (scope, times, the community's station, consent) and the views put a refu
 field it names. Choice lists are narrowed to the user's subtree by the view."""
 
 from django import forms
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from minyi.community.models import GridArea
@@ -15,9 +17,17 @@ LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 _INVALID_WHEN = _("请填写正确的日期和时间。")
 
 
+def _please_fill(label) -> str:
+    return gettext("请填写%(label)s。") % {"label": label}
+
+
+# Translated when a message is shown (in the request's language), not when this module loads.
+_please_fill_lazy = lazy(_please_fill, str)
+
+
 def _when(label):
     widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_FORMAT)
-    messages = {"required": _("请填写%(label)s。") % {"label": label}, "invalid": _INVALID_WHEN}
+    messages = {"required": _please_fill_lazy(label), "invalid": _INVALID_WHEN}
     return forms.DateTimeField(
         label=label,
         widget=widget,
@@ -109,6 +119,19 @@ class QuestionForm(forms.Form):
         required=False,
         max_length=300,
         widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class PublicAnswerForm(forms.Form):
+    """The answer the portal shows for an answered question, written for everyone to read."""
+
+    public_answer = forms.CharField(
+        label=_("公开答复"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("公开在纪要中，写明办理结果，不要写姓名、电话、住址等个人信息；留空则不公开。"),
+        error_messages={"max_length": _("公开答复不能超过 %(limit_value)d 个字。")},
     )
 
 

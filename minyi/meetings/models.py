@@ -5,8 +5,10 @@ A unit schedules a meeting (a community 恳谈会, a plaza day, or the 110直播
 working day), records who came, and keys in each question raised there: the question becomes
 an opinion (`Opinion`, channel 恳谈会 / 广场警务活动日 / 110直播室) tracked to its answer like any
 other. Staff write a public summary of each question (no personal data), the minutes and the
-follow-up; once published, the citizen portal shows them with each question's status and,
-once answered, its answer.
+follow-up, and once a question's opinion is answered, a public answer (公开答复) written for
+everyone to read; once published, the citizen portal shows them with each question's status
+and that public answer. The answer sent to the citizen (`Opinion.answer`) is never public, and
+a tip (线索举报) raised at a meeting never appears on the portal.
 """
 
 from django.conf import settings
@@ -132,6 +134,9 @@ class MeetingQuestion(models.Model):
     answered_on_spot = models.BooleanField(_("现场已解答"), default=False)
     # What was said on the spot, public like the summary (the formal answer is the opinion's).
     spot_answer = models.CharField(_("现场解答（公开）"), max_length=300, blank=True)
+    # Written by staff once the opinion is answered, for the portal: the opinion's own answer
+    # is the citizen's (it may name them or their affairs) and is never published.
+    public_answer = models.CharField(_("公开答复"), max_length=500, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -1,10 +1,11 @@
 """Every read of meetings: staff lists and pages scoped to the user's subtree (by the
-organising unit), and the citizen portal's public view (upcoming and published only, with
-each question's public summary, status and answer, numbers masked)."""
+organising unit; a question's words and answer by its opinion's unit), and the citizen
+portal's public view (upcoming and published only, with each question's public summary,
+status and staff-written public answer, numbers masked; tips never)."""
 
 from dataclasses import dataclass
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -12,7 +13,7 @@ from minyi.community.models import AreaLevel, GridArea
 from minyi.core.errors import NotFound
 from minyi.core.pii import mask_text
 from minyi.meetings.models import PUBLIC_STATUSES, Meeting, MeetingQuestion, MeetingStatus
-from minyi.opinions.models import OPEN_STATUSES
+from minyi.opinions.models import OPEN_STATUSES, OpinionKind
 from minyi.orgs.models import OrgUnit
 from minyi.orgs.selectors import scope_q
 
@@ -58,6 +59,15 @@ def meeting_questions(meeting: Meeting) -> QuerySet[MeetingQuestion]:
     return meeting.questions.select_related("opinion", "opinion__unit").order_by("order")
 
 
+def question_ids_in_scope(user, meeting: Meeting) -> set[int]:
+    """The questions of `meeting` whose opinion is in the user's subtree: only those show the
+    citizen's words and the answer. An opinion transferred (转办) to a unit outside it shows
+    its number and status only, like the opinions list would not show it at all."""
+    return set(
+        meeting.questions.filter(scope_q(user, "opinion__unit__")).values_list("pk", flat=True)
+    )
+
+
 def meeting_history(meeting: Meeting):
     return meeting.history.select_related("actor")
 
@@ -90,11 +100,18 @@ def public_upcoming(*, now=None) -> QuerySet[Meeting]:
     )
 
 
+# A tip (线索举报) raised at a meeting is handled in confidence: never on the portal, not even
+# counted.
+PUBLIC_QUESTION_Q = ~Q(opinion__kind=OpinionKind.TIP)
+
+
 def public_past() -> QuerySet[Meeting]:
     return (
         Meeting.objects.filter(status=MeetingStatus.PUBLISHED)
         .select_related("unit", "community")
-        .annotate(question_count=Count("questions"))
+        .annotate(
+            question_count=Count("questions", filter=~Q(questions__opinion__kind=OpinionKind.TIP))
+        )
         .order_by("-starts_at", "-id")
     )
 
@@ -112,14 +129,15 @@ def public_meeting_get(pk) -> Meeting:
 
 @dataclass(frozen=True)
 class PublicQuestion:
-    """What a citizen reads of a question: never a name, a contact or the citizen's own words."""
+    """What a citizen reads of a question: only what staff wrote for the public (the summary,
+    the spot answer, the public answer), never the citizen's words or the answer sent to them."""
 
     order: int
     summary: str
     spot_answer: str
     answered: bool
     status_label: str
-    answer: str
+    public_answer: str
     answered_at: object
 
 
@@ -127,9 +145,10 @@ def public_questions(meeting: Meeting) -> list[PublicQuestion]:
     if meeting.status != MeetingStatus.PUBLISHED:
         return []
     rows = []
-    for q in meeting.questions.select_related("opinion").order_by("order"):
+    questions = meeting.questions.filter(PUBLIC_QUESTION_Q).select_related("opinion")
+    for q in questions.order_by("order"):
         opinion = q.opinion
-        answered = opinion.status not in OPEN_STATUSES and bool(opinion.answer)
+        answered = opinion.status not in OPEN_STATUSES
         rows.append(
             PublicQuestion(
                 order=q.order,
@@ -137,7 +156,7 @@ def public_questions(meeting: Meeting) -> list[PublicQuestion]:
                 spot_answer=mask_text(q.spot_answer),
                 answered=answered,
                 status_label=_("已答复") if answered else _("办理中"),
-                answer=mask_text(opinion.answer) if answered else "",
+                public_answer=mask_text(q.public_answer) if answered else "",
                 answered_at=opinion.answered_at if answered else None,
             )
         )

@@ -1,7 +1,7 @@
 """Every write of meetings and live programmes (恳谈会、广场警务活动日、110直播室): schedule,
 record attendance, key in the questions raised (each one an opinion through
-`opinion_key_in`), write the minutes and the follow-up, publish, cancel; and schedule the
-110直播室 on the coming working days."""
+`opinion_key_in`), write each answered question's public answer (公开答复), the minutes and
+the follow-up, publish, cancel; and schedule the 110直播室 on the coming working days."""
 
 from datetime import datetime, time, timedelta
 
@@ -25,6 +25,7 @@ from minyi.meetings.models import (
     MeetingQuestion,
     MeetingStatus,
 )
+from minyi.opinions.models import OPEN_STATUSES, OpinionKind
 from minyi.opinions.services.intake import opinion_key_in
 from minyi.orgs.models import OrgUnit
 from minyi.orgs.roles import Perm, has_perm
@@ -45,6 +46,7 @@ MAX_DURATION = timedelta(hours=12)
 # from long ago by a mistyped year.
 PAST_ENTRY = timedelta(days=30)
 SUMMARY_MIN = 4
+PUBLIC_ANSWER_MAX = 500
 MINUTES_MAX = 5000
 RADIO_DAYS_MAX = 20
 RADIO_DEFAULTS = {"at": time(9, 0), "minutes": 60}
@@ -85,6 +87,10 @@ def _check_times(starts_at: datetime, ends_at: datetime) -> None:
         raise ApplicationError(
             "too_long", _("一场活动不能超过 12 小时，跨天的请分场安排。"), field="ends_at"
         )
+
+
+def _minute(value: datetime) -> datetime:
+    return value.replace(second=0, microsecond=0)
 
 
 def _text(value: str, *, field: str, label: str, high: int, required: bool = True) -> str:
@@ -154,6 +160,24 @@ def meeting_save(
         raise ApplicationError(
             "not_scheduled", _("活动已召开或已取消，不能再修改安排。"), status=409
         )
+    if current.questions.exists():
+        # The questions were received at this meeting, by its channel and at its time.
+        if kind != current.kind:
+            raise ApplicationError(
+                "has_questions",
+                _("本场活动已录入群众提问，不能再改变活动类型。"),
+                field="kind",
+                status=409,
+            )
+        if _minute(starts_at) == _minute(current.starts_at):
+            fields["starts_at"] = current.starts_at  # the form drops the seconds
+        else:
+            raise ApplicationError(
+                "has_questions",
+                _("本场活动已录入群众提问，不能再修改开始时间。"),
+                field="starts_at",
+                status=409,
+            )
     for name, value in fields.items():
         setattr(current, name, value)
     try:
@@ -231,7 +255,15 @@ def meeting_publish(*, actor, meeting: Meeting, now=None) -> Meeting:
 
 @transaction.atomic
 def meeting_cancel(*, actor, meeting: Meeting, reason: str, now=None) -> Meeting:
+    """Call off a scheduled meeting; not one where questions were already recorded (it took
+    place: record the attendance and the minutes instead)."""
     current = _lock(actor, meeting)
+    if current.status == M.SCHEDULED and current.questions.exists():
+        raise ApplicationError(
+            "has_questions",
+            _("本场活动已录入群众提问，说明已经召开，不能取消；请登记参加情况并填写纪要。"),
+            status=409,
+        )
     reason = _text(reason, field="reason", label=_("取消原因"), high=200)
     return MEETING_LIFECYCLE.move(
         current, actor=actor, to=M.CANCELLED, note=reason, now=now, cancel_reason=reason
@@ -307,6 +339,40 @@ def question_add(
     return question
 
 
+@transaction.atomic
+def question_write_public_answer(
+    *, actor, question: MeetingQuestion, public_answer: str
+) -> MeetingQuestion:
+    """The answer the portal shows for an answered question (公开答复), written by staff
+    without personal data; the answer sent to the citizen stays with the opinion. Empty
+    withdraws it. Not for a tip (线索举报): it never goes public."""
+    current = _lock(actor, question.meeting)
+    question = MeetingQuestion.objects.select_related("opinion").get(
+        pk=question.pk, meeting=current
+    )
+    if question.opinion.kind == OpinionKind.TIP:
+        raise ApplicationError(
+            "tip_not_public", _("线索举报不公开，不能填写公开答复。"), status=409
+        )
+    if question.opinion.status in OPEN_STATUSES:
+        raise ApplicationError(
+            "not_answered",
+            _("该诉求尚未答复，请先在诉求页面答复群众，再填写公开答复。"),
+            field="public_answer",
+            status=409,
+        )
+    question.public_answer = _text(
+        public_answer,
+        field="public_answer",
+        label=_("公开答复"),
+        high=PUBLIC_ANSWER_MAX,
+        required=False,
+    )
+    question.save(update_fields=["public_answer"])
+    audit_record(action=AuditAction.CHANGE, actor=actor, obj=question)
+    return question
+
+
 def working_days_from(start, count: int) -> list:
     """The first `count` working days from `start` (itself included when it is one)."""
     calendar = WorkCalendar(start, start + timedelta(days=count * 3 + 14))
@@ -333,7 +399,8 @@ def radio_schedule(
 ) -> list[Meeting]:
     """The 110直播室 on each of the next `days` working days from `start`, at `at` for
     `minutes`. A programme already scheduled at that hour is kept, not doubled: running it
-    twice schedules nothing new."""
+    twice, or twice at once, schedules nothing new (the database's one-per-hour constraint
+    decides, each programme in its own savepoint)."""
     now = now or timezone.now()
     if not has_perm(actor, Perm.MEETING_MANAGE):
         raise ApplicationError("forbidden", _("无权安排恳谈会和直播。"), status=403)
@@ -356,17 +423,19 @@ def radio_schedule(
     created = []
     for day in working_days_from(start, days):
         starts_at = datetime.combine(day, at, tzinfo=tz)
-        if Meeting.objects.filter(unit=unit, kind=MeetingKind.RADIO, starts_at=starts_at).exists():
-            continue
-        meeting = Meeting.objects.create(
-            kind=MeetingKind.RADIO,
-            unit=unit,
-            title=title,
-            place=place,
-            starts_at=starts_at,
-            ends_at=starts_at + timedelta(minutes=minutes),
-            created_by=actor,
-        )
+        try:
+            with transaction.atomic():
+                meeting = Meeting.objects.create(
+                    kind=MeetingKind.RADIO,
+                    unit=unit,
+                    title=title,
+                    place=place,
+                    starts_at=starts_at,
+                    ends_at=starts_at + timedelta(minutes=minutes),
+                    created_by=actor,
+                )
+        except IntegrityError:
+            continue  # already scheduled at that hour (by an earlier run or a concurrent one)
         MEETING_LIFECYCLE.record(meeting, actor=actor, to_status=M.SCHEDULED, now=now)
         created.append(meeting)
     if created:

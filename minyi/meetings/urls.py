@@ -13,6 +13,11 @@ urlpatterns = [
     path("<int:pk>/", views.meeting_detail, name="meeting_detail"),
     path("<int:pk>/edit/", views.meeting_edit, name="meeting_edit"),
     path("<int:pk>/questions/new/", views.question_new, name="question_new"),
+    path(
+        "<int:pk>/questions/<int:question_pk>/public-answer/",
+        views.public_answer,
+        name="public_answer",
+    ),
     path("<int:pk>/attendance/", views.attendance, name="attendance"),
     path("<int:pk>/minutes/", views.minutes, name="minutes"),
     path("<int:pk>/publish/", views.publish, name="publish"),

@@ -1,11 +1,12 @@
 """Staff pages of meetings and live programmes (恳谈会、广场警务活动日、110直播室), under
 /meetings/: the list, scheduling, the 110直播室 on the coming working days, a meeting's page
-with its questions and each opinion's status and answer, and the forms that record the
-questions, the attendance and the minutes, publish or cancel. Every page is scoped to the
-user's subtree by the organising unit; the services decide."""
+with its questions and each opinion's status (the citizen's words and the answer only where
+the opinion is in the user's subtree), and the forms that record the questions, each
+answered question's public answer, the attendance and the minutes, publish or cancel. Every
+page is scoped to the user's subtree by the organising unit; the services decide."""
 
 from django.contrib import messages
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +21,7 @@ from minyi.meetings.forms import (
     FilterForm,
     MeetingForm,
     MinutesForm,
+    PublicAnswerForm,
     QuestionForm,
     RadioScheduleForm,
 )
@@ -31,6 +33,7 @@ from minyi.meetings.selectors import (
     meeting_history,
     meeting_list_visible_to,
     meeting_questions,
+    question_ids_in_scope,
     units_for,
 )
 from minyi.meetings.services import (
@@ -41,8 +44,10 @@ from minyi.meetings.services import (
     meeting_save,
     meeting_write_minutes,
     question_add,
+    question_write_public_answer,
     radio_schedule,
 )
+from minyi.opinions.models import OpinionKind
 from minyi.orgs.access import staff_view
 from minyi.orgs.roles import Perm, has_perm
 
@@ -142,11 +147,22 @@ def meeting_edit(request, pk):
 def meeting_detail(request, pk):
     meeting = meeting_get_visible_to(request.user, pk)
     questions = list(meeting_questions(meeting))
-    for q in questions:
-        # The citizen's words may hold a number: masked here, the opinion's page reveals.
-        q.content_masked = mask_text(q.opinion.content)
-        q.answer_masked = mask_text(q.opinion.answer)
+    in_scope = question_ids_in_scope(request.user, meeting)
     can_manage = has_perm(request.user, MANAGE)
+    for q in questions:
+        # The citizen's words and the answer only where the opinion is the user's (an opinion
+        # transferred outside the subtree shows its number and status); a number in them is
+        # masked here, the opinion's page reveals.
+        q.in_scope = q.pk in in_scope
+        q.content_masked = mask_text(q.opinion.content) if q.in_scope else ""
+        q.answer_masked = mask_text(q.opinion.answer) if q.in_scope else ""
+        q.is_tip = q.opinion.kind == OpinionKind.TIP
+        q.answer_form = (
+            PublicAnswerForm(initial={"public_answer": q.public_answer}, prefix=f"q{q.pk}")
+            if can_manage and not q.is_tip and not q.opinion.is_open
+            else None
+        )
+    has_questions = bool(questions)
     return render(
         request,
         "meetings/meeting_detail.html",
@@ -157,7 +173,7 @@ def meeting_detail(request, pk):
             "can_manage": can_manage,
             "open_count": sum(1 for q in questions if q.opinion.is_open),
             "started": meeting.starts_at <= timezone.now(),
-            "cancel_form": CancelForm() if can_manage else None,
+            "cancel_form": CancelForm() if can_manage and not has_questions else None,
             "S": MeetingStatus,
         },
     )
@@ -174,6 +190,27 @@ def question_new(request, pk):
         template="meetings/question_form.html",
         context={"meeting": meeting},
         to=lambda q: q.meeting.get_absolute_url(),
+    )
+
+
+@staff_view(MANAGE)
+@require_POST
+def public_answer(request, pk, question_pk):
+    """Write or edit the public answer (公开答复) of one answered question, from the meeting's
+    page; back to it with a message either way."""
+    meeting = meeting_get_visible_to(request.user, pk)
+    question = get_object_or_404(meeting.questions, pk=question_pk)
+    form = PublicAnswerForm(request.POST, prefix=f"q{question.pk}")
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        return redirect(meeting.get_absolute_url())
+    return _act(
+        request,
+        meeting,
+        lambda: question_write_public_answer(
+            actor=request.user, question=question, **form.cleaned_data
+        ),
+        _("第 %(n)d 个问题的公开答复已保存。") % {"n": question.order},
     )
 
 

@@ -5,15 +5,18 @@ from datetime import timedelta
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from minyi.core.errors import ApplicationError
 from minyi.opinions.models import ONLINE_CHANNELS, OpinionChannel, OpinionKind, TipVerdict
 from minyi.opinions.public_forms import MultipleFileField
 from minyi.opinions.services.intake import (
+    KEY_IN_MAX_AGE_DAYS,
     KEYED_CONTENT_MAX,
     POSTAL_ADDRESS_MAX,
     opinion_photos_check,
+    received_too_old_message,
 )
 from minyi.orgs.selectors import orgunit_list_visible_to
 
@@ -140,7 +143,8 @@ class WallForm(_Prefixed):
 class KeyInForm(forms.Form):
     """An opinion from an offline channel, typed in by staff (线下录入). The service decides
     (scope of the unit, lengths, the mobile); the form catches what a clerk most often
-    forgets: the channel, a time in the future, a contact without the citizen's consent."""
+    forgets: the channel, a time in the future or too long ago (a mistyped year), a contact
+    without the citizen's consent."""
 
     channel = forms.ChoiceField(
         label=_("受理渠道"),
@@ -190,9 +194,6 @@ class KeyInForm(forms.Form):
         required=False,
         max_length=POSTAL_ADDRESS_MAX,
         help_text=_("没有手机号、只有地址的，答复后打印书面回函寄出。"),
-        error_messages={
-            "max_length": _("通信地址不能超过 %(n)d 个字。") % {"n": POSTAL_ADDRESS_MAX}
-        },
     )
     consent = forms.BooleanField(label=_("群众同意留存以上联系方式，用于答复"), required=False)
     area = forms.CharField(
@@ -213,14 +214,22 @@ class KeyInForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = orgunit_list_visible_to(user).filter(is_active=True)
         self.fields["unit"].label_from_instance = lambda unit: unit.name
+        # Built here, in the request's language (a lazy string formatted with % at import
+        # time would be frozen in the language active then).
+        self.fields["postal_address"].error_messages["max_length"] = gettext(
+            "通信地址不能超过 %(n)d 个字。"
+        ) % {"n": POSTAL_ADDRESS_MAX}
         if not self.is_bound:
             self.initial.setdefault("received_at", timezone.localtime().replace(second=0))
 
     def clean_received_at(self):
         value = self.cleaned_data["received_at"]
+        now = timezone.now()
         # A minute's grace: the clock on the clerk's screen and ours may differ a little.
-        if value > timezone.now() + timedelta(minutes=1):
+        if value > now + timedelta(minutes=1):
             raise forms.ValidationError(_("收到时间不能晚于现在。"))
+        if value < now - timedelta(days=KEY_IN_MAX_AGE_DAYS):
+            raise forms.ValidationError(received_too_old_message())
         return value
 
     def clean_paper(self):

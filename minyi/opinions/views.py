@@ -70,7 +70,11 @@ from minyi.opinions.services.handling import (
     opinion_wall_hide,
 )
 from minyi.opinions.services.intake import opinion_key_in
-from minyi.opinions.services.letters import opinion_letter_print
+from minyi.opinions.services.letters import (
+    LETTER_STATUSES,
+    letter_may_print,
+    opinion_letter_print,
+)
 from minyi.opinions.services.rewards import reward_decide, reward_pay, reward_propose
 from minyi.orgs.access import staff_view
 from minyi.orgs.roles import Perm, has_perm
@@ -191,8 +195,8 @@ def _opinion_page(request, opinion, *, failed=None, alert="", status=200):
             "is_tip": opinion.kind == OpinionKind.TIP,
             "letter_due": letter_due(opinion),
             "can_print_letter": opinion.reply_by == ReplyBy.LETTER
-            and opinion.status in (S.ANSWERED, S.CLOSED)
-            and has_perm(request.user, Perm.OPINION_HANDLE),
+            and opinion.status in LETTER_STATUSES
+            and letter_may_print(request.user, opinion),
         },
         status=status,
     )
@@ -469,7 +473,11 @@ def key_in(request):
                 return redirect("opinions:opinion_list")
     else:
         form = KeyInForm(user=request.user)
-    return render(request, "opinions/key_in.html", {"form": form}, status=status)
+    # A browser never sends a file back: photos chosen with a refused form must be chosen again.
+    paper_again = request.method == "POST" and bool(request.FILES.getlist("paper"))
+    return render(
+        request, "opinions/key_in.html", {"form": form, "paper_again": paper_again}, status=status
+    )
 
 
 @staff_view(Perm.OPINION_HANDLE)

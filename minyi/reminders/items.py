@@ -57,27 +57,39 @@ _KINDS = {
     **{value: value for value in ReminderKind.values},
     **{str(label): value for value, label in ReminderKind.choices},
 }
-# 浙D12345, 浙D·A1234, 浙DD12345 (new energy): province, letter, then 5–6 letters or digits.
-_PLATE = re.compile(r"^([\u4e00-\u9fff])([A-Z])[·.\s-]?([A-Z0-9]{5,6})$")
+# 浙D12345, 浙D·A1234, 浙DD12345 (new energy): province, letter, then 5–6 letters or digits,
+# anywhere in the label (浙A·12345 蓝牌, 粤B12345(小型汽车)).
+_PLATE = re.compile(r"([\u4e00-\u9fff])([A-Z])[·.\s-]?([A-Z0-9]{5,6})(?![A-Z0-9])", re.IGNORECASE)
 _ID_LIKE = re.compile(r"^[0-9]{15}([0-9]{2}[0-9X])?$")
-_LONG_CODE = re.compile(r"[0-9A-Za-z]{6,}")
+# A run of letters or digits not already masked (not touching a "*").
+_LONG_CODE = re.compile(r"(?<![0-9A-Za-z*])[0-9A-Za-z]{4,}(?![0-9A-Za-z*])")
+SHORT_RUN_TAIL = 2  # a run of 4–7 characters keeps its last 2
+LONG_RUN = 8  # a run of 8 or more keeps its last 4
 
 
 # --- Checking one item ---------------------------------------------------------------------------
 
 
+def _plate_mask(match: re.Match) -> str:
+    province, letter, rest = match.groups()
+    return f"{province}{letter.upper()}·***{rest[-2:].upper()}"
+
+
+def _run_mask(match: re.Match) -> str:
+    run = match.group(0)
+    return "***" + run[-4:] if len(run) >= LONG_RUN else "***" + run[-SHORT_RUN_TAIL:]
+
+
 def item_label_mask(label: str) -> str:
-    """What a reminder may say about the item: a plate, ID or licence number masked, any
-    other long code reduced to its last four characters."""
+    """What a reminder may say about the item: a plate masked where it stands (浙A·***45 蓝牌),
+    an ID number alone as 尾号1234, mobiles and ID numbers in text masked, and any other run
+    of 4 or more letters or digits reduced to its last 2 (4 when 8 or longer)."""
     text = " ".join(str(label or "").split())
-    plate = _PLATE.match(text.upper())
-    if plate:
-        province, letter, rest = plate.groups()
-        return f"{province}{letter}·***{rest[-2:]}"
     if _ID_LIKE.match(text.upper()):
         return _("尾号%(tail)s") % {"tail": text[-4:].upper()}
+    text = _PLATE.sub(_plate_mask, text)
     text = mask_text(text)
-    text = _LONG_CODE.sub(lambda m: "*" * 3 + m.group(0)[-4:], text)
+    text = _LONG_CODE.sub(_run_mask, text)
     return text[:LABEL_MAX]
 
 

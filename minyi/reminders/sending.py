@@ -8,7 +8,9 @@ sent without its record, even when two sweeps run at once or one is killed mid-b
 Never at night: the message's `not_before` is the end of the quiet hours, and the outbox holds
 SERVICE_REMINDER at night anyway. Never to a number that opted out of this kind, of all
 reminders, or of every SMS (TD); at most a few reminders per mobile per day and per 30 days
-(`REMINDER_MAX_PER_DAY`, `REMINDER_MAX_PER_30_DAYS` in settings, with defaults)."""
+(`REMINDER_MAX_PER_DAY`, `REMINDER_MAX_PER_30_DAYS` in settings, with defaults). A reminder
+over the limit is not a decision: nothing is written, and a later run sends it once the mobile
+is below its limits, while the item is still within the lead's window and not yet due."""
 
 from collections import Counter
 from datetime import datetime, time, timedelta
@@ -21,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from minyi.core.audit import audit_record
+from minyi.core.errors import ApplicationError
 from minyi.core.models import AuditAction
 from minyi.core.pii import lookup_hash, normalize_mobile
 from minyi.integrations.sms.models import OptOut, OutboundSms, OutboundStatus, SmsPurpose
@@ -91,10 +94,13 @@ def reminder_text(template: ReminderTemplate, item: DueItem, *, today) -> str:
 
 
 def reminders_send_due(*, now=None, limit: int = 2000) -> dict:
-    """Decide the reminders due today (an item's due date minus a lead time of its kind has
-    been reached), at most `limit`, batch by batch; returns the counts by outcome."""
+    """Decide the reminders due on the day they reach the citizen (an item's due date minus a
+    lead time of its kind has been reached), at most `limit`, batch by batch; returns the
+    counts by outcome. Decided after 21:00, a reminder goes out the next morning: that day is
+    "today" for the lead times, {days}, and an item due the day before gets none."""
     now = now or timezone.now()
-    today = timezone.localdate(now)
+    send_at = quiet_hours_end(now)
+    today = timezone.localdate(send_at)
     counts: Counter = Counter()
     remaining = limit
     for template in ReminderTemplate.objects.filter(active=True).order_by("kind"):
@@ -108,9 +114,10 @@ def reminders_send_due(*, now=None, limit: int = 2000) -> dict:
                 if previous is None
                 else Q(due_date__gt=today + timedelta(days=previous))
             )
+            sweep = Sweep(template, lead, send_at=send_at, today=today, now=now)
             while remaining > 0:
                 size = min(BATCH, remaining)
-                seen = _send_batch(template, lead, window, now=now, size=size, counts=counts)
+                seen = sweep.batch(window, size=size, counts=counts)
                 remaining -= seen
                 if seen < size:
                     break
@@ -118,79 +125,102 @@ def reminders_send_due(*, now=None, limit: int = 2000) -> dict:
     return dict(counts)
 
 
-def _send_batch(template, lead: int, window: Q, *, now, size: int, counts: Counter) -> int:
-    """One transaction: lock up to `size` items of the window not yet decided at this lead,
-    decide each, write the decisions and their messages. Returns the items looked at (0 when
-    another sweep decided the same items first: its decisions stand)."""
-    decided = ReminderSend.objects.filter(item=OuterRef("pk"), lead_days__lte=lead)
-    try:
-        with transaction.atomic():
-            items = list(
-                DueItem.objects.filter(window, kind=template.kind, cancelled=False)
-                .exclude(Exists(decided))
-                .select_related("unit")
-                .order_by("due_date", "pk")
-                .select_for_update(skip_locked=True, of=("self",))[:size]
-            )
-            if not items:
-                return 0
-            # Locked now: what another sweep committed meanwhile is visible and left alone.
-            done = set(
-                ReminderSend.objects.filter(item__in=items, lead_days__lte=lead).values_list(
-                    "item_id", flat=True
+class Sweep:
+    """One template's lead in one run, batch after batch in (due date, id) order. A batch
+    starts after the last item the previous one looked at, so an item passed over (rate
+    limited: no row is written, a later run decides it again) is not looked at twice."""
+
+    def __init__(self, template, lead: int, *, send_at, today, now):
+        self.template, self.lead = template, lead
+        self.send_at, self.today, self.now = send_at, today, now
+        self.after: tuple | None = None
+
+    def batch(self, window: Q, *, size: int, counts: Counter) -> int:
+        """One transaction: lock up to `size` items of the window not yet decided at this
+        lead, decide each, write the decisions and their messages. Returns the items looked
+        at (0 when another sweep decided the same items first: its decisions stand)."""
+        lead = self.lead
+        decided = ReminderSend.objects.filter(item=OuterRef("pk"), lead_days__lte=lead)
+        if self.after is not None:
+            day, pk = self.after
+            window &= Q(due_date__gt=day) | Q(due_date=day, pk__gt=pk)
+        try:
+            with transaction.atomic():
+                items = list(
+                    DueItem.objects.filter(window, kind=self.template.kind, cancelled=False)
+                    .exclude(Exists(decided))
+                    .select_related("unit")
+                    .order_by("due_date", "pk")
+                    .select_for_update(skip_locked=True, of=("self",))[:size]
                 )
-            )
-            items = [i for i in items if i.pk not in done]
-            outcome = _decide(template, lead, items, now=now)
-    except IntegrityError:
-        return 0
-    counts.update(outcome)
-    return len(items) + len(done)
+                if not items:
+                    return 0
+                # Locked now: what another sweep committed meanwhile is visible and left alone.
+                done = set(
+                    ReminderSend.objects.filter(item__in=items, lead_days__lte=lead).values_list(
+                        "item_id", flat=True
+                    )
+                )
+                looked = len(items)
+                last = (items[-1].due_date, items[-1].pk)
+                outcome = self._decide([i for i in items if i.pk not in done])
+        except IntegrityError:
+            return 0
+        self.after = last
+        counts.update(outcome)
+        return looked
 
-
-def _decide(template, lead: int, items: list[DueItem], *, now) -> Counter:
-    send_at = quiet_hours_end(now)
-    today = timezone.localdate(now)
-    hashes = {item.mobile_hash for item in items}
-    opted = set(
-        ReminderOptOut.objects.filter(
-            mobile_hash__in=hashes, kind__in=["", template.kind]
-        ).values_list("mobile_hash", flat=True)
-    )
-    td = set(OptOut.objects.filter(mobile_hash__in=hashes).values_list("mobile_hash", flat=True))
-    per_day, per_month = _recent_counts(hashes, send_at)
-    max_day, max_month = rate_limits()
-    rows, outcome = [], Counter()
-    for item in sorted(items, key=lambda i: (i.due_date, i.pk)):
-        key = item.mobile_hash
-        row = ReminderSend(
-            item=item,
-            lead_days=lead,
-            mobile_hash=key,
-            created_at=now,
-            planned_at=send_at,
-            status=SendStatus.SKIPPED,
+    def _decide(self, items: list[DueItem]) -> Counter:
+        template, send_at = self.template, self.send_at
+        hashes = {item.mobile_hash for item in items}
+        opted = set(
+            ReminderOptOut.objects.filter(
+                mobile_hash__in=hashes, kind__in=["", template.kind]
+            ).values_list("mobile_hash", flat=True)
         )
-        if key in td:
-            row.reason = SkipReason.SMS_OPTED_OUT
-        elif key in opted:
-            row.reason = SkipReason.OPTED_OUT
-        elif per_day[key] >= max_day or per_month[key] >= max_month:
-            row.reason = SkipReason.RATE_LIMITED
-        else:
-            row.status = SendStatus.SENT
-            row.message = sms_enqueue(
-                mobile=item.mobile,
-                body=reminder_text(template, item, today=today),
-                purpose=SmsPurpose.SERVICE_REMINDER,
-                not_before=send_at,
+        td = set(
+            OptOut.objects.filter(mobile_hash__in=hashes).values_list("mobile_hash", flat=True)
+        )
+        per_day, per_month = _recent_counts(hashes, send_at)
+        max_day, max_month = rate_limits()
+        rows, outcome = [], Counter()
+        for item in sorted(items, key=lambda i: (i.due_date, i.pk)):
+            key = item.mobile_hash
+            if (
+                key not in td
+                and key not in opted
+                and (per_day[key] >= max_day or per_month[key] >= max_month)
+            ):
+                # Not a decision: no row, so a later run (still within the lead's window and
+                # before the due date) decides it again once the mobile is below its limits.
+                outcome[SkipReason.RATE_LIMITED] += 1
+                continue
+            row = ReminderSend(
+                item=item,
+                lead_days=self.lead,
+                mobile_hash=key,
+                created_at=self.now,
+                planned_at=send_at,
+                status=SendStatus.SKIPPED,
             )
-            per_day[key] += 1
-            per_month[key] += 1
-        outcome[row.reason or row.status] += 1
-        rows.append(row)
-    ReminderSend.objects.bulk_create(rows)
-    return outcome
+            if key in td:
+                row.reason = SkipReason.SMS_OPTED_OUT
+            elif key in opted:
+                row.reason = SkipReason.OPTED_OUT
+            else:
+                row.status = SendStatus.SENT
+                row.message = sms_enqueue(
+                    mobile=item.mobile,
+                    body=reminder_text(template, item, today=self.today),
+                    purpose=SmsPurpose.SERVICE_REMINDER,
+                    not_before=send_at,
+                )
+                per_day[key] += 1
+                per_month[key] += 1
+            outcome[row.reason or row.status] += 1
+            rows.append(row)
+        ReminderSend.objects.bulk_create(rows)
+        return outcome
 
 
 def _recent_counts(hashes, send_at) -> tuple[Counter, Counter]:
@@ -221,9 +251,26 @@ def template_for(kind: str) -> ReminderTemplate:
     )
 
 
+def template_editable_by(user) -> bool:
+    """Templates are city-wide: only the city bureau's staff (the top unit) or a superuser
+    change them; a district or station sees them read-only."""
+    return user.is_superuser or (user.unit_id is not None and user.unit.depth == 1)
+
+
+def template_edit_check(user) -> None:
+    if not template_editable_by(user):
+        raise ApplicationError(
+            "template_city_only",
+            _("提醒模板全市统一，只有市局的管理员可以修改；如需调整请联系市局。"),
+            status=403,
+        )
+
+
 @transaction.atomic
 def template_save(*, actor, template: ReminderTemplate) -> ReminderTemplate:
-    """Save a template its form checked (placeholders, lead days: `ReminderTemplate.clean`)."""
+    """Save a template its form checked (placeholders, lead days: `ReminderTemplate.clean`);
+    only by the city bureau (`template_editable_by`)."""
+    template_edit_check(actor)
     template.full_clean()
     created = template.pk is None
     template.save()

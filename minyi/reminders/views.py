@@ -1,6 +1,7 @@
 """Staff pages of service reminders (办事提醒): the overview (counts per kind, due items), the
 reminders sent with their delivery status, the templates, and the file import of due items
-(upload → preview → confirm; the import runs synchronously on confirm). Mobiles are shown
+(upload → preview → confirm; the import runs synchronously on confirm). Templates are
+city-wide: the city bureau edits them, a district or station reads them. Mobiles are shown
 masked only (138****5678); nothing here reveals one."""
 
 from django import forms
@@ -30,7 +31,13 @@ from minyi.reminders.selectors import (
     kind_counts,
     sends_visible_to,
 )
-from minyi.reminders.sending import rate_limits, template_for, template_save
+from minyi.reminders.sending import (
+    rate_limits,
+    template_edit_check,
+    template_editable_by,
+    template_for,
+    template_save,
+)
 
 RECENT_IMPORTS = 20
 DELIVERY_LABELS = {
@@ -96,12 +103,18 @@ def template_list(request):
     return render(
         request,
         "reminders/template_list.html",
-        {"templates": templates, "placeholders": PLACEHOLDERS.items()},
+        {
+            "templates": templates,
+            "placeholders": PLACEHOLDERS.items(),
+            "can_edit": template_editable_by(request.user),
+        },
     )
 
 
 @staff_view(Perm.REMINDER_MANAGE)
 def template_edit(request, kind):
+    """City bureau only (templates are city-wide): others get a 403 saying so."""
+    template_edit_check(request.user)
     if kind not in ReminderKind.values:
         return render(request, "404.html", status=404)
     template = template_for(kind)

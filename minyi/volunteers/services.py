@@ -12,7 +12,7 @@ import re
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -171,7 +171,7 @@ def volunteer_register(
     volunteer.consent_at, volunteer.consent_version = now, CONSENT_VERSION
     volunteer.source = source
     volunteer.status, volunteer.withdrawn_at = VolunteerStatus.ACTIVE, None
-    volunteer.save()
+    _volunteer_save(volunteer)
     _changed(
         actor,
         volunteer,
@@ -180,6 +180,18 @@ def volunteer_register(
         consent_version=CONSENT_VERSION,
     )
     return volunteer
+
+
+def _volunteer_save(volunteer: Volunteer) -> None:
+    """Save in a savepoint: a registration of the same number committed since we looked (two
+    submissions at once) breaks the unique (unit, mobile_hash) and answers like one seen."""
+    try:
+        with transaction.atomic():
+            volunteer.save()
+    except IntegrityError:
+        raise ApplicationError(
+            "already_registered", _("该手机号已登记为本所志愿者。"), field="mobile"
+        ) from None
 
 
 @transaction.atomic
@@ -220,7 +232,7 @@ def volunteer_update(
     volunteer.availability = _choices(availability, Availability.values, field="availability")
     volunteer.availability_note = (availability_note or "").strip()[:200]
     volunteer.public_name = public_name
-    volunteer.save()
+    _volunteer_save(volunteer)
     _changed(actor, volunteer, volunteer_update=True, mobile_changed=bool(mobile))
     return volunteer
 
@@ -355,8 +367,10 @@ def activity_save(
     place: str = "",
     description: str = "",
     activity: Activity | None = None,
+    now: datetime | None = None,
 ) -> Activity:
-    """Post (发布) or change an activity of `unit`. A patrol names the area it covers."""
+    """Post (发布) or change an activity of `unit`. A patrol names the area it covers. A
+    change after attendance was recorded moves the patrol's check-ins with it (area, times)."""
     _station_in_scope(actor, unit)
     title = (title or "").strip()
     if not title:
@@ -395,6 +409,8 @@ def activity_save(
     activity.starts_at, activity.ends_at, activity.capacity = starts_at, ends_at, capacity
     activity.description = description or ""
     activity.save()
+    if not created:
+        _patrol_checkins_sync(activity, now=now or timezone.now())
     _changed(
         actor,
         activity,
@@ -431,7 +447,8 @@ def activity_move(*, actor, activity: Activity, to: str, now: datetime | None = 
                     purpose=SmsPurpose.VOLUNTEER,
                     now=now,
                 )
-        _patrol_checkins_sync(activity, now=now)
+    # Cancelled: its check-ins go; done: those up to now (or its end) are all written.
+    _patrol_checkins_sync(activity, now=now)
     audit_record(
         action=AuditAction.CHANGE,
         actor=actor,
@@ -541,10 +558,12 @@ def attendance_record(
     return present
 
 
-def patrol_checkin_times(activity: Activity) -> list[datetime]:
+def patrol_checkin_times(activity: Activity, *, now: datetime) -> list[datetime]:
+    """One check-in every PATROL_CHECKIN_MINUTES from the start, up to min(now, end): never
+    one for a time that has not come yet."""
     step = timedelta(minutes=PATROL_CHECKIN_MINUTES)
     times, moment = [], activity.starts_at
-    while moment < activity.ends_at:
+    while moment < activity.ends_at and moment <= now:
         times.append(moment)
         moment += step
     return times
@@ -552,35 +571,45 @@ def patrol_checkin_times(activity: Activity) -> list[datetime]:
 
 def _patrol_checkins_sync(activity: Activity, *, now: datetime) -> None:
     """A patrol of a key area (重点路段/区域) that someone attended is a patrol unit's
-    check-ins there, one every PATROL_CHECKIN_MINUTES through the activity (unit
-    "志愿者巡逻-<id>", source "volunteer"); otherwise it has none. Written through the
-    community's check-in service (idempotent), then the days' passes are recomputed so the
-    patrol page counts them at once."""
+    check-ins there, one every PATROL_CHECKIN_MINUTES through the activity up to `now` (unit
+    "志愿者巡逻-<id>", source "volunteer"); otherwise it has none. The activity's check-ins
+    are found by unit and source in any area (it may have moved), those no longer wanted are
+    deleted, the missing ones written through the community's check-in service, then the
+    passes of every (station, day) touched are recomputed so the patrol page counts them at
+    once. Called again when attendance is recorded again, the activity is changed, ended or
+    cancelled."""
+    existing = PatrolCheckin.objects.filter(
+        area__station_id=activity.unit_id,  # an activity's areas are its station's
+        unit_code=activity.patrol_unit_code,
+        source=PATROL_SOURCE,
+    ).select_related("area__station")
+    have = {(c.area_id, c.at): c for c in existing}
     area = activity.area
-    if activity.kind != ActivityKind.PATROL or area is None or not area.is_key:
-        return
-    unit_code = activity.patrol_unit_code
     counts = (
-        activity.status != ActivityStatus.CANCELLED
+        activity.kind == ActivityKind.PATROL
+        and area is not None
+        and area.is_key
+        and activity.status != ActivityStatus.CANCELLED
         and activity.signups.filter(attended=True).exists()
     )
-    existing = PatrolCheckin.objects.filter(area=area, unit_code=unit_code, source=PATROL_SOURCE)
-    if counts:
+    want = [(area, at) for at in patrol_checkin_times(activity, now=now)] if counts else []
+    wanted = {(a.pk, at) for a, at in want}
+    stale = [c for key, c in have.items() if key not in wanted]
+    fresh = [(a, at) for a, at in want if (a.pk, at) not in have]
+    if not stale and not fresh:
+        return
+    if stale:
+        PatrolCheckin.objects.filter(pk__in=[c.pk for c in stale]).delete()
+    if fresh:
         checkins_ingest(
             items=[
-                {"area": area.code, "unit_code": unit_code, "at": at}
-                for at in patrol_checkin_times(activity)
+                {"area": a.code, "unit_code": activity.patrol_unit_code, "at": at}
+                for a, at in fresh
             ],
             scope_unit=activity.unit,
             source=PATROL_SOURCE,
         )
-    elif existing.exists():
-        existing.delete()
-    else:
-        return
-    first = timezone.localdate(activity.starts_at)
-    last = timezone.localdate(activity.ends_at)
-    day = first
-    while day <= last:
-        passes_compute(area.station, day, now=now)
-        day += timedelta(days=1)
+    touched = {(c.area.station, timezone.localdate(c.at)) for c in stale}
+    touched |= {(a.station, timezone.localdate(at)) for a, at in fresh}
+    for station, day in sorted(touched, key=lambda pair: (pair[0].pk, pair[1])):
+        passes_compute(station, day, now=now)

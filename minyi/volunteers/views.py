@@ -12,6 +12,7 @@ from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from openpyxl import Workbook
 
@@ -227,8 +228,11 @@ def _volunteer_action(service, done):
     return view
 
 
-volunteer_withdraw_view = _volunteer_action(volunteer_withdraw, _("志愿者已退出。"))
-volunteer_erase_view = _volunteer_action(volunteer_erase, _("该志愿者的个人信息已删除。"))
+# Module level: lazy, translated per request in the user's language.
+volunteer_withdraw_view = _volunteer_action(volunteer_withdraw, gettext_lazy("志愿者已退出。"))
+volunteer_erase_view = _volunteer_action(
+    volunteer_erase, gettext_lazy("该志愿者的个人信息已删除。")
+)
 
 
 def _export_rows(request):

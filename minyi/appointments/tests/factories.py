@@ -25,7 +25,15 @@ def make_slot(unit, day: date, *, start=time(9), end=time(11, 30), capacity=2, *
     )
 
 
-def book(slot, *, mobile=MOBILE, now=None, name="王阿婆", address="越城区府山街道仓桥直街12号"):
+def book(
+    slot,
+    *,
+    mobile=MOBILE,
+    now=None,
+    name="王阿婆",
+    address="越城区府山街道仓桥直街12号",
+    note="行动不便，需上门拍照",
+):
     return appointment_request(
         slot_id=slot.pk,
         mobile=mobile,
@@ -34,6 +42,6 @@ def book(slot, *, mobile=MOBILE, now=None, name="王阿婆", address="越城区�
         applicant=Applicant.ELDERLY,
         service=ServiceKind.ID_CARD,
         place=VisitPlace.HOME,
-        note="行动不便，需上门拍照",
+        note=note,
         now=now or at(slot.date - timedelta(days=1)),
     )

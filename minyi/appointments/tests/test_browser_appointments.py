@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from minyi.appointments.models import Appointment, AppointmentStatus
+from minyi.appointments.models import Appointment, AppointmentStatus, ServiceSlot
 from minyi.appointments.tests.factories import in_days, make_slot
 from minyi.core.pii import lookup_hash
 from minyi.integrations.sms.models import OutboundSms, SmsPurpose
@@ -93,6 +93,11 @@ def test_a_citizen_books_a_visit_and_rates_it(live_server, browser, settings):
     staff.get_by_test_id("confirm").click()
     expect(staff.get_by_test_id("appointment-status")).to_have_text("已确认")
     assert "已确认" in _sms(SmsPurpose.APPOINTMENT).get().body
+
+    # And the visit's day comes (its slot moved to yesterday: an outcome is recorded only
+    # once the slot has started)
+    ServiceSlot.objects.filter(pk=slot.pk).update(date=in_days(-1))
+    staff.reload()
 
     # And the day's route list shows the stop
     staff.get_by_role("link", name="当日路线").click()

@@ -127,3 +127,20 @@ def test_mine_without_a_proven_mobile_goes_to_look_up(client, world):
     appointment = book(make_slot(world.station_a2, in_days(3)))
     response = client.get(reverse("appointments_public:mine", args=[appointment.number]))
     assert response.url == reverse("appointments_public:lookup")
+
+
+def test_a_second_place_or_a_fourth_visit_is_refused_with_everything_kept(client, world):
+    slots = [make_slot(world.station_a2, in_days(n), capacity=3) for n in (2, 3, 4, 5)]
+    book(slots[0])
+    url = _book_url(world.station_a2)
+    client.post(url, _form(slots[0], action="send_code"))
+    body = client.post(url, _form(slots[0], code=_code())).content.decode()
+    assert "该手机号码已预约过这个时段" in body
+    assert ADDRESS in body and "李先生" in body and "轮椅出行" in body
+    assert f'value="{slots[0].pk}" id="slot-{slots[0].pk}" checked' in body
+    book(slots[1])
+    book(slots[2])
+    body = client.post(url, _form(slots[3])).content.decode()
+    assert "该手机号码已有 3 个待办理的预约" in body
+    assert ADDRESS in body and "李先生" in body and "轮椅出行" in body
+    assert Appointment.objects.count() == 3

@@ -17,6 +17,7 @@ from minyi.appointments.selectors import (
 from minyi.appointments.services import (
     BUSINESS_CODE,
     SOURCE,
+    appointment_cancel,
     appointment_cancel_by_citizen,
     appointment_complete,
     appointment_confirm,
@@ -189,7 +190,9 @@ def test_a_visit_done_becomes_a_service_event_and_is_surveyed(world, daytime):
     leader = _leader(world)
     appointment_confirm(actor=leader, appointment=appointment)
     # When the team records it done
-    done = appointment_complete(actor=leader, appointment=appointment, outcome="已采集照片指纹")
+    done = appointment_complete(
+        actor=leader, appointment=appointment, outcome="已采集照片指纹", now=at(day, 10)
+    )
     # Then the visit is a service event of the station, pending its survey decision
     event = ServiceEvent.objects.get(source=SOURCE, external_id=appointment.number)
     assert done.status == S.DONE and done.service_event == event
@@ -209,15 +212,19 @@ def test_a_visit_done_becomes_a_service_event_and_is_surveyed(world, daytime):
 
 def test_no_show_and_cancel_need_a_reason(world):
     leader = _leader(world)
-    appointment = book(make_slot(world.station_a2, in_days(2)))
-    appointment_confirm(actor=leader, appointment=appointment)
+    day = in_days(2)
+    appointment = book(make_slot(world.station_a2, day))
+    appointment_confirm(actor=leader, appointment=appointment, now=at(day - timedelta(days=1)))
+    visit = at(day, 11)
     with pytest.raises(ApplicationError) as exc:
-        appointment_no_show(actor=leader, appointment=appointment, outcome=" ")
+        appointment_no_show(actor=leader, appointment=appointment, outcome=" ", now=visit)
     assert exc.value.field == "outcome"
-    appointment_no_show(actor=leader, appointment=appointment, outcome="家中无人，电话未接")
+    appointment_no_show(
+        actor=leader, appointment=appointment, outcome="家中无人，电话未接", now=visit
+    )
     assert not ServiceEvent.objects.exists()
     with pytest.raises(ApplicationError):
-        appointment_complete(actor=leader, appointment=appointment)
+        appointment_complete(actor=leader, appointment=appointment, now=visit)
 
 
 # --- Scope -----------------------------------------------------------------------------------
@@ -258,3 +265,105 @@ def test_the_route_is_in_the_order_staff_set(world):
         appointment_confirm(actor=leader, appointment=a)
     route_order_set(actor=leader, unit=world.station_a2, day=day, order={second.pk: 1, first.pk: 2})
     assert [a.pk for a in route_stops(leader, world.station_a2, day)] == [second.pk, first.pk]
+
+
+# --- Review fixes: the reminder's day, staff acting at the right time, one mobile's places ---
+
+
+def test_the_reminder_never_arrives_on_the_visits_day(world):
+    day = in_days(3)
+    appointment = book(make_slot(world.station_a2, day))
+    appointment_confirm(
+        actor=_leader(world), appointment=appointment, now=at(day - timedelta(days=2))
+    )
+    # At 22:30 the day before, "tomorrow" is the visit's day by the time SMS may go out
+    assert reminders_send_due(now=at(day - timedelta(days=1), 22, 30)) == 0
+    assert reminders_send_due(now=at(day - timedelta(days=2), 22, 30)) == 0
+    assert reminders_send_due(now=at(day - timedelta(days=1), 3)) == 0
+    assert not _sms().filter(body__contains="温馨提醒").exists()
+    assert Appointment.objects.get(pk=appointment.pk).reminded_at is None
+    # From 08:00 the day before it goes, the same day
+    assert reminders_send_due(now=at(day - timedelta(days=1), 8)) == 1
+    reminder = _sms().get(body__contains="温馨提醒")
+    assert timezone.localdate(reminder.not_before) == day - timedelta(days=1)
+
+
+def test_a_slot_that_has_started_cannot_be_confirmed(world):
+    day = in_days(3)
+    appointment = book(make_slot(world.station_a2, day, start=time(9)))
+    for moment in (at(day, 9), at(day, 15), at(day + timedelta(days=1), 10)):
+        with pytest.raises(ApplicationError) as exc:
+            appointment_confirm(actor=_leader(world), appointment=appointment, now=moment)
+        assert exc.value.code == "visit_started" and "已开始" in str(exc.value.message)
+    assert Appointment.objects.get(pk=appointment.pk).status == S.REQUESTED
+    assert not _sms().exists()
+    appointment_confirm(actor=_leader(world), appointment=appointment, now=at(day, 8, 59))
+
+
+def test_an_outcome_is_refused_before_the_slot_starts(world):
+    day = in_days(3)
+    leader = _leader(world)
+    appointment = book(make_slot(world.station_a2, day, start=time(14), end=time(17)))
+    appointment_confirm(actor=leader, appointment=appointment, now=at(day, 9))
+    for record, text in ((appointment_complete, "已办结"), (appointment_no_show, "家中无人")):
+        with pytest.raises(ApplicationError) as exc:
+            record(actor=leader, appointment=appointment, outcome=text, now=at(day, 13, 59))
+        assert exc.value.code == "visit_not_started" and "尚未开始" in str(exc.value.message)
+    assert Appointment.objects.get(pk=appointment.pk).status == S.CONFIRMED
+    assert not ServiceEvent.objects.exists()
+    done = appointment_complete(actor=leader, appointment=appointment, now=at(day, 14))
+    assert done.status == S.DONE
+
+
+def test_a_staff_cancellation_texts_the_citizen_with_the_reason(world):
+    day = in_days(3)
+    leader = _leader(world)
+    appointment = book(make_slot(world.station_a2, day))
+    appointment_confirm(actor=leader, appointment=appointment, now=at(day - timedelta(days=2)))
+    night = at(day - timedelta(days=1), 22)
+    with pytest.raises(ApplicationError):  # no reason: nothing changes, nothing is sent
+        appointment_cancel(actor=leader, appointment=appointment, reason=" ", now=night)
+    assert not _sms().filter(body__contains="很抱歉").exists()
+    appointment_cancel(
+        actor=leader, appointment=appointment, reason="民警临时执行任务，请改约", now=night
+    )
+    sms = _sms().get(body__contains="很抱歉")
+    assert "民警临时执行任务，请改约" in sms.body and appointment.number in sms.body
+    assert sms.purpose == SmsPurpose.APPOINTMENT
+    assert sms.not_before > night and timezone.localtime(sms.not_before).hour == 8
+    assert Appointment.objects.get(pk=appointment.pk).status == S.CANCELLED
+
+
+def test_one_mobile_holds_one_place_per_slot(world):
+    slot = make_slot(world.station_a2, in_days(3), capacity=3)
+    book(slot)
+    with pytest.raises(ApplicationError) as exc:
+        book(slot)
+    assert exc.value.code == "already_booked" and exc.value.field == "slot"
+    assert "已预约过这个时段" in str(exc.value.message)
+    assert ServiceSlot.objects.get(pk=slot.pk).booked == 1
+    assert Appointment.objects.count() == 1
+    full = make_slot(world.station_a2, in_days(4), capacity=1)
+    book(full)
+    with pytest.raises(ApplicationError) as exc:  # told so, not "已约满"
+        book(full)
+    assert exc.value.code == "already_booked"
+
+
+def test_one_mobile_holds_at_most_three_visits_to_come(world):
+    slots = [make_slot(world.station_a2, in_days(n)) for n in (2, 3, 4, 5)]
+    booked_at = at(in_days(1))
+    first, *_rest = [book(s, now=booked_at) for s in slots[:3]]
+    with pytest.raises(ApplicationError) as exc:
+        book(slots[3], now=booked_at)
+    assert exc.value.code == "too_many_open" and "3 个待办理的预约" in str(exc.value.message)
+    assert ServiceSlot.objects.get(pk=slots[3].pk).booked == 0
+    book(slots[3], mobile="13900000005", now=booked_at)  # another citizen is not concerned
+    # A cancelled one frees a place in the count, and so does a visit whose slot has passed
+    appointment_cancel_by_citizen(number=first.number, mobile=MOBILE, now=booked_at)
+    fourth = book(slots[3], now=booked_at)
+    later = make_slot(world.station_a2, in_days(6))
+    with pytest.raises(ApplicationError):
+        book(later, now=booked_at)
+    assert book(later, now=at(in_days(3), 12)).status == S.REQUESTED  # in_days(3)'s is past
+    assert fourth.status == S.REQUESTED

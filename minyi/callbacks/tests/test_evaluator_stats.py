@@ -1,5 +1,6 @@
 """The flag rule of the figures per evaluator (访评员绩效) on counts alone: a centre of equals
-is rarely flagged (null simulation), a clearly weaker evaluator nearly always is (power)."""
+is rarely flagged (null simulation, also on clustered calls counted per callback), a clearly
+weaker evaluator nearly always is (power)."""
 
 import numpy as np
 import pytest
@@ -37,6 +38,59 @@ def test_null_simulation_false_flags_at_most_nominal():
     # and so is the share of false flags among all comparisons.
     assert centres_with_a_flag / SIMULATED_CENTRES <= ALPHA
     assert flags / tests <= ALPHA
+
+
+def _clustered_centre(rng, people, callbacks, *, mean, keep, attempts=3):
+    """A centre of equals on clustered calls: each citizen has their own chance of answering
+    (Beta around ``mean``, so some are nearly unreachable), each callback is called until
+    answered or ``attempts`` times, and each next call stays with the same person with chance
+    ``keep``. Returns (reached, trials) per person counted per callback as the page does
+    (credited to the deciding call: the reaching one, else the last), and counted per call."""
+    chance = rng.beta(mean, 1 - mean, size=callbacks)
+    answered = rng.random((callbacks, attempts)) < chance[:, None]
+    reached = answered.any(axis=1)
+    deciding = np.where(reached, answered.argmax(axis=1), attempts - 1)
+    workload = rng.dirichlet([5.0] * people)
+    who = np.empty((callbacks, attempts), dtype=int)
+    who[:, 0] = rng.choice(people, size=callbacks, p=workload)
+    for j in range(1, attempts):
+        fresh = rng.choice(people, size=callbacks, p=workload)
+        who[:, j] = np.where(rng.random(callbacks) < keep, who[:, j - 1], fresh)
+    decider = who[np.arange(callbacks), deciding]
+    per_callback = (
+        np.bincount(decider, weights=reached, minlength=people).astype(int),
+        np.bincount(decider, minlength=people),
+    )
+    step = np.arange(attempts)[None, :]
+    made = step <= deciding[:, None]
+    success = made & (step == deciding[:, None]) & reached[:, None]
+    per_call = (
+        np.bincount(who[made], weights=success[made], minlength=people).astype(int),
+        np.bincount(who[made], minlength=people),
+    )
+    return per_callback, per_call
+
+
+@pytest.mark.parametrize("keep", [0.5, 1.0])
+def test_null_simulation_on_clustered_calls(keep):
+    # Given many centres of 6 equal evaluators with uneven workloads, 60-600 callbacks each,
+    # citizens whose chance of answering varies (some nearly never answer) and up to 3 calls
+    # per callback, the next call by the same person with chance `keep`,
+    rng = np.random.default_rng(17)
+    by_callback = by_call = 0
+    for _ in range(SIMULATED_CENTRES):
+        mean = float(rng.choice([0.3, 0.5, 0.7, 0.9]))
+        callbacks = int(rng.integers(60, 601))
+        per_callback, per_call = _clustered_centre(rng, 6, callbacks, mean=mean, keep=keep)
+        # When the rule is applied to the reach rate counted per callback (as the page does)
+        by_callback += any(c.flagged for c in lower_than_others(*per_callback))
+        by_call += any(c.flagged for c in lower_than_others(*per_call))
+    # Then a centre of equals has anybody flagged in at most the nominal 5% of centres,
+    assert by_callback / SIMULATED_CENTRES <= ALPHA
+    # while counting per call (the old rule) flags one in ten when a callback stays with
+    # one person: an unreachable citizen's three failures are not three independent cases.
+    if keep == 1.0:
+        assert by_call / SIMULATED_CENTRES > 2 * ALPHA
 
 
 def test_power_a_clearly_weaker_evaluator_is_flagged():

@@ -70,6 +70,18 @@ CASES = {
     "meetings:publish": Case(
         MANAGE, _url("publish"), _marker, method="post", detail=True, owner_status=302
     ),
+    # The owner's question is not answered yet: refused with a message, back to the meeting.
+    "meetings:public_answer": Case(
+        MANAGE,
+        lambda w: reverse(
+            "meetings:public_answer",
+            args=[_meeting(w).pk, _meeting(w).questions.get().pk],
+        ),
+        _marker,
+        method="post",
+        detail=True,
+        owner_status=302,
+    ),
     "meetings:cancel": Case(
         MANAGE, _url("cancel"), _marker, method="post", detail=True, owner_status=302
     ),

@@ -1,7 +1,8 @@
-"""A station leader records a question at a 恳谈会, answers it on the opinion's page, records
-the attendance, writes and publishes the minutes; a citizen on a phone then reads the question
-with its answer on the portal, without the citizen's name or number (issue 17). Playwright,
-Debian's Chromium."""
+"""A station leader records a question at a 恳谈会, answers it on the opinion's page, writes its
+public answer (公开答复) on the meeting's page, records the attendance, writes and publishes
+the minutes; a citizen on a phone then reads the question with its public answer on the
+portal, never the answer sent to the citizen, nor their name or number (issue 17).
+Playwright, Debian's Chromium."""
 
 from datetime import timedelta
 
@@ -20,7 +21,8 @@ DESK = {"viewport": {"width": 1280, "height": 900}, "locale": "zh-CN"}
 PHONE = {"viewport": {"width": 390, "height": 844}, "locale": "zh-CN", "is_mobile": True}
 WORDS = "我姓王，住幸福里，公交站晚上总有人扒窃，手机被偷过两次。"
 SUMMARY = "幸福里公交站夜间扒窃多发"
-ANSWER = "已在幸福里公交站增设夜间巡逻点，并抓获扒窃嫌疑人两名。"
+ANSWER = "王先生您好，已在您家附近的幸福里公交站增设夜间巡逻点，您被偷的手机已找回。"
+PUBLIC_ANSWER = "已在幸福里公交站增设夜间巡逻点，并抓获扒窃嫌疑人两名。"
 MOBILE = "13800006543"
 
 
@@ -71,6 +73,10 @@ def test_a_forum_question_is_answered_and_shown_in_the_minutes(live_server, brow
     expect(page.get_by_test_id("answer-form")).to_have_count(0)
     page.goto(f"{live_server.url}{meeting.get_absolute_url()}")
     expect(page.get_by_test_id("question-status")).to_have_text("已答复")
+    answer_form = page.get_by_test_id("public-answer-form")
+    answer_form.get_by_label("公开答复").fill(PUBLIC_ANSWER)
+    answer_form.get_by_test_id("public-answer-save").click()
+    expect(page.get_by_test_id("question-public-answer")).to_contain_text(PUBLIC_ANSWER)
 
     # And records the attendance, writes the minutes and the follow-up, and publishes them
     page.get_by_test_id("attendance-link").click()
@@ -86,7 +92,7 @@ def test_a_forum_question_is_answered_and_shown_in_the_minutes(live_server, brow
     expect(page.get_by_test_id("meeting-status")).to_have_text("纪要已公开")
     desk.close()
 
-    # Then a citizen on a phone reads the question with its answer, and nothing personal
+    # Then a citizen on a phone reads the question with its public answer, and nothing personal
     phone = browser.new_context(**PHONE)
     citizen = phone.new_page()
     citizen.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -95,10 +101,10 @@ def test_a_forum_question_is_answered_and_shown_in_the_minutes(live_server, brow
     question = citizen.get_by_test_id("public-question")
     expect(question).to_contain_text(SUMMARY)
     expect(question.get_by_test_id("public-question-status")).to_have_text("已答复")
-    expect(question.get_by_test_id("public-question-answer")).to_contain_text(ANSWER)
+    expect(question.get_by_test_id("public-question-answer")).to_contain_text(PUBLIC_ANSWER)
     expect(citizen.get_by_test_id("public-follow-up")).to_have_text("公交站扒窃已打掉")
     body = citizen.content()
-    for secret in ("王先生", MOBILE, WORDS):
+    for secret in ("王先生", MOBILE, WORDS, ANSWER, "手机已找回"):
         assert secret not in body
     assert citizen.evaluate("document.documentElement.scrollWidth") <= 390
     phone.close()

@@ -43,6 +43,14 @@ def test_demo_meetings_just_after_midnight(client):
     assert open_published is not None
     page = client.get(reverse("meetings_public:meeting", args=[open_published.meeting_id]))
     assert "办理中" in page.content.decode()
+    # Every answered question has its public answer, and the portal shows that one only.
+    answered = MeetingQuestion.objects.filter(
+        meeting__status=MeetingStatus.PUBLISHED, opinion__status=OpinionStatus.ANSWERED
+    ).select_related("opinion")
+    assert answered and all(q.public_answer for q in answered)
+    shown = answered.first()
+    page = client.get(reverse("meetings_public:meeting", args=[shown.meeting_id])).content
+    assert shown.public_answer in page.decode() and shown.opinion.answer not in page.decode()
 
     count = Meeting.objects.count()
     assert not demo_meetings.load(now=now).created

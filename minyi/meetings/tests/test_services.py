@@ -1,16 +1,18 @@
 """Meetings: scheduling checks, questions into opinions, attendance, minutes, publishing, the
 110直播室 on working days, and the scope of every write."""
 
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
+from django.db import transaction
+from django.db.models.signals import pre_save
 
 from minyi.community.models import AreaLevel
 from minyi.community.tests.factories import make_area
 from minyi.core.errors import ApplicationError, NotFound
 from minyi.meetings import services
 from minyi.meetings.models import Meeting, MeetingKind, MeetingStatus
-from minyi.meetings.selectors import public_questions
+from minyi.meetings.selectors import public_past, public_questions
 from minyi.meetings.tests.factories import NOW, make_meeting
 from minyi.opinions.models import OpinionChannel, OpinionStatus, ReplyBy
 from minyi.opinions.services.handling import opinion_answer
@@ -168,19 +170,33 @@ def test_attendance_minutes_and_publish(world):
     meeting = services.meeting_publish(actor=leader, meeting=meeting, now=NOW)
     assert meeting.status == MeetingStatus.PUBLISHED and meeting.published_at == NOW
 
-    # The open question reads 办理中; once answered, its answer shows.
+    # The open question reads 办理中; a public answer cannot be written before the answer.
     [row] = public_questions(meeting)
-    assert row.status_label == "办理中" and row.answer == ""
+    assert row.status_label == "办理中" and row.public_answer == ""
     question = meeting.questions.get()
+    with pytest.raises(ApplicationError) as exc:
+        services.question_write_public_answer(
+            actor=leader, question=question, public_answer="已增设巡逻点"
+        )
+    assert exc.value.code == "not_answered" and exc.value.field == "public_answer"
     opinion_answer(
         actor=leader,
         opinion=question.opinion,
-        text="已在公交站增设巡逻点，请拨 13800001234 联系我们。",
+        text="王大伯您好，已在您家楼下公交站增设巡逻点，有事请拨 13800001234。",
         now=NOW + timedelta(hours=1),
     )
+    # Answered: 已答复, but the answer sent to the citizen is never public.
     [row] = public_questions(meeting)
-    assert row.answered and row.status_label == "已答复"
-    assert "13800001234" not in row.answer and "138****1234" in row.answer
+    assert row.answered and row.status_label == "已答复" and row.public_answer == ""
+    services.question_write_public_answer(
+        actor=leader,
+        question=question,
+        public_answer="公交站已增设巡逻点，咨询电话 13800001234。",
+    )
+    [row] = public_questions(meeting)
+    assert row.public_answer.startswith("公交站已增设巡逻点")
+    assert "13800001234" not in row.public_answer and "138****1234" in row.public_answer
+    assert "王大伯" not in str(row)
 
     # The follow-up comes later.
     meeting = services.meeting_write_minutes(
@@ -281,3 +297,124 @@ def test_a_second_radio_programme_at_the_same_hour_is_refused(world):
             ends_at=start + timedelta(hours=1),
         )
     assert exc.value.code == "radio_exists"
+
+
+def test_a_tip_never_goes_public(world):
+    leader = _leader(world)
+    meeting = make_meeting(world.station_a2)
+    _ask(world, meeting, summary="公交站夜间扒窃多发")
+    tip = _ask(
+        world,
+        meeting,
+        kind="tip",
+        content="3幢的老李家里好像在做假证",
+        summary="有人在小区内制作假证",
+        answered_on_spot=True,
+        spot_answer="民警已记录线索",
+    )
+    Meeting.objects.filter(pk=meeting.pk).update(status=MeetingStatus.PUBLISHED, minutes="纪要")
+    meeting.refresh_from_db()
+    assert [row.summary for row in public_questions(meeting)] == ["公交站夜间扒窃多发"]
+    assert public_past().get(pk=meeting.pk).question_count == 1
+    opinion_answer(
+        actor=leader, opinion=tip.opinion, text="您反映的线索已经核实并依法处理。", now=NOW
+    )
+    with pytest.raises(ApplicationError) as exc:
+        services.question_write_public_answer(actor=leader, question=tip, public_answer="已查处")
+    assert exc.value.code == "tip_not_public"
+
+
+def test_public_answer_only_by_the_meetings_managers(world):
+    meeting = make_meeting(world.station_a2)
+    question = _ask(world, meeting)
+    opinion_answer(
+        actor=_leader(world),
+        opinion=question.opinion,
+        text="已在公交站增设巡逻点，谢谢您。",
+        now=NOW,
+    )
+    with pytest.raises(NotFound):
+        services.question_write_public_answer(
+            actor=_leader(world, "a1"), question=question, public_answer="已加强巡逻"
+        )
+    with pytest.raises(ApplicationError) as exc:
+        services.question_write_public_answer(
+            actor=_leader(world), question=question, public_answer="巡" * 501
+        )
+    assert exc.value.field == "public_answer"
+    question.refresh_from_db()
+    assert question.public_answer == ""
+
+
+def test_no_cancel_and_no_new_kind_or_time_once_questions_were_recorded(world):
+    leader = _leader(world)
+    start = NOW - timedelta(minutes=30, seconds=17)  # a time with seconds, as a factory makes
+    meeting = make_meeting(world.station_a2, start=start)
+    _ask(world, meeting)
+    with pytest.raises(ApplicationError) as exc:
+        services.meeting_cancel(actor=leader, meeting=meeting, reason="下雨", now=NOW)
+    assert exc.value.code == "has_questions" and "不能取消" in str(exc.value.message)
+    edit = {
+        "meeting": meeting,
+        "starts_at": start,
+        "ends_at": start + timedelta(hours=2),
+        "title": "改过的主题",
+    }
+    with pytest.raises(ApplicationError) as exc:
+        _save(world, **edit, kind=MeetingKind.PLAZA_DAY)
+    assert exc.value.field == "kind" and "活动类型" in str(exc.value.message)
+    with pytest.raises(ApplicationError) as exc:
+        _save(world, **{**edit, "starts_at": start + timedelta(hours=1)})
+    assert exc.value.field == "starts_at" and "开始时间" in str(exc.value.message)
+    meeting.refresh_from_db()
+    assert meeting.status == MeetingStatus.SCHEDULED and meeting.starts_at == start
+    # The title, place or end may still change; the start as the form sends it (no seconds)
+    # is the same start.
+    saved = _save(world, **{**edit, "starts_at": start.replace(second=0)})
+    assert saved.title == "改过的主题" and saved.starts_at == start
+
+
+def test_radio_schedule_skips_an_hour_taken_meanwhile_inside_one_transaction(world):
+    """Two schedulers at once: just before this one writes 24 Nov, the other one's programme
+    of that hour lands (a pre_save receiver writes it, as a concurrent transaction would after
+    any check). The database's constraint decides in a savepoint: that hour is skipped, the
+    others are scheduled, and the enclosing transaction goes on."""
+    taken = datetime(2026, 11, 24, 9, 0, tzinfo=NOW.tzinfo)
+
+    def other_scheduler(sender, instance, **kwargs):
+        if instance.pk is None and instance.starts_at == taken:
+            Meeting.objects.bulk_create(
+                [
+                    Meeting(
+                        kind=MeetingKind.RADIO,
+                        unit=instance.unit,
+                        title="110直播室",
+                        place="FM93",
+                        starts_at=taken,
+                        ends_at=taken + timedelta(hours=1),
+                    )
+                ]
+            )
+
+    pre_save.connect(other_scheduler, sender=Meeting)
+    try:
+        with transaction.atomic():
+            created = services.radio_schedule(
+                actor=_leader(world),
+                unit=world.station_a2,
+                start=date(2026, 11, 23),
+                days=3,
+                at=time(9, 0),
+                minutes=60,
+                title="110直播室",
+                place="FM93",
+                now=NOW,
+            )
+            # The enclosing transaction still works (no "transaction aborted"). The other
+            # scheduler's row went with the savepoint here, one connection standing in for two.
+            assert Meeting.objects.filter(kind=MeetingKind.RADIO).count() == 2
+    finally:
+        pre_save.disconnect(other_scheduler, sender=Meeting)
+    days = [m.starts_at.astimezone(NOW.tzinfo).date() for m in created]
+    assert days == [date(2026, 11, 23), date(2026, 11, 25)]
+    assert all(m.history.count() == 1 for m in created)

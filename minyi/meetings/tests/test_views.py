@@ -5,15 +5,17 @@ contact or the citizen's own words."""
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from minyi.community.tests.factories import make_area
+from minyi.meetings.forms import MeetingForm
 from minyi.meetings.models import Meeting, MeetingKind, MeetingQuestion, MeetingStatus
 from minyi.meetings.services import question_add
 from minyi.meetings.tests.factories import make_meeting
 from minyi.opinions.models import Opinion, OpinionChannel
-from minyi.opinions.services.handling import opinion_answer
+from minyi.opinions.services.handling import opinion_answer, opinion_transfer
 from minyi.orgs.choices import Role
 
 pytestmark = pytest.mark.django_db
@@ -24,6 +26,12 @@ MOBILE = "13800007777"
 
 def _local(dt) -> str:
     return timezone.localtime(dt).strftime("%Y-%m-%dT%H:%M")
+
+
+def client_for(user):
+    other = Client()
+    other.force_login(user)
+    return other
 
 
 @pytest.fixture
@@ -156,6 +164,16 @@ def test_citizen_pages_show_summaries_and_answers_never_personal_data(client, wo
         spot_answer="已联系城管现场查看",
         now=now,
     )
+    tip = question_add(
+        actor=leader,
+        meeting=meeting,
+        kind="tip",
+        content="幸福里3幢有人晚上在楼道里卖假烟",
+        summary="小区楼道有人售卖假烟",
+        answered_on_spot=True,
+        spot_answer="民警已记录，将核查",
+        now=now,
+    )
     Meeting.objects.filter(pk=meeting.pk).update(
         status=MeetingStatus.PUBLISHED,
         minutes=f"群众反映公交站扒窃，联系人电话 {MOBILE}。",
@@ -165,20 +183,36 @@ def test_citizen_pages_show_summaries_and_answers_never_personal_data(client, wo
     opinion_answer(
         actor=leader,
         opinion=answered.opinion,
-        text="已在公交站增设巡逻点，抓获扒窃嫌疑人两名。",
+        text="王大伯您好，已在您家楼下公交站增设巡逻点，抓获扒窃嫌疑人两名。",
         now=now,
     )
+    opinion_answer(
+        actor=leader, opinion=tip.opinion, text="您反映的线索已经核实并依法处理。", now=now
+    )
+    public_url = reverse("meetings_public:meeting", args=[meeting.pk])
+    # Answered, no public answer written yet: 已答复 and nothing of the answer to the citizen.
+    page = client.get(public_url).content.decode()
+    assert "已答复" in page and "抓获扒窃嫌疑人" not in page
+    leader_client = client_for(leader)
+    response = leader_client.post(
+        reverse("meetings:public_answer", args=[meeting.pk, answered.pk]),
+        {f"q{answered.pk}-public_answer": "公交站已增设巡逻点，抓获扒窃嫌疑人两名。"},
+    )
+    assert response.status_code == 302
     upcoming = make_meeting(
         world.station_a2, start=now + timedelta(days=2), title="下周广场活动日", kind="plaza_day"
     )
 
     index = client.get(reverse("meetings_public:index")).content.decode()
     assert "下周广场活动日" in index and "幸福里恳谈会" in index
-    page = client.get(reverse("meetings_public:meeting", args=[meeting.pk])).content.decode()
-    assert "公交站夜间扒窃" in page and "已在公交站增设巡逻点" in page
+    assert "2 个问题" in index  # the tip is not counted
+    page = client.get(public_url).content.decode()
+    assert "公交站夜间扒窃" in page and "公交站已增设巡逻点，抓获扒窃嫌疑人两名" in page
     assert "菜场门口停车难" in page and "办理中" in page and "已联系城管现场查看" in page
     assert "公交站扒窃已打掉" in page
-    for secret in ("王大伯", MOBILE, "幸福里3幢", answered.opinion.number):
+    assert page.count('data-testid="public-question"') == 2
+    secrets = ("王大伯", MOBILE, "幸福里3幢", answered.opinion.number, "您家楼下")
+    for secret in (*secrets, "假烟", "民警已记录", "依法处理"):
         assert secret not in page
     assert "联系人电话 138****7777" in page  # a number in the minutes, masked
     # The upcoming one shows where and when, no minutes; a held but unpublished one is not public.
@@ -225,3 +259,113 @@ def test_detail_page_queries_do_not_grow_with_questions(
     with django_assert_max_num_queries(12):
         page = leader_client.get(reverse("meetings:meeting_detail", args=[meeting.pk]))
     assert page.content.decode().count('data-testid="question-row"') == 6
+
+
+def test_staff_page_shows_words_and_answer_only_of_opinions_in_scope(client, world):
+    """An opinion transferred (转办) outside the station's subtree: the station sees its number
+    and status, not the citizen's words nor the answer; the district above sees all."""
+    leader = world.user("a2", Role.UNIT_LEADER)
+    meeting = make_meeting(world.station_a2, start=timezone.now() - timedelta(hours=1))
+    kept = question_add(
+        actor=leader,
+        meeting=meeting,
+        kind="consultation",
+        content="菜场门口晚上路灯不亮",
+        summary="菜场门口路灯不亮",
+    )
+    moved = question_add(
+        actor=leader,
+        meeting=meeting,
+        kind="complaint",
+        content=WORDS,
+        summary="公交站夜间扒窃",
+    )
+    district_leader = world.user("a", Role.UNIT_LEADER)
+    opinion_transfer(
+        actor=world.user("a", Role.SUPERVISOR),
+        opinion=moved.opinion,
+        unit=world.station_a1,
+        note="辖区属甲一所",
+    )
+    opinion_answer(
+        actor=world.user("a1", Role.UNIT_LEADER),
+        opinion=moved.opinion,
+        text="王大伯您好，甲一所已在公交站增设巡逻。",
+    )
+    detail = reverse("meetings:meeting_detail", args=[meeting.pk])
+
+    page = client_for(leader).get(detail).content.decode()
+    assert "菜场门口晚上路灯不亮" in page and kept.opinion.number in page
+    assert moved.opinion.number in page and "已答复" in page and "公交站夜间扒窃" in page
+    assert "王大伯" not in page and "甲一所已在公交站增设巡逻" not in page
+    assert reverse("opinions:opinion_detail", args=[moved.opinion.pk]) not in page
+    assert 'data-testid="question-out-of-scope"' in page
+
+    page = client_for(district_leader).get(detail).content.decode()
+    assert "公交站晚上总有人扒窃" in page and "甲一所已在公交站增设巡逻" in page
+    assert 'data-testid="question-out-of-scope"' not in page
+
+
+def test_public_answer_form_on_the_staff_page(leader_client, world):
+    leader = world.user("a2", Role.UNIT_LEADER)
+    meeting = make_meeting(world.station_a2, start=timezone.now() - timedelta(hours=1))
+    question = question_add(
+        actor=leader, meeting=meeting, kind="consultation", content=WORDS, summary="公交站扒窃"
+    )
+    detail = reverse("meetings:meeting_detail", args=[meeting.pk])
+    url = reverse("meetings:public_answer", args=[meeting.pk, question.pk])
+    field = f"q{question.pk}-public_answer"
+    assert 'data-testid="public-answer-form"' not in leader_client.get(detail).content.decode()
+    response = leader_client.post(url, {field: "已增设巡逻点"}, follow=True)
+    assert "尚未答复" in response.content.decode()
+
+    opinion_answer(actor=leader, opinion=question.opinion, text="已在公交站增设巡逻点，谢谢。")
+    page = leader_client.get(detail).content.decode()
+    assert 'data-testid="public-answer-form"' in page
+    response = leader_client.post(url, {field: "巡" * 501}, follow=True)
+    assert "公开答复不能超过 500 个字" in response.content.decode()
+    response = leader_client.post(url, {field: "公交站已增设巡逻点。"}, follow=True)
+    assert "公开答复已保存" in response.content.decode()
+    question.refresh_from_db()
+    assert question.public_answer == "公交站已增设巡逻点。"
+    # The staff page shows it, and the form offers it for editing.
+    assert leader_client.get(detail).content.decode().count("公交站已增设巡逻点。") == 2
+
+
+def test_cancel_refused_and_hidden_once_questions_were_recorded(leader_client, world):
+    leader = world.user("a2", Role.UNIT_LEADER)
+    meeting = make_meeting(world.station_a2, start=timezone.now() - timedelta(hours=1))
+    detail = reverse("meetings:meeting_detail", args=[meeting.pk])
+    assert 'data-testid="cancel-form"' in leader_client.get(detail).content.decode()
+    question_add(
+        actor=leader, meeting=meeting, kind="consultation", content=WORDS, summary="公交站扒窃"
+    )
+    assert 'data-testid="cancel-form"' not in leader_client.get(detail).content.decode()
+    response = leader_client.post(
+        reverse("meetings:cancel", args=[meeting.pk]), {"reason": "下雨"}, follow=True
+    )
+    assert "已录入群众提问" in response.content.decode()
+    meeting.refresh_from_db()
+    assert meeting.status == MeetingStatus.SCHEDULED
+
+    data = {
+        "kind": MeetingKind.PLAZA_DAY,
+        "unit": world.station_a2.pk,
+        "title": meeting.title,
+        "place": meeting.place,
+        "starts_at": _local(meeting.starts_at),
+        "ends_at": _local(meeting.ends_at),
+    }
+    response = leader_client.post(reverse("meetings:meeting_edit", args=[meeting.pk]), data)
+    assert response.status_code == 409
+    assert "不能再改变活动类型" in response.content.decode()
+
+
+def test_a_required_time_message_is_translated_when_shown():
+    with translation.override("en"):
+        form = MeetingForm({})
+        assert not form.is_valid()
+        assert form.errors["starts_at"] == ["Enter Started at."]
+    form = MeetingForm({})
+    assert not form.is_valid()
+    assert form.errors["starts_at"] == ["请填写开始时间。"]

@@ -4,6 +4,7 @@ deadline in working days, and acknowledged by SMS. The portal's forms run the sa
 
 import re
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -149,7 +150,10 @@ def opinion_submit(
     mobile_hash = lookup_hash("mobile", mobile)
     today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     if (
-        Opinion.objects.filter(mobile_hash=mobile_hash, submitted_at__gte=today).count()
+        # Only what the citizen sent: opinions staff keyed in for them do not use it up.
+        Opinion.objects.filter(
+            mobile_hash=mobile_hash, submitted_at__gte=today, entered_by__isnull=True
+        ).count()
         >= settings.OPINIONS_PER_MOBILE_DAY
     ):
         raise ApplicationError(
@@ -172,6 +176,7 @@ def opinion_submit(
         channel=OpinionChannel.SMS if channel == "sms" else OpinionChannel.H5,
         received_note=_("群众短信，由短信收件箱转为留言") if channel == "sms" else _("群众提交"),
         submitted_at=now,
+        now=now,
     )
 
 
@@ -189,6 +194,7 @@ def _opinion_create(
     channel,
     received_note,
     submitted_at,
+    now,
     wall_consent=False,
     postal_address="",
     consent=False,
@@ -197,10 +203,12 @@ def _opinion_create(
     anonymous=None,
 ) -> Opinion:
     """Number, store and announce a checked opinion, whatever its channel: the deadline in
-    working days from `submitted_at`, the unit told, the citizen told by SMS when there is a
-    mobile (an opinion answered by letter, or without any contact, gets no SMS)."""
-    now = submitted_at
-    deadline, provisional = add_working_days(timezone.localtime(now).date(), answer_days(kind))
+    working days from `submitted_at` (the day it reached us, earlier than `now` for a letter
+    keyed in later), the unit told, the citizen told by SMS at `now` when there is a mobile
+    (an opinion answered by letter, or without any contact, gets no SMS)."""
+    deadline, provisional = add_working_days(
+        timezone.localtime(submitted_at).date(), answer_days(kind)
+    )
     if mobile:
         reply_by = ReplyBy.SMS
     elif postal_address:
@@ -211,7 +219,7 @@ def _opinion_create(
         try:
             with transaction.atomic():
                 opinion = Opinion.objects.create(
-                    number=_new_number(now),
+                    number=_new_number(submitted_at),
                     kind=kind,
                     content=content,
                     area=area,
@@ -223,7 +231,7 @@ def _opinion_create(
                     mobile=mobile,
                     mobile_hash=lookup_hash("mobile", mobile) if mobile else "",
                     wall_consent=wall_consent,
-                    submitted_at=now,
+                    submitted_at=submitted_at,
                     deadline=deadline,
                     deadline_provisional=provisional,
                     channel=channel,
@@ -245,7 +253,12 @@ def _opinion_create(
             photo.file.save(f"{opinion.pk}{suffix}", upload, save=False)
             photo.save()
     OPINION_LIFECYCLE.record(
-        opinion, actor=entered_by, to_status=S.RECEIVED, note=received_note, now=now, unit=unit
+        opinion,
+        actor=entered_by,
+        to_status=S.RECEIVED,
+        note=received_note,
+        now=submitted_at,
+        unit=unit,
     )
     notify_unit(
         unit=unit,
@@ -271,6 +284,15 @@ def _opinion_create(
         now,
     )
     return opinion
+
+
+# A paper older than this is not keyed in as a new opinion (mostly a mistyped year or month):
+# its deadline would already be long past.
+KEY_IN_MAX_AGE_DAYS = 90
+
+
+def received_too_old_message() -> str:
+    return _("收到时间不能早于 %(n)d 天前，请核对日期（年份、月份）。") % {"n": KEY_IN_MAX_AGE_DAYS}
 
 
 # A keyed-in letter may be long: the paper's photo keeps every word, the text what staff typed.
@@ -300,10 +322,12 @@ def opinion_key_in(
     恳谈会 or on the 110直播室, a call to the chief's phone, a petition, a WeChat group), keyed
     in by staff with a photo of the paper it came on. It enters the same flow as an online
     one: routed (to `unit_id` when staff chose one inside their scope), numbered, given its
-    deadline from the day it was received, answered by SMS when there is a mobile, by a
-    printed letter when there is only an address, and not at all when there is no contact
-    (allowed: an unsigned letter is still heard). Keeping a contact needs the citizen's
-    consent (PIPL)."""
+    deadline from the day it was received (`received_at`: not after `now`, not more than
+    KEY_IN_MAX_AGE_DAYS before), answered by SMS when there is a mobile (unsolicited: never to
+    a number that opted out, at night at 08:00; see tell_citizen), by a printed letter when
+    there is only an address, and not at all when there is no contact (allowed: an unsigned
+    letter is still heard). Keeping a contact needs the citizen's consent (PIPL). It does not
+    count toward the citizen's online daily quota."""
     now = now or timezone.now()
     received_at = received_at or now
     if not has_perm(actor, Perm.OPINION_KEY_IN):
@@ -316,6 +340,8 @@ def opinion_key_in(
         raise ApplicationError(
             "received_in_future", _("收到时间不能晚于现在。"), field="received_at"
         )
+    if received_at < now - timedelta(days=KEY_IN_MAX_AGE_DAYS):
+        raise ApplicationError("received_too_old", received_too_old_message(), field="received_at")
     content = checked_text(
         content, field="content", label=_("内容"), low=CONTENT_MIN, high=KEYED_CONTENT_MAX
     )
@@ -357,6 +383,7 @@ def opinion_key_in(
         channel=channel,
         received_note=_("线下录入：%(channel)s") % {"channel": OpinionChannel(channel).label},
         submitted_at=received_at,
+        now=now,
         entered_by=actor,
         # Whoever left any contact (with consent) may be called or written back.
         anonymous=not (contact_name or mobile or postal_address),

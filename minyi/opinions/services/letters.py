@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from minyi.core.audit import audit_record
 from minyi.core.errors import ApplicationError, NotFound, PermissionDenied
 from minyi.core.models import AuditAction, AuditOutcome
-from minyi.opinions.models import Opinion, ReplyBy
+from minyi.opinions.models import Opinion, OpinionKind, ReplyBy
 from minyi.opinions.services.shared import S, opinion_note
 from minyi.orgs.roles import Perm, has_perm
 from minyi.orgs.selectors import scope_q
@@ -42,9 +42,22 @@ def letter_quote(text: str) -> str:
     return text if len(text) <= QUOTE_MAX else text[: QUOTE_MAX - 1] + "…"
 
 
+def letter_may_print(actor, opinion: Opinion) -> bool:
+    """Whether the actor's role may print the letter of `opinion` at all: a unit that handles
+    opinions; a tip's letter names and locates the tipster (举报人), so only a role that may
+    see a tipster's identity prints it."""
+    if not has_perm(actor, Perm.OPINION_HANDLE):
+        return False
+    return opinion.kind != OpinionKind.TIP or has_perm(actor, Perm.TIP_IDENTITY_VIEW)
+
+
 def _letter_refusal(actor, opinion: Opinion) -> ApplicationError | None:
     if not has_perm(actor, Perm.OPINION_HANDLE):
         return PermissionDenied()
+    if not letter_may_print(actor, opinion):
+        return PermissionDenied(
+            _("举报线索的回函载有举报人的姓名和地址，仅限有权查看举报人身份的人员打印。")
+        )
     if opinion.reply_by != ReplyBy.LETTER:
         return ApplicationError("not_a_letter", _("该诉求不以书面回函答复。"), status=409)
     if opinion.status not in LETTER_STATUSES:

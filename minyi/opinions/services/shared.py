@@ -10,10 +10,10 @@ from django.utils.translation import gettext as _
 from minyi.core.errors import ApplicationError
 from minyi.core.lifecycle import lock_in_scope
 from minyi.integrations.sms.models import SmsPurpose
-from minyi.integrations.sms.services import sms_enqueue
+from minyi.integrations.sms.services import sms_enqueue, sms_enqueue_unsolicited
 from minyi.notifications.models import NotificationKind
 from minyi.notifications.services import notifications_resolve
-from minyi.opinions.models import OPINION_LIFECYCLE, Opinion, OpinionStatus
+from minyi.opinions.models import ONLINE_CHANNELS, OPINION_LIFECYCLE, Opinion, OpinionStatus
 from minyi.orgs.roles import has_perm
 from minyi.orgs.selectors import scope_q
 
@@ -51,16 +51,24 @@ def checked_text(value: str, *, field: str, label, low: int, high: int) -> str:
 
 
 def tell_citizen(opinion: Opinion, text: str, now) -> None:
-    """An SMS the citizen asked for by writing to us: sent at once, quiet hours or not; none
-    for an opinion without a mobile (answered by letter, or not at all)."""
+    """An SMS to the citizen about their opinion (received, answered, a tip's news); none for
+    an opinion without a mobile (answered by letter, or not at all). `now` is the real time
+    of the step, never the day a letter was received.
+
+    Online (H5, SMS) the citizen just wrote to us and waits for it: sent at once, quiet hours
+    or not. From an offline channel (线下录入) the citizen did not type the number into our
+    system nor ask for an SMS at that moment: the acknowledgement, the answer and any later
+    news are unsolicited (办理告知): never to a number that opted out (退订), and at night
+    (21:00-08:00) they wait for the morning. The answer stays readable on the look-up page."""
     if not opinion.mobile:
         return
-    sms_enqueue(
-        mobile=opinion.mobile,
-        body=f"{settings.SMS_SIGNATURE}{text}",
-        purpose=SmsPurpose.NOTIFICATION,
-        not_before=now,
-    )
+    body = f"{settings.SMS_SIGNATURE}{text}"
+    if opinion.channel not in ONLINE_CHANNELS:
+        sms_enqueue_unsolicited(
+            mobile=opinion.mobile, body=body, purpose=SmsPurpose.ACKNOWLEDGEMENT, now=now
+        )
+        return
+    sms_enqueue(mobile=opinion.mobile, body=body, purpose=SmsPurpose.NOTIFICATION, not_before=now)
 
 
 def staff_url(opinion: Opinion) -> str:

@@ -1,6 +1,7 @@
 """Permission-matrix cases: the staff pages of service reminders (办事提醒). The owner is
 station a2: its due item (label 浙A·***A2) and its reminder, and a2's import file; a sibling
-station's staff must neither list nor open them. Templates are city-wide (no unit's data)."""
+station's staff must neither list nor open them. Templates are city-wide (no unit's data):
+stations read them, only the city bureau edits them."""
 
 from django.urls import reverse
 
@@ -56,10 +57,14 @@ CASES = {
     "reminders:template_list": Case(
         Perm.REMINDER_MANAGE, lambda w: reverse("reminders:template_list"), None
     ),
+    # Templates are city-wide: a station's manager (owner and sibling alike) reads the list
+    # but may not edit; the city bureau's editing is in test_views.
     "reminders:template_edit": Case(
         Perm.REMINDER_MANAGE,
         lambda w: reverse("reminders:template_edit", args=["vehicle_inspection"]),
         None,
+        owner_status=403,
+        sibling_status=403,
     ),
     "reminders:item_import": Case(
         Perm.REMINDER_MANAGE, lambda w: reverse("reminders:item_import"), _file_marker

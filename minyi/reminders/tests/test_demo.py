@@ -27,6 +27,14 @@ def test_the_demo_loads_once_and_reads_right(world, hour):
     assert ReminderSend.objects.count() == len(
         set(ReminderSend.objects.values_list("item_id", "lead_days"))
     )
+    # Each message is dated when its sweep decided it (10:00 of its day, or `now`), never
+    # after it was sent
+    for send in ReminderSend.objects.filter(message__isnull=False).select_related("message"):
+        message = send.message
+        assert message.created_at == send.created_at <= send.planned_at
+        assert message.created_at <= now
+        assert message.sent_at is None or message.created_at <= message.sent_at
+    assert OutboundSms.objects.filter(created_at__lt=local(2026, 11, 1)).exists()
     before = (DueItem.objects.count(), ReminderSend.objects.count(), OutboundSms.objects.count())
     assert load(now=now) == {}
     after = (DueItem.objects.count(), ReminderSend.objects.count(), OutboundSms.objects.count())

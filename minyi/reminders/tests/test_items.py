@@ -55,6 +55,16 @@ def _post(client, key, items):
         ("驾驶证 330602199001011233", "驾驶证 3306**********1233"),
         ("违法编号 3306021234567", "违法编号 ***4567"),
         ("浙D·***12", "浙D·***12"),
+        # A plate is masked where it stands, whatever is around it
+        ("浙A·12345 蓝牌", "浙A·***45 蓝牌"),
+        ("粤B12345(小型汽车)", "粤B·***45(小型汽车)"),
+        ("小型汽车 浙a-d1234", "小型汽车 浙A·***34"),
+        ("号牌：苏E 6X789，蓝色", "号牌：苏E·***89，蓝色"),
+        ("新能源 沪AD12345 年检", "新能源 沪A·***45 年检"),
+        # Any other run of 4+ letters or digits keeps at most its last 2 (4 from 8 up)
+        ("编号 12345", "编号 ***45"),
+        ("车架号 LSVAB1234", "车架号 ***1234"),
+        ("档案 AB12", "档案 ***12"),
     ],
 )
 def test_labels_are_masked(label, masked):

@@ -148,7 +148,66 @@ def test_the_per_mobile_rate_limit(world, settings):
     for i in range(4):
         make_item(world.station_a2, external_id=f"n{i}", due_in=6)
     counts = reminders_send_due(now=MORNING + timedelta(days=1))
-    assert counts == {"sent": 1, "rate_limited": 3}
+    # (yesterday's two rate-limited ones are decided again: six for the mobile, room for one)
+    assert counts == {"sent": 1, "rate_limited": 5}
+
+
+@pytest.mark.django_db
+def test_a_rate_limited_reminder_goes_out_on_a_later_day_but_never_after_the_due_date(
+    world, settings
+):
+    # Given one reminder a day per mobile, and three items of one mobile due in two days
+    settings.REMINDER_MAX_PER_DAY = 1
+    make_template(leads="7")
+    items = [make_item(world.station_a2, external_id=f"d{i}", due_in=2) for i in range(3)]
+    # When the sweep runs today: one is sent, the other two are only put off (no record)
+    assert reminders_send_due(now=MORNING) == {"sent": 1, "rate_limited": 2}
+    assert ReminderSend.objects.count() == 1
+    # Then tomorrow the next one goes out, and the day after (the due date) the last one
+    assert reminders_send_due(now=MORNING + timedelta(days=1)) == {"sent": 1, "rate_limited": 1}
+    assert reminders_send_due(now=MORNING + timedelta(days=2)) == {"sent": 1}
+    sent = ReminderSend.objects.filter(status=SendStatus.SENT)
+    assert sorted(sent.values_list("item_id", flat=True)) == [i.pk for i in items]
+    assert OutboundSms.objects.count() == 3
+    # And an item still put off on its due date is never reminded after it
+    late = [make_item(world.station_a2, external_id=f"late{i}", due_in=3) for i in range(2)]
+    assert reminders_send_due(now=MORNING + timedelta(days=3)) == {"sent": 1, "rate_limited": 1}
+    assert reminders_send_due(now=MORNING + timedelta(days=4)) == {}
+    assert ReminderSend.objects.filter(item__in=late).count() == 1
+
+
+@pytest.mark.django_db
+def test_items_put_off_do_not_hide_the_ones_behind_them(world, settings, monkeypatch):
+    # Given small batches, and a mobile over its limit whose items come first in the order
+    monkeypatch.setattr("minyi.reminders.sending.BATCH", 2)
+    settings.REMINDER_MAX_PER_DAY = 1
+    make_template(leads="7")
+    for i in range(3):
+        make_item(world.station_a2, external_id=f"a{i}", due_in=1)
+    other = make_item(world.station_a2, external_id="b", due_in=2, mobile="13900002222")
+    # When one sweep runs, then the next batch starts after the ones put off
+    assert reminders_send_due(now=MORNING) == {"sent": 2, "rate_limited": 2}
+    assert ReminderSend.objects.get(item=other).status == SendStatus.SENT
+
+
+@pytest.mark.django_db
+def test_decided_after_21_00_the_day_is_the_morning_it_is_sent(world):
+    # Given a sweep at 22:30 on 10 November: its messages go out on 11 November at 08:00
+    late = local(2026, 11, 10, 22, 30)
+    template = make_template(leads="7")
+    template.text = "{signature}您的机动车{item}还有{days}天到期（{due}）。"
+    template.save()
+    due_today = make_item(world.station_a2, external_id="today", due_in=0, now=late)
+    in_seven = make_item(world.station_a2, external_id="seven", due_in=8, now=late)
+    # When it runs
+    assert reminders_send_due(now=late) == {"sent": 1}
+    # Then nothing for the item due on the 10th (past by the time it would arrive), and the
+    # item due on the 18th gets its 7-day reminder, saying 7 days
+    assert not ReminderSend.objects.filter(item=due_today).exists()
+    send = ReminderSend.objects.get(item=in_seven)
+    assert send.lead_days == 7 and send.planned_at == local(2026, 11, 11, 8)
+    assert "还有7天到期（2026年11月18日）" in send.message.body
+    assert send.message.not_before == local(2026, 11, 11, 8)
 
 
 @pytest.mark.django_db

@@ -6,11 +6,13 @@ import re
 import pytest
 from django.urls import reverse
 
+from minyi.core.errors import ApplicationError
 from minyi.core.pii import lookup_hash
 from minyi.integrations.sms.models import OutboundSms, OutboundStatus, SmsPurpose
 from minyi.orgs.choices import Role
+from minyi.orgs.tests.factories import UserFactory
 from minyi.reminders.models import ReminderKind, ReminderOptOut, ReminderTemplate
-from minyi.reminders.sending import reminders_send_due
+from minyi.reminders.sending import reminders_send_due, template_save
 from minyi.reminders.tests.factories import MORNING, make_item, make_template
 
 MOBILE = "13800001111"
@@ -41,7 +43,7 @@ def test_overview_and_sends_show_delivery_masked(client, world, django_assert_ma
 
 @pytest.mark.django_db
 def test_templates_are_checked_on_save(client, world):
-    client.force_login(world.user("a", Role.SUPERVISOR))
+    client.force_login(world.user("city", Role.SUPERVISOR))
     url = reverse("reminders:template_edit", args=["vehicle_inspection"])
     bad = client.post(url, {"text": "{signature}您的{plate}将到期", "lead_days": "30,7"})
     assert bad.status_code == 400
@@ -57,6 +59,47 @@ def test_templates_are_checked_on_save(client, world):
     assert ok.status_code == 302
     template = ReminderTemplate.objects.get()
     assert template.lead_days == "30,7" and template.active
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("unit_key", ["a", "a2"])
+def test_only_the_city_bureau_edits_the_city_wide_templates(client, world, unit_key):
+    # Given a template the city set, and a district's or a station's supervisor
+    make_template(leads="30,7")
+    client.force_login(world.user(unit_key, Role.SUPERVISOR))
+    url = reverse("reminders:template_edit", args=["vehicle_inspection"])
+    # When they open the list, then the edit page, then post a change
+    listed = client.get(reverse("reminders:template_list"))
+    opened = client.get(url)
+    posted = client.post(url, {"text": "{signature}{item}{due}", "lead_days": "1", "active": "on"})
+    # Then they read the templates, are told plainly they may not edit, and nothing changes
+    assert listed.status_code == 200
+    assert 'data-testid="templates-read-only"' in listed.content.decode()
+    assert url not in listed.content.decode()
+    for response in (opened, posted):
+        assert response.status_code == 403
+        assert "只有市局的管理员可以修改" in response.content.decode()
+    assert ReminderTemplate.objects.get().lead_days == "30,7"
+    # And the service refuses them too, whatever page calls it
+    with pytest.raises(ApplicationError) as refused:
+        template_save(actor=world.user(unit_key, Role.SUPERVISOR), template=make_template())
+    assert (refused.value.code, refused.value.status) == ("template_city_only", 403)
+
+
+@pytest.mark.django_db
+def test_the_city_bureau_and_a_superuser_edit_templates(client, world):
+    url = reverse("reminders:template_edit", args=["vehicle_inspection"])
+    client.force_login(world.user("city", Role.SUPERVISOR))
+    listed = client.get(reverse("reminders:template_list")).content.decode()
+    assert url in listed and 'data-testid="templates-read-only"' not in listed
+    assert client.get(url).status_code == 200
+    assert client.post(url, {"text": "{item}于{due}到期", "lead_days": "7"}).status_code == 302
+    assert ReminderTemplate.objects.get().lead_days == "7"
+    # The operator's superuser (no unit; its pages sit behind a second factor) may too
+    root = UserFactory(username="root", is_superuser=True, role="", unit=None)
+    template = ReminderTemplate.objects.get()
+    template.lead_days = "15"
+    assert template_save(actor=root, template=template).lead_days == "15"
 
 
 def _code(mobile=MOBILE) -> str:

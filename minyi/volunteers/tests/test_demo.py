@@ -66,3 +66,23 @@ def test_the_demo_patrols_count_as_passes(demo):
 def test_the_demo_is_written_once(demo):
     assert load(now=NOW) == 0
     assert Volunteer.objects.count() == 60
+
+
+@pytest.mark.django_db
+def test_the_demo_has_the_cancelled_activity(demo):
+    cancelled = Activity.objects.filter(status=ActivityStatus.CANCELLED)
+    assert cancelled.count() == 1
+    assert cancelled.get().starts_at > NOW
+
+
+@pytest.mark.django_db
+def test_the_demo_rows_carry_the_demo_time_not_the_real_one(demo):
+    """Volunteers are stamped with their registration (created = consent), activities posted
+    before they start and before their sign-ups, partners before the first volunteer."""
+    for volunteer in Volunteer.objects.all():
+        assert volunteer.created_at == volunteer.consent_at < NOW
+    for activity in Activity.objects.all():
+        assert activity.created_at < min(NOW, activity.starts_at)
+        assert not activity.signups.filter(created_at__lt=activity.created_at).exists()
+    first = Volunteer.objects.order_by("created_at").first().created_at
+    assert not PartnerOrganisation.objects.filter(created_at__gt=first).exists()

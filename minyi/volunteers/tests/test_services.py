@@ -335,3 +335,118 @@ def test_a_patrol_of_an_ordinary_area_leaves_no_checkins(world):
         actor=_manager(world), activity=activity, marks={signup.pk: (True, "")}, now=NOW
     )
     assert not PatrolCheckin.objects.exists()
+
+
+def _patrol_under_way(world, area):
+    """A patrol of `area` (station a1) on 2026-11-09 17:00-19:00 with one volunteer present."""
+    starts = timezone.make_aware(datetime(2026, 11, 9, 17, 0))
+    activity = make_activity(
+        world.station_a1, starts_at=starts, hours=2, kind=ActivityKind.PATROL, area=area
+    )
+    signup = make_signup(activity, make_volunteer(world.station_a1))
+    return activity, signup, starts
+
+
+def test_a_patrol_under_way_has_checkins_only_up_to_now_and_the_rest_when_done(world):
+    """Given a patrol 17:00-19:00 of a key segment, when attendance is recorded at 17:40, then
+    only 17:00 and 17:30 are check-ins (none for times still to come); recorded again at 18:10,
+    18:00 is added; ended (已结束) at 19:30, all four are there and counted as passes."""
+    segment = make_grid(world)["segment"]
+    activity, signup, starts = _patrol_under_way(world, segment)
+    actor = _manager(world, "a1")
+    checkins = PatrolCheckin.objects.filter(unit_code=activity.patrol_unit_code)
+    mark = {signup.pk: (True, "")}
+
+    attendance_record(
+        actor=actor, activity=activity, marks=mark, now=starts + timedelta(minutes=40)
+    )
+    assert sorted(checkins.values_list("at", flat=True)) == [
+        starts,
+        starts + timedelta(minutes=30),
+    ]
+    attendance_record(
+        actor=actor, activity=activity, marks=mark, now=starts + timedelta(minutes=70)
+    )
+    assert checkins.count() == 3
+    assert not checkins.filter(at__gt=starts + timedelta(minutes=70)).exists()
+
+    activity_move(
+        actor=actor, activity=activity, to=ActivityStatus.DONE, now=starts + timedelta(hours=2.5)
+    )
+    assert sorted(checkins.values_list("at", flat=True)) == [
+        starts + timedelta(minutes=30 * k) for k in range(4)
+    ]
+    passes = PatrolPass.objects.filter(area=segment, unit_code=activity.patrol_unit_code)
+    assert passes.count() == 4
+
+
+def test_a_patrol_ended_early_has_no_checkins_after_it_ended(world):
+    segment = make_grid(world)["segment"]
+    activity, signup, starts = _patrol_under_way(world, segment)
+    actor = _manager(world, "a1")
+    now = starts + timedelta(minutes=50)
+    attendance_record(actor=actor, activity=activity, marks={signup.pk: (True, "")}, now=now)
+    activity_move(actor=actor, activity=activity, to=ActivityStatus.DONE, now=now)
+    checkins = PatrolCheckin.objects.filter(unit_code=activity.patrol_unit_code)
+    assert checkins.count() == 2
+    assert not checkins.filter(at__gt=now).exists()
+
+
+def test_editing_a_patrol_after_attendance_moves_its_checkins_and_passes(world):
+    """Given a patrol with check-ins on one key segment, when it is changed to another key
+    area and a later start, then the old area's check-ins and passes go (they are found by the
+    patrol's unit, in any area) and the new area's are written; changed to an ordinary area,
+    it has none left."""
+    grid = make_grid(world)
+    segment = grid["segment"]
+    square_area = make_area(world.station_a1, level=AreaLevel.GROUP, parent=grid["a1"], is_key=True)
+    activity, signup, starts = _patrol_under_way(world, segment)
+    actor = _manager(world, "a1")
+    now = starts + timedelta(hours=3)
+    attendance_record(actor=actor, activity=activity, marks={signup.pk: (True, "")}, now=now)
+    unit_code = activity.patrol_unit_code
+    assert PatrolCheckin.objects.filter(area=segment, unit_code=unit_code).count() == 4
+    assert PatrolPass.objects.filter(area=segment, unit_code=unit_code).exists()
+
+    values = {
+        "actor": actor,
+        "unit": world.station_a1,
+        "title": activity.title,
+        "kind": ActivityKind.PATROL,
+        "capacity": 5,
+        "activity": activity,
+        "now": now,
+    }
+    later = starts + timedelta(hours=1)
+    activity_save(**values, area=square_area, starts_at=later, ends_at=later + timedelta(hours=1))
+    assert not PatrolCheckin.objects.filter(area=segment, unit_code=unit_code).exists()
+    assert not PatrolPass.objects.filter(area=segment, unit_code=unit_code).exists()
+    moved = PatrolCheckin.objects.filter(area=square_area, unit_code=unit_code)
+    assert sorted(moved.values_list("at", flat=True)) == [later, later + timedelta(minutes=30)]
+    assert PatrolPass.objects.filter(area=square_area, unit_code=unit_code).count() == 2
+
+    activity_save(**values, area=grid["group"], starts_at=later, ends_at=later + timedelta(hours=1))
+    assert not PatrolCheckin.objects.filter(unit_code=unit_code).exists()
+    assert not PatrolPass.objects.filter(unit_code=unit_code).exists()
+
+
+def test_a_registration_racing_another_of_the_same_mobile_answers_already_registered(world):
+    """Two registrations of one number at once: both look, find none, both insert; the second
+    insert breaks the unique (unit, mobile_hash). It answers `already_registered` (not a
+    server error) and the transaction goes on."""
+    from minyi.volunteers.services import _volunteer_save
+
+    first = _register(world)
+    twin = Volunteer(
+        unit=world.station_a2,
+        name="王小明",
+        mobile="13900001111",
+        mobile_hash=first.mobile_hash,
+        consent_at=NOW,
+        consent_version=CONSENT_VERSION,
+    )
+    with pytest.raises(ApplicationError) as exc:
+        _volunteer_save(twin)
+    assert exc.value.code == "already_registered"
+    assert exc.value.field == "mobile"
+    assert Volunteer.objects.filter(mobile_hash=first.mobile_hash).count() == 1

@@ -156,3 +156,27 @@ def test_post_an_activity_through_the_page(manager, world):
     )
     assert response.status_code == 302
     assert response.url.startswith("/volunteers/activities/")
+
+
+def test_no_module_level_gettext_in_the_app():
+    """A string translated at import is fixed in the language of whoever imported the module
+    first: module-level text must be gettext_lazy (or translated per request)."""
+    import ast
+    from pathlib import Path
+
+    app = Path(__file__).resolve().parent.parent
+    eager = {"_", "gettext", "ngettext", "pgettext"}
+    for path in [*app.glob("*.py"), app.parent / "demo" / "volunteers.py"]:
+        tree = ast.parse(path.read_text())
+        lazy_alias = any(
+            isinstance(node, ast.ImportFrom)
+            and any(a.name.endswith("_lazy") and a.asname == "_" for a in node.names)
+            for node in tree.body
+        )
+        names = eager - {"_"} if lazy_alias else eager
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                continue
+            for call in ast.walk(node):
+                if isinstance(call, ast.Call) and getattr(call.func, "id", None) in names:
+                    raise AssertionError(f"{path.name}:{call.lineno} gettext at import")
