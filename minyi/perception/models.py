@@ -220,6 +220,9 @@ class Survey(models.Model):
     # Denormalised from the event so figures and scoping need no join.
     unit = models.ForeignKey("orgs.OrgUnit", on_delete=models.PROTECT, related_name="+")
     business_type = models.ForeignKey(BusinessType, on_delete=models.PROTECT, related_name="+")
+    # The contact's time (the event's occurred_at), copied so a unit's answers can be listed
+    # and paged by it without reading the events.
+    contact_at = models.DateTimeField(_("服务时间"))
     token = models.CharField(max_length=32, unique=True)
     status = models.CharField(
         _("状态"), max_length=10, choices=SurveyStatus.choices, default=SurveyStatus.SCHEDULED

@@ -60,6 +60,7 @@ def _open_callbacks(world, btypes, n: int) -> list[int]:
             mobile_hash=event.citizen_mobile_hash,
             unit=world.station_a2,
             business_type=business_type,
+            contact_at=event.occurred_at,
             token=uuid4().hex,
             status=SurveyStatus.ANSWERED,
             send_at=now - timedelta(hours=2),

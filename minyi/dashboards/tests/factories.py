@@ -87,6 +87,7 @@ def survey(
         mobile_hash=e.citizen_mobile_hash,
         unit=unit,
         business_type=business_type,
+        contact_at=e.occurred_at,
         token=f"t{next(_seq)}",
         status=SurveyStatus.ANSWERED if answered else SurveyStatus.EXPIRED,
         send_at=e.occurred_at,

@@ -40,6 +40,7 @@ def confirmed_callbacks(unit, reasons, *, status=CallbackStatus.DONE) -> list[Ca
             mobile_hash=f"hash{n}",
             unit=unit,
             business_type=business_type,
+            contact_at=event.occurred_at,
             token=f"insight{n}",
             status=SurveyStatus.ANSWERED,
             send_at=now - timedelta(days=1),

@@ -107,6 +107,7 @@ def _schedule_pending(*, now, limit: int) -> int:
                         mobile_hash=event.citizen_mobile_hash,
                         unit_id=event.unit_id,
                         business_type=event.business_type,
+                        contact_at=event.occurred_at,
                         token=secrets.token_urlsafe(12),
                         created_at=now,
                         send_at=next_send_time(max(event.occurred_at + delay, now)),

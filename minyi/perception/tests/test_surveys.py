@@ -94,6 +94,7 @@ def test_the_database_refuses_a_second_open_survey(world, btypes):
         mobile_hash=a.citizen_mobile_hash,
         unit=a.unit,
         business_type=a.business_type,
+        contact_at=a.occurred_at,
         token="t1",
         send_at=timezone.now(),
     )
@@ -103,6 +104,7 @@ def test_the_database_refuses_a_second_open_survey(world, btypes):
             mobile_hash=b.citizen_mobile_hash,
             unit=b.unit,
             business_type=b.business_type,
+            contact_at=b.occurred_at,
             token="t2",
             send_at=timezone.now(),
         )

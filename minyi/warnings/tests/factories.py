@@ -86,6 +86,7 @@ def make_ratings(
                 mobile_hash=f"ew-{e.pk}",
                 unit=unit,
                 business_type=bt,
+                contact_at=e.occurred_at,
                 token=f"ew{next(_serial):030d}",
                 status=SurveyStatus.ANSWERED,
                 send_at=e.occurred_at,

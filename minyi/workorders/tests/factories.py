@@ -82,6 +82,7 @@ def unsatisfied_survey(
         mobile_hash=lookup_hash("mobile", mobile),
         unit=unit,
         business_type=event.business_type,
+        contact_at=event.occurred_at,
         token=uuid4().hex,
         status=SurveyStatus.SENT,
         send_at=now - timedelta(hours=2),
