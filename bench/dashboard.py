@@ -2,7 +2,7 @@
 same figures computed from the raw rows.
 
 Run from the repository root: `.venv/bin/python bench/dashboard.py` (or `make bench-dashboard`);
-`--quick` for a smoke run of 200,000 replies.
+`--quick` for a tenth (1,000,000 replies, kept apart in minyi_bench_dashboard_tenth).
 
 1. Creates a PostgreSQL database on 127.0.0.1:5432 (user postgres), migrates it, builds the
    demo city, then writes two years of contacts straight into the real tables with
@@ -15,7 +15,8 @@ Run from the repository root: `.venv/bin/python bench/dashboard.py` (or `make be
    the dashboards' nightly refresh service (`--quick` checks the 跑多次 SQL against the
    service).
 2. Runs Django in-process against it and requests the dashboard of a bureau (its ranking),
-   the dashboard of a station (its trend) and drill-down pages (at the middle of their list)
+   the dashboard of a station (its trend) and drill-down pages (at the middle of their list;
+   answers by the keyset cursor the page before would have linked to)
    with the test client as a city-level and a district-level supervisor, with varied periods
    and units, after a warm-up.
 3. Baseline, same run: the same figures computed from the raw rows (surveys joined to their
@@ -47,7 +48,8 @@ KEPT_DB = "minyi_bench_dashboard"
 META_TABLE = "bench_dashboard_meta"
 SOURCE = "bench"  # ServiceEvent.source of every generated contact
 SECRETS = ("MINYI_SECRET_KEY", "MINYI_PII_ENCRYPTION_KEYS", "MINYI_PII_HASH_KEY")
-QUICK_REPLIES = 200_000
+FULL_REPLIES = 10_000_000
+QUICK_REPLIES = FULL_REPLIES // 10  # --quick: a tenth of the contacts of the full run
 
 # --- The shape of the data -------------------------------------------------------------------
 
@@ -533,10 +535,11 @@ def _insert_surveys(conn, plan: Plan, params: dict, event_t, survey_t, steps) ->
     cell's dissatisfaction, a little worse two years ago than now."""
     statement = sql.SQL(
         """
-        INSERT INTO {survey} (id, event_id, mobile_hash, unit_id, business_type_id, token,
-            status, created_at, send_at, sent_at, expires_at, reminder_due_at, reminded_at,
+        INSERT INTO {survey} (id, event_id, mobile_hash, unit_id, business_type_id, contact_at,
+            token, status, created_at, send_at, sent_at, expires_at, reminder_due_at, reminded_at,
             rating, comment, answered_at, answered_via, excluded_at)
-        SELECT id, id, citizen_mobile_hash, unit_id, business_type_id, md5('t' || id),
+        SELECT id, id, citizen_mobile_hash, unit_id, business_type_id, occurred_at,
+            md5('t' || id),
             CASE WHEN answered THEN 'answered' ELSE 'expired' END,
             sent, sent, sent, sent + interval '72 hours', sent + interval '24 hours',
             CASE WHEN NOT answered OR delay > 86400 THEN sent + interval '24 hours' END,
@@ -549,7 +552,7 @@ def _insert_surveys(conn, plan: Plan, params: dict, event_t, survey_t, steps) ->
             CASE WHEN NOT answered THEN '' WHEN r_comment < 0.75 THEN 'sms' ELSE 'h5' END,
             NULL
         FROM (
-            SELECT e.id, e.citizen_mobile_hash, e.unit_id, e.business_type_id,
+            SELECT e.id, e.citizen_mobile_hash, e.unit_id, e.business_type_id, e.occurred_at,
                 e.occurred_at + interval '30 minutes' AS sent,
                 random() < %(reply_rate)s AS answered,
                 c.p_unsat * (0.75 + 0.5 * extract(epoch FROM (%(end_at)s::timestamp
@@ -940,7 +943,11 @@ def _parameters(args) -> dict[str, str]:
 def prepare(args, session: common.Session) -> Prepared:
     """A database with the data: the kept one when --reuse finds it complete and built with
     the same parameters, else a fresh one (dropped at the end unless --keep)."""
-    db_name = KEPT_DB if (args.keep or args.reuse) else session.db_name
+    db_name = args.kept_db if (args.keep or args.reuse) else session.db_name
+    if args.replica:
+        os.environ["MINYI_REPLICA_DATABASE_URL"] = (
+            f"postgres://{common.PG_USER}@{common.PG_HOST}:{common.PG_PORT}/{db_name}"
+        )
     wanted = _parameters(args)
     if args.reuse and database_exists(db_name):
         meta = read_meta(db_name)
@@ -1023,6 +1030,7 @@ class Timings:
     raw: dict[str, list[float]] = field(default_factory=dict)
     requests: list[tuple[float, "PageRequest"]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    served_by: str = ""
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -1099,7 +1107,25 @@ def measure(args, prepared: Prepared) -> Timings:
     for figure, n in skipped.items():
         timings.notes.append(f"{figure}: {n} more requests skipped, over the time budget")
     diagnose(timings, clients)
+    timings.served_by = served_by(clients, pages[0])
     return timings
+
+
+def served_by(clients, request) -> str:
+    """Which database alias (and database) answered a dashboard page's reads: one request
+    again with the queries of each alias counted."""
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+
+    counts = {}
+    for alias in connections:
+        with CaptureQueriesContext(connections[alias]) as captured:
+            request.run(clients)
+        settings = connections[alias].settings_dict
+        counts[f"{alias} ({settings['HOST']}:{settings['PORT']}/{settings['NAME']})"] = len(
+            captured.captured_queries
+        )
+    return ", ".join(f"{name}: {n} queries" for name, n in counts.items())
 
 
 SLOW_MS = 200  # the aim for a page's p95
@@ -1109,9 +1135,10 @@ def diagnose(timings: Timings, clients) -> None:
     """Untimed: the slowest request of each kind once more, with its SQL recorded; the
     slowest statement goes into the notes, and its EXPLAIN ANALYZE to stderr when the kind's
     p95 misses the aim. For the dashboard pages, the time of each figure's selector too."""
-    from django.db import connection
+    from django.db import connections
     from django.test.utils import CaptureQueriesContext
 
+    from minyi.core.db_router import replica_configured
     from minyi.dashboards.page import FIGURES, dashboard_for
     from minyi.dashboards.periods import period_parse
     from minyi.dashboards.scope import UnitIndex
@@ -1120,6 +1147,7 @@ def diagnose(timings: Timings, clients) -> None:
     for figure, values in timings.pages.items():
         ms, request = max((r for r in timings.requests if r[1].figure == figure),
                           key=lambda r: r[0])  # fmt: skip
+        connection = connections["replica" if replica_configured() else "default"]
         with CaptureQueriesContext(connection) as captured:
             again = request.run(clients)
         slowest = max(captured.captured_queries, key=lambda q: float(q["time"]))
@@ -1202,7 +1230,7 @@ def page_requests(rng: random.Random, n: int) -> list[PageRequest]:
     from django.urls import reverse
 
     from minyi.dashboards import conf
-    from minyi.dashboards.drill import drill_rows
+    from minyi.dashboards.drill import KEYSET_FIGURES, Cursor, drill_rows
     from minyi.dashboards.filters import DrillFilters
     from minyi.dashboards.periods import period_parse, range_key
     from minyi.dashboards.scope import UnitIndex
@@ -1265,8 +1293,14 @@ def page_requests(rng: random.Random, n: int) -> list[PageRequest]:
             status=params.get("status", ""),
             officer=params.get("officer"),
         )
-        rows = drill_rows(user, filters).count()
+        qs = drill_rows(user, filters)
+        rows = qs.count()
         params["page"] = min(10_000, max(1, math.ceil(rows / conf.PAGE_SIZE / 2)))
+        if figure in KEYSET_FIGURES and params["page"] > 1:
+            # Keyset paging: the link to the middle page carries the cursor of the row
+            # before it, as the page before it would have made it.
+            at, pk = qs.values_list("contact_at", "pk")[(params["page"] - 1) * conf.PAGE_SIZE - 1]
+            params["after"] = str(Cursor(at, pk))
         requests.append(PageRequest(DRILL, user.username, drill_url, params,
                                     detail=f"{link} ({rows:,} rows)"))  # fmt: skip
     return requests
@@ -1361,6 +1395,7 @@ def print_report(args, prepared: Prepared, timings: Timings, at_start: str) -> N
         print(f"  {step:<52} {seconds:8.1f} s")
     print(f"{meta['days']} days up to {meta['last_day']}; pages requested in-process with "
           f"Django's test client, raw queries with psycopg")  # fmt: skip
+    print(f"dashboard reads served by: {timings.served_by}")
     print(f"{'':<38} {'n':>5} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9}")
 
     def row(label: str, values: list[float]) -> None:
@@ -1397,10 +1432,15 @@ def print_report(args, prepared: Prepared, timings: Timings, at_start: str) -> N
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--replies", type=int, default=10_000_000,
-                        help="answered surveys to build [10000000]")  # fmt: skip
+    parser.add_argument("--replies", type=int, default=FULL_REPLIES,
+                        help=f"answered surveys to build [{FULL_REPLIES}]")  # fmt: skip
     parser.add_argument("--quick", action="store_true",
-                        help=f"smoke run: {QUICK_REPLIES:,} replies, fewer requests")  # fmt: skip
+                        help=f"a tenth: {QUICK_REPLIES:,} replies, fewer requests, and "
+                        f"its own kept database ({KEPT_DB}_tenth)")  # fmt: skip
+    parser.add_argument("--replica", action="store_true",
+                        help="configure MINYI_REPLICA_DATABASE_URL to the same database (a "
+                        "second connection) so the dashboards read through the replica "
+                        "alias")  # fmt: skip
     parser.add_argument("--days", type=int, default=730, help="days of history [730]")
     parser.add_argument("--scale", type=int, default=1, help="demo city scale [1]")
     parser.add_argument("--requests", type=int, default=50, help="requests per page [50]")
@@ -1420,9 +1460,11 @@ def parse_args(argv=None):
                         help="also fill the dashboards' rollups by their services and compare "
                         "(slow; on with --quick)")  # fmt: skip
     args = parser.parse_args(argv)
+    args.kept_db = KEPT_DB
     if args.quick:
         args.check_rollups = True
         args.replies = min(args.replies, QUICK_REPLIES)
+        args.kept_db = f"{KEPT_DB}_tenth"
         args.requests = min(args.requests, 20)
         args.raw_requests = min(args.raw_requests, 6)
     if args.replies < 1000 or not 60 <= args.days <= 3650 or args.requests < 1:

@@ -2,23 +2,27 @@
 against a hello-world Django view on the same server in the same run.
 
 Run from the repository root: `.venv/bin/python bench/portal.py` (or `make bench-portal`);
-`--quick` for a smoke run of 5,000 cases and short measurements.
+`--tenth` for a tenth of the cases (20,000), `--quick` for a smoke run of 5,000 cases and
+short measurements.
 
 1. Creates a PostgreSQL database `minyi_bench_portal_<pid>` on 127.0.0.1:5432 (user postgres),
    migrates it and builds the demo city. Writes `--cases` cases (default 200,000) with two
    parties each and about five progress steps each (≈1 million) straight into the real
    tables with COPY, then `--sessions` more cases (default 300) through `case_upsert`, the
-   service the case API uses. Each of those cases' reporter gets a server-side session that
-   proved their mobile for the case lookup, made as the lookup view makes it after the code
-   (`session_mark_verified`), so the client only sends the session cookie. Every public
-   officer gets a card (`OfficerCard`).
+   service the case API uses. Each of those cases' parties gets the proof cookie the lookup
+   view leaves after the right code (`proof_cookie_value`); after the code the lookup deletes
+   the session, so the client sends only that cookie. Every public officer gets a card
+   (`OfficerCard`).
 2. Starts gunicorn (2 sync workers) on a loopback socket with bench/portal_settings.py:
    Minyi's settings and URLs plus a hello-world view (`bench/portal_urls.py`), so the pages
    and the baseline go through the same server and the same middleware.
 3. Requests, from `--clients` threads (default 4) for `--seconds` each (default 20), in
    `--rounds` rounds (default 3) that rotate the order:
    - hello: GET /bench/hello (the baseline);
-   - case progress: GET /c/cases/progress/ with one of the sessions' cookies;
+   - case progress: GET /c/cases/progress/ with one of the proof cookies;
+   - case progress + session: the same for the cases' victims, each with a session cookie as
+     well (a party who has also proven their mobile for another page, e.g. after
+     complaining), which the middleware reads (not in the summary line);
    - directory search: GET /c/officers/?q=<a community of the demo city>;
    - officer card: GET /c/officers/<card code>/.
    Every response must be 200, or the run fails (and shows the body). Before its first
@@ -33,12 +37,15 @@ The client is a raw HTTP/1.1 socket per request (gunicorn's sync worker closes e
 connection anyway), so that on a 2-core machine the load generator takes little of the CPU
 the server needs. The run is bounded (--timeout); gunicorn is stopped and the database
 dropped at the end, on error and on Ctrl-C too. `--profile` adds an in-process cProfile of
-each page through Django's test client.
+each page through Django's test client. `--no-health-checks` turns off Django's
+CONN_HEALTH_CHECKS in the server (bench/portal_settings.py), to measure what its `SELECT 1`
+per request costs; the figures of such a run are not the site's.
 """
 
 import argparse
 import contextlib
 import cProfile
+import os
 import pstats
 import random
 import socket
@@ -47,6 +54,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import quote
 
 import common
@@ -205,17 +213,17 @@ def request_bytes(path: str, cookie: str = "") -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-def service_cases_and_sessions(n: int, seed: int) -> list[Job]:
-    """N cases through case_upsert (after the bulk ones), each reporter with a session that
-    proved their mobile for the lookup, as the lookup view leaves it after a right code."""
+def service_cases_and_proofs(n: int, seed: int) -> tuple[list[Job], list[Job]]:
+    """N cases through case_upsert (after the bulk ones), each reporter with the proof cookie
+    the lookup leaves after a right code; and the same requests with a session cookie too."""
     from importlib import import_module
 
     from django.conf import settings
     from django.utils import timezone
 
     from minyi.cases.models import CaseParty
-    from minyi.cases.public_views import SESSION_PARTY
-    from minyi.cases.services import case_upsert, party_subject
+    from minyi.cases.public_views import PROOF_COOKIE, proof_cookie_value
+    from minyi.cases.services import case_upsert
     from minyi.orgs.models import Officer, OrgUnit
     from minyi.verification.models import OtpPurpose
     from minyi.verification.services import session_mark_verified
@@ -258,25 +266,24 @@ def service_cases_and_sessions(n: int, seed: int) -> list[Job]:
         numbers.append(number)
     common.log(f"  {n} cases through case_upsert ({time.perf_counter() - started:.0f} s)")
     store = import_module(settings.SESSION_ENGINE).SessionStore
-    jobs = []
-    parties = CaseParty.objects.select_related("case").filter(
-        case__number__in=numbers, role="reporter"
-    )
-    for party in parties:
-        session = store()
-        session_mark_verified(
-            session,
-            purpose=OtpPurpose.CASE_LOOKUP,
-            mobile=party.mobile,
-            subject=party_subject(party.pk),
-        )
-        session[SESSION_PARTY] = party.pk
+    jobs, with_session = [], []
+    # The reporters' proofs alone; the victims' with a session too (their own cached pages, so
+    # neither variant warms the other's cache).
+    parties = CaseParty.objects.select_related("case").filter(case__number__in=numbers)
+    for party in parties.order_by("case_id", "role"):
+        cookie = f"{PROOF_COOKIE}={proof_cookie_value(party)}"
+        job = Job(request_bytes(PROGRESS_PATH, cookie), party.case.number.encode())
+        if party.role == "reporter":
+            jobs.append(job)
+            continue
+        session = store()  # as the complaint page leaves it: the mobile proven for opinions
+        session_mark_verified(session, purpose=OtpPurpose.OPINION_LOOKUP, mobile=party.mobile)
         session.save()
-        cookie = f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
-        jobs.append(Job(request_bytes(PROGRESS_PATH, cookie), party.case.number.encode()))
-    if len(jobs) != n:
-        raise common.BenchError(f"{len(jobs)} sessions made, expected {n}")
-    return jobs
+        cookie += f"; {settings.SESSION_COOKIE_NAME}={session.session_key}"
+        with_session.append(Job(request_bytes(PROGRESS_PATH, cookie), job.expect))
+    if len(jobs) != n or len(with_session) != n:
+        raise common.BenchError(f"{len(jobs)}+{len(with_session)} proofs made, expected {n}+{n}")
+    return jobs, with_session
 
 
 def directory_jobs(seed: int) -> tuple[list[Job], list[Job]]:
@@ -352,6 +359,7 @@ class Figure:
     requests: int = 0
     seconds: float = 0.0
     client_cpu: float = 0.0  # CPU seconds of this process (the load generator)
+    server_cpu: float = 0.0  # CPU seconds of gunicorn's workers and their PostgreSQL backends
     latencies: list[float] = field(default_factory=list)
 
     @property
@@ -385,7 +393,80 @@ def check_page(address, page: str, jobs: list[Job], clients: int) -> None:
     common.run_concurrently(jobs[:CHECKED_VARIANTS], clients, worker)
 
 
-def measure(address, figure: Figure, jobs: list[Job], clients: int, seconds: float) -> None:
+class ServerCpu:
+    """CPU seconds used by the server side while a page is measured: gunicorn's workers and the
+    PostgreSQL backends connected to the run's database, read from /proc every 0.2 s (a backend
+    that ends, CONN_MAX_AGE, loses at most its last interval). On a shared machine, throughput
+    follows the scheduler; CPU per request does much less."""
+
+    INTERVAL = 0.2
+
+    def __init__(self, server_pid: int, db_name: str):
+        self.server_pid = server_pid
+        self.marker = f" {db_name} ".encode()
+        self.tick = os.sysconf("SC_CLK_TCK")
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def _cpu(self, pid: int) -> float | None:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / self.tick  # utime + stime
+
+    def _pids(self) -> list[int]:
+        pids = []
+        with contextlib.suppress(OSError):
+            children = Path(f"/proc/{self.server_pid}/task/{self.server_pid}/children")
+            pids += [int(p) for p in children.read_text().split()]
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError), open(f"{entry.path}/cmdline", "rb") as cmd:
+                    line = cmd.read(200)
+                    if line.startswith(b"postgres: ") and self.marker in line:
+                        pids.append(int(entry.name))
+        return pids
+
+    def _sample(self, started: bool) -> None:
+        for pid in self._pids():
+            cpu = self._cpu(pid)
+            if cpu is not None:
+                self.first.setdefault(pid, cpu if not started else 0.0)
+                self.last[pid] = cpu
+
+    def _run(self) -> None:
+        while not self.stop.wait(self.INTERVAL):
+            self._sample(started=True)
+
+    def __enter__(self):
+        self._sample(started=False)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+        self._sample(started=True)
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.last[pid] - self.first[pid] for pid in self.last)
+
+
+def measure(
+    address,
+    figure: Figure,
+    jobs: list[Job],
+    clients: int,
+    seconds: float,
+    server_pid: int,
+    db_name: str,
+) -> None:
     """`clients` threads, each requesting the page's variants in turn for `seconds`."""
     lock = threading.Lock()
     counted: list[float] = []
@@ -414,8 +495,10 @@ def measure(address, figure: Figure, jobs: list[Job], clients: int, seconds: flo
             counted.extend(times)
 
     cpu = time.process_time()
-    elapsed = common.run_concurrently(list(range(clients)), clients, worker)
+    with ServerCpu(server_pid, db_name) as server_cpu:
+        elapsed = common.run_concurrently(list(range(clients)), clients, worker)
     figure.client_cpu += time.process_time() - cpu
+    figure.server_cpu += server_cpu.seconds
     figure.requests += len(counted)
     figure.seconds += elapsed
     figure.latencies += counted
@@ -436,8 +519,11 @@ _BREAKDOWN = (
     ("request through the middleware", "django/core/handlers/base.py", "get_response"),
     ("session load (SessionStore.load)", "django/contrib/sessions/backends/db.py", "load"),
     ("session save (every request)", "django/contrib/sessions/backends/db.py", "save"),
+    ("DB health check (SELECT 1)", "django/db/backends/postgresql/base.py", "is_usable"),
     ("CSP header (csp middleware)", "csp/middleware.py", "process_response"),
     ("view case_progress", "minyi/cases/public_views.py", "case_progress"),
+    ("  _proof (signed cookie)", "minyi/cases/public_views.py", "_proof"),
+    ("  case_party_version", "minyi/cases/selectors.py", "case_party_version"),
     ("  _verified_party", "minyi/cases/public_views.py", "_verified_party"),
     ("  case_party_public", "minyi/cases/selectors.py", "case_party_public"),
     ("view directory search", "minyi/directory/views.py", "search"),
@@ -542,7 +628,7 @@ def run(args, db_name: str, server: common.Server) -> Result:
     common.migrate_and_build_city()
     started = time.perf_counter()
     data = load_cases(db_name, args.cases, args.seed)
-    progress_jobs = service_cases_and_sessions(args.sessions, args.seed)
+    progress_jobs, progress_session_jobs = service_cases_and_proofs(args.sessions, args.seed)
     searches, cards = directory_jobs(args.seed)
     data.update(sessions=len(progress_jobs), communities=len(searches), cards=len(cards))
     common.log(f"data ready in {time.perf_counter() - started:.0f} s")
@@ -552,12 +638,14 @@ def run(args, db_name: str, server: common.Server) -> Result:
     figures = {
         "hello": Figure("hello world (same server)"),
         "progress": Figure("case progress"),
+        "progress_session": Figure("case progress + session"),
         "search": Figure("directory search"),
         "card": Figure("officer card"),
     }
     jobs = {
         "hello": [Job(request_bytes(HELLO_PATH), b"hello")],
         "progress": progress_jobs,
+        "progress_session": progress_session_jobs,
         "search": searches,
         "card": cards,
     }
@@ -568,7 +656,15 @@ def run(args, db_name: str, server: common.Server) -> Result:
             if name not in checked:
                 check_page(address, figures[name].label, jobs[name], args.clients)
                 checked.add(name)
-            measure(address, figures[name], jobs[name], args.clients, args.seconds)
+            measure(
+                address,
+                figures[name],
+                jobs[name],
+                args.clients,
+                args.seconds,
+                server.proc.pid,
+                db_name,
+            )
             figure = figures[name]
             common.log(
                 f"round {round_index + 1}: {figure.label}: {figure.rate:.0f} req/s so far, "
@@ -587,21 +683,29 @@ def print_report(result: Result, args) -> None:
     data = result.data
     print(
         f"{data['cases']:,} cases ({data['parties']:,} parties, {data['progress']:,} progress "
-        f"steps) + {data['sessions']} through case_upsert with a verified session each; "
+        f"steps) + {data['sessions']} through case_upsert with a proof cookie each; "
         f"{data['communities']} communities, {data['cards']} officer cards; "
         f"{args.clients} clients, {args.workers} gunicorn workers, {args.rounds} × "
         f"{args.seconds:g} s per page"
+        + ("; WITHOUT CONN_HEALTH_CHECKS (not the site's figure)" if args.no_health_checks else "")
     )
     print(
         f"{'':<26} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'/hello':>7} "
-        f"{'client CPU':>10}"
+        f"{'client CPU':>10} {'server CPU ms/req':>17} {'CPU /hello':>10}"
     )
+    hello_cpu = figures["hello"].server_cpu / max(figures["hello"].requests, 1)
     for figure in figures.values():
+        cpu = figure.server_cpu / max(figure.requests, 1)
         print(
             f"{figure.label:<26} {figure.requests:>9} {figure.rate:>8.0f} "
             f"{figure.percentile(0.5):>8.1f} {figure.percentile(0.95):>8.1f} "
-            f"{figure.rate / hello:>7.2f} {figure.client_cpu / figure.seconds:>10.0%}"
+            f"{figure.rate / hello:>7.2f} {figure.client_cpu / figure.seconds:>10.0%} "
+            f"{cpu * 1000:>17.2f} {hello_cpu / cpu if cpu else 0:>10.2f}"
         )
+    print(
+        "server CPU: gunicorn's workers and their PostgreSQL backends, per request; CPU /hello "
+        "is hello's CPU per request over the page's (req/s /hello if server CPU were the limit)"
+    )
     progress = figures["progress"].rate
     directory = min(figures["search"].rate, figures["card"].rate)
     print(
@@ -614,21 +718,29 @@ def print_report(result: Result, args) -> None:
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="5,000 cases, 1 round of 5 s")
+    parser.add_argument("--tenth", action="store_true", help="a tenth of --cases (20,000)")
     parser.add_argument("--cases", type=int, default=200_000, help="bulk cases [200000]")
     parser.add_argument(
-        "--sessions", type=int, default=300, help="cases via case_upsert with a session [300]"
+        "--sessions", type=int, default=300, help="cases via case_upsert with a proof [300]"
     )
     parser.add_argument("--clients", type=int, default=4, help="concurrent client threads [4]")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers [2]")
     parser.add_argument("--seconds", type=float, default=20, help="per page and round [20]")
     parser.add_argument("--rounds", type=int, default=3, help="rounds, order rotated [3]")
-    parser.add_argument("--timeout", type=int, default=900, help="abort after seconds [900]")
+    parser.add_argument("--timeout", type=int, default=1200, help="abort after seconds [1200]")
     parser.add_argument("--seed", type=int, default=20261124, help="data generator seed")
     parser.add_argument("--profile", action="store_true", help="also cProfile each page")
+    parser.add_argument(
+        "--no-health-checks",
+        action="store_true",
+        help="server without CONN_HEALTH_CHECKS (to measure its cost; not the site's figure)",
+    )
     parser.add_argument(
         "--profile-requests", type=int, default=50, help="requests per page profiled [50]"
     )
     args = parser.parse_args(argv)
+    if args.tenth:
+        args.cases //= 10
     if args.quick:
         args.cases, args.sessions, args.rounds, args.seconds = QUICK_CASES, 100, 1, 5
         args.timeout = min(args.timeout, 300)
@@ -652,9 +764,10 @@ def main(argv=None) -> int:
         )
         session.on_exit("stop gunicorn", server.stop)
         session.show_on_failure("gunicorn", server.log_path)
-        common.configure_environment(
-            session.db_name, {"DJANGO_SETTINGS_MODULE": SETTINGS, "MINYI_SMS_BACKEND": "console"}
-        )
+        environment = {"DJANGO_SETTINGS_MODULE": SETTINGS, "MINYI_SMS_BACKEND": "console"}
+        if args.no_health_checks:
+            environment["MINYI_BENCH_NO_HEALTH_CHECKS"] = "1"
+        common.configure_environment(session.db_name, environment)
         result = run(args, session.db_name, server)
     if result is not None:
         print_report(result, args)

@@ -13,12 +13,14 @@ Run from the repository root: `.venv/bin/python bench/sms.py` (or `make bench-sm
    Baseline: the same N sendsms requests (same parameters, dlr-url and concurrency as
    `KannelBackend`) from a thread pool straight to Kannel, until fakesmsc has seen them.
 3. Inbound: M replies to M open surveys injected on Kannel's fake SMSC link (the line protocol
-   fakesmsc speaks, one connection), timed until M surveys are answered; then M more sent to
-   the get-url endpoint directly over HTTP. Baseline: the same replies to a bare WSGI app under
-   the same gunicorn settings that only answers 200.
+   fakesmsc speaks, one connection), timed until M replies are stored (the get-url callback
+   stores and answers; no worker runs meanwhile); then the worker's inbound_process job, run
+   in-process batch after batch, timed until all M are parsed and attached (M surveys
+   answered); then M more sent to the get-url endpoint directly over HTTP. Baseline: the same
+   replies to a bare WSGI app under the same gunicorn settings that only answers 200.
 4. Prints a small table and, last, one summary line:
    `sms: outbound <a> surveys/s; kannel sendsms <b> msgs/s; ratio <r>; inbound <c> replies/s;
-   bare receiver <d> replies/s; ratio <e>`.
+   bare receiver <d> replies/s; ratio <e>; attached <f> replies/s; ratio to stored <g>`.
 
 The whole run is bounded (--timeout); the worker, gunicorn and Kannel are stopped and the
 database dropped at the end, on error and on Ctrl-C too. `--profile` adds an in-process
@@ -445,6 +447,7 @@ class Outbound:
     kannel_http: float  # baseline: all sendsms requests answered
     kannel_mt: float  # baseline: fakesmsc saw N messages
     kannel_dlr: float  # baseline: every delivery report at the bare receiver
+    breakdown: list[tuple[str, float]] = field(default_factory=list)  # where the sender's time went
 
     @property
     def app_seconds(self) -> float:
@@ -524,7 +527,47 @@ def measure_outbound_app(args, surveys: Surveys, kannel, counter, server, worker
         1 for w in workers for _t, line in w.lines if "sent=" in line and "sent=0" not in line
     )
     check_outbound(surveys, counter)
-    return t_sent, t_mt, t_dlr, want, dlr_at_sent, passes
+    return t_sent, t_mt, t_dlr, want, dlr_at_sent, passes, sender_breakdown(workers, started)
+
+
+def sender_breakdown(workers, started: float) -> list[tuple[str, float]]:
+    """Where the worker's time went, from its output: each dispatch pass and send run is a
+    line (time-stamped here when seen, every 50 ms), a send run with the timing it measured
+    (outbox_send_stream's SendTiming). Dispatch = from the previous line to a dispatch line."""
+    import ast
+
+    from django.conf import settings
+
+    dispatch = first = 0.0
+    passes = 0
+    runs: list[dict] = []
+    for worker in workers:
+        previous = started
+        for at, line in worker.lines:
+            if at < started:
+                continue
+            if "dispatched=" in line:
+                dispatch += at - previous
+                first = first or at - started
+                passes += 1
+            if line.startswith("sent=") and "timing=" in line:
+                runs.append(ast.literal_eval(line.split("timing=", 1)[1]))
+            previous = at
+
+    def total(key: str) -> float:
+        return sum(r.get(key, 0.0) for r in runs)
+
+    concurrency = settings.KANNEL_CONCURRENCY
+    return [
+        ("due -> first dispatch pass seen", first),
+        (f"dispatch passes ({passes}), from the previous line", dispatch),
+        (f"send runs ({len(runs)}), wall", total("elapsed")),
+        (f"  claiming ({total('claims'):.0f} claim statements)", total("claim")),
+        ("  decrypting the claimed mobiles", total("decrypt")),
+        ("  waiting for Kannel's answers", total("wait")),
+        ("  recording outcomes (one UPDATE per kind)", total("record")),
+        (f"  sendsms requests, summed over threads / {concurrency}", total("http") / concurrency),
+    ]
 
 
 def check_outbound(surveys: Surveys, counter) -> None:
@@ -653,6 +696,31 @@ def direct_urls(base_url: str, mobiles: list[str], texts: list[str]) -> list[str
     ]
 
 
+def stored_count() -> int:
+    """Replies stored by the get-url callback (the database is the bench's own)."""
+    from minyi.integrations.sms.models import InboundSms
+
+    return InboundSms.objects.filter(status="received").count()
+
+
+def measure_attach(m: int) -> InboundPath:
+    """The worker's inbound_process job, in-process, batch after batch until no stored reply
+    is left: parsed, attached to its survey, counted (MINYI_INBOUND_BATCH a batch)."""
+    from django.conf import settings
+
+    from minyi.perception.tasks import inbound_process_task
+
+    common.checkpoint()
+    started = time.perf_counter()
+    done = 0
+    while found := inbound_process_task.call()["inbound"]:
+        done += found
+    seconds = time.perf_counter() - started
+    if done != m:
+        raise common.BenchError(f"the worker read {done} replies, expected {m}")
+    return InboundPath(f"{ATTACH} (batch {settings.INBOUND_BATCH})", m, seconds)
+
+
 def answered_count() -> int:
     from minyi.perception.models import Survey, SurveyStatus
 
@@ -737,20 +805,21 @@ _OUT_BREAKDOWN = (
     ("    Fernet encrypt (mobile, body)", "minyi/core/pii.py", "encrypt"),
     ("  Survey bulk_update (CASE WHEN per row)", "django/db/models/query.py", "bulk_update"),
     ("  rollup_add", "minyi/perception/services/daily.py", "rollup_add"),
-    ("outbox_send_batch", "minyi/integrations/sms/services.py", "outbox_send_batch"),
-    ("  outbox_claim", "minyi/integrations/sms/services.py", "outbox_claim"),
-    ("  waiting for the sendsms threads", "concurrent/futures/_base.py", "result_iterator"),
+    ("outbox_send_stream", "minyi/integrations/sms/services.py", "outbox_send_stream"),
+    ("  _claim (one UPDATE … RETURNING a claim)", "minyi/integrations/sms/services.py", "_claim"),
+    ("Fernet decrypt (events' and claimed mobiles)", "minyi/core/pii.py", "decrypt"),
+    ("  waiting for the sendsms threads", "concurrent/futures/_base.py", "wait"),
     (
-        "  _record_outcome (an UPDATE a message)",
+        "  _record_outcomes (one UPDATE per kind)",
         "minyi/integrations/sms/services.py",
-        "_record_outcome",
+        "_record_outcomes",
     ),
     ("SQL round trips (psycopg execute)", "psycopg/cursor.py", "execute"),
 )
 _IN_BREAKDOWN = (
     ("kannel_inbound (view)", "minyi/integrations/sms/views.py", "kannel_inbound"),
     ("  inbound_receive", "minyi/integrations/sms/services.py", "inbound_receive"),
-    ("  reply_record_sms", "minyi/perception/services/replies.py", "reply_record_sms"),
+    ("  inbound_process_batch", "minyi/perception/services/replies.py", "inbound_process_batch"),
     ("    parse_reply", "minyi/perception/replies.py", "parse_reply"),
     ("    survey_answer", "minyi/perception/services/replies.py", "survey_answer"),
     ("      rollup_add", "minyi/perception/services/daily.py", "rollup_add"),
@@ -908,6 +977,7 @@ class Result:
 
 APP_KANNEL, BARE_KANNEL = "Minyi via Kannel", "bare receiver via Kannel"
 APP_DIRECT, BARE_DIRECT = "Minyi direct HTTP", "bare receiver direct HTTP"
+ATTACH = "worker: stored -> attached"
 
 
 def run(args, kannel, sock: socket.socket, session: common.Session) -> Result:
@@ -937,10 +1007,13 @@ def run(args, kannel, sock: socket.socket, session: common.Session) -> Result:
     ]
     for sender in senders:  # the database is dropped anyway
         session.on_exit("stop worker", functools.partial(sender.stop, grace=3))
-    t_sent, t_mt, t_dlr, dlrs, dlr_at_sent, passes = measure_outbound_app(
+    t_sent, t_mt, t_dlr, dlrs, dlr_at_sent, passes, breakdown = measure_outbound_app(
         args, surveys, kannel, counter, app, senders
     )
     requests = sendsms_requests()
+    if args.out_only:
+        measured = (t_sent, t_mt, t_dlr, dlrs, dlr_at_sent, passes, breakdown)
+        return run_out_baseline(args, kannel, sock, session, app, counter, measured, at_start)
 
     texts_k = reply_texts(args.replies, rng)
     texts_d = reply_texts(args.replies, rng)
@@ -952,11 +1025,14 @@ def run(args, kannel, sock: socket.socket, session: common.Session) -> Result:
     def app_diagnostics():
         return f"{app.tail()}\n{kannel.diagnostics(10)}"
 
-    common.log(f"inbound: {args.replies} replies through Kannel to Minyi")
-    inbound = [measure_via_kannel(APP_KANNEL, kannel, lines, answered_count, app_diagnostics)]
+    common.log(f"inbound: {args.replies} replies through Kannel to Minyi (stored, no worker)")
+    inbound = [measure_via_kannel(APP_KANNEL, kannel, lines, stored_count, app_diagnostics)]
+    common.log(f"inbound: the worker's batches read and attach the {args.replies} replies")
+    inbound.append(measure_attach(args.replies))
     check_inbound(args.replies)
     common.log(f"inbound: {args.replies} replies by direct HTTP to Minyi ({args.clients} clients)")
     inbound.append(measure_direct(APP_DIRECT, urls, args.clients))
+    measure_attach(args.replies)
     check_inbound(2 * args.replies)
     connections.close_all()
     app.stop()
@@ -1004,6 +1080,7 @@ def run(args, kannel, sock: socket.socket, session: common.Session) -> Result:
         k_http,
         k_mt,
         k_dlr,
+        breakdown,
     )
     return Result(
         outbound,
@@ -1016,6 +1093,35 @@ def run(args, kannel, sock: socket.socket, session: common.Session) -> Result:
         args.clients,
         at_start,
     )
+
+
+def run_out_baseline(args, kannel, sock, session, app, counter, measured, at_start) -> Result:
+    """--out-only: after the outbound run, only Kannel's own sendsms with the same requests
+    (delivery reports to the bare receiver); no replies."""
+    from django.conf import settings
+    from django.db import connections
+
+    requests = sendsms_requests()
+    connections.close_all()
+    app.stop()
+    bare_log = session.workdir / "bare.log"
+    bare = common.Server(
+        app="bench.sms:bare_app", sock=sock, workers=args.workers,
+        log_path=session.workdir / "gunicorn-bare.log", env={BARE_LOG_ENV: str(bare_log)},
+    )  # fmt: skip
+    session.on_exit("stop gunicorn", bare.stop)
+    bare.start()
+    common.log(f"baseline: {len(requests)} sendsms requests straight to Kannel")
+    k_http, k_mt, k_dlr = measure_sendsms_baseline(requests, kannel, counter, bare_log)
+    t_sent, t_mt, t_dlr, dlrs, dlr_at_sent, passes, breakdown = measured
+    outbound = Outbound(
+        args.surveys, args.senders, t_sent, t_mt, t_dlr, dlrs, dlr_at_sent, passes,
+        k_http, k_mt, k_dlr, breakdown,
+    )  # fmt: skip
+    return Result(
+        outbound, [], 0.0, args.interval, args.batch, args.workers,
+        settings.KANNEL_CONCURRENCY, args.clients, at_start,
+    )  # fmt: skip
 
 
 def print_report(r: Result) -> None:
@@ -1039,22 +1145,32 @@ def print_report(r: Result) -> None:
     row("Kannel sendsms alone: requests answered", n, o.kannel_http)
     row("  ... and all seen by fakesmsc", n, o.kannel_mt)
     row("  ... and all delivery reports at the bare receiver", o.dlr_count, o.kannel_dlr)
+    print("Where the sender's time went (seconds from due to all sent, by the worker's output):")
+    for label, seconds in o.breakdown:
+        print(f"  {label:<56} {seconds:8.2f}")
+    if not r.inbound:  # --out-only
+        out_rate, base_rate = n / o.app_seconds, n / o.kannel_seconds
+        print(f"sms: outbound {out_rate:.0f} surveys/s; kannel sendsms {base_rate:.0f} msgs/s; "
+              f"ratio {out_rate / base_rate:.2f}", flush=True)  # fmt: skip
+        return
     print(
         f"Inbound: {r.path(APP_KANNEL).replies} replies a path; through Kannel = lines on the fake "
         f"SMSC link, smsbox get-url; direct = {r.clients} HTTP clients"
     )
     table.header("replies", "per s")
     for p in r.inbound:
-        row(p.label + (" (answered)" if p.label.startswith("Minyi") else ""), p.replies, p.seconds)
+        row(p.label + (" (stored)" if p.label.startswith("Minyi") else ""), p.replies, p.seconds)
         if p.kannel_received is not None:
             row("  ... bearerbox had received them all", p.replies, p.kannel_received)
     print(f"(the harness's send_mo, one fakesmsc process a message: {r.send_mo_rate:.0f}/s)")
     out_rate, base_rate = n / o.app_seconds, n / o.kannel_seconds
     app_in, bare_in = r.path(APP_KANNEL), r.path(BARE_KANNEL)
+    attach = next(p for p in r.inbound if p.label.startswith(ATTACH))
     print(
         f"sms: outbound {out_rate:.0f} surveys/s; kannel sendsms {base_rate:.0f} msgs/s; "
         f"ratio {out_rate / base_rate:.2f}; inbound {app_in.rate:.0f} replies/s; "
-        f"bare receiver {bare_in.rate:.0f} replies/s; ratio {app_in.rate / bare_in.rate:.2f}",
+        f"bare receiver {bare_in.rate:.0f} replies/s; ratio {app_in.rate / bare_in.rate:.2f}; "
+        f"attached {attach.rate:.0f} replies/s; ratio to stored {attach.rate / app_in.rate:.2f}",
         flush=True,
     )
 
@@ -1075,6 +1191,7 @@ def parse_args(argv=None):
     parser.add_argument("--timeout", type=int, default=360, help="abort after seconds [360]")
     parser.add_argument("--seed", type=int, default=20261124, help="data generator seed")
     parser.add_argument("--profile", action="store_true", help="also cProfile in-process")
+    parser.add_argument("--out-only", action="store_true", help="surveys out only, no replies")
     args = parser.parse_args(argv)
     if min(args.surveys, args.replies, args.senders, args.batch, args.workers, args.clients) < 1:
         parser.error("counts must be >= 1")

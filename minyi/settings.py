@@ -161,10 +161,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("MINYI_DB_CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A health check is a `SELECT 1` before each request's first statement: it halved the
+    # citizens' case-progress page (bench/portal.py). Without it a connection the server
+    # dropped fails one request per process, then Django replaces it.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("MINYI_DB_HEALTH_CHECKS", default=False)
     # Page queries are short; PostgreSQL's JIT compiled some drill-downs for 0.6-1.5 s of a
     # 2.8 s query (bench/dashboard.py, docs/performance.md).
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+# A PostgreSQL streaming replica for the dashboards' reads (minyi/core/db_router.py); tests
+# read it as the primary (MIRROR).
+if env.str("MINYI_REPLICA_DATABASE_URL", default=""):
+    DATABASES["replica"] = env.db_url("MINYI_REPLICA_DATABASE_URL")
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"].get("CONN_MAX_AGE", 0)
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["minyi.core.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Background tasks (Django's Tasks API through the django-tasks backport) ---------------
@@ -349,6 +360,8 @@ SMS_UNKNOWN_GRACE_SECONDS = env.int("MINYI_SMS_UNKNOWN_GRACE_SECONDS", default=1
 SMS_MAX_ATTEMPTS = env.int("MINYI_SMS_MAX_ATTEMPTS", default=8)
 # Messages a sender claims (and sends in parallel) at a time.
 SMS_SEND_BATCH = env.int("MINYI_SMS_SEND_BATCH", default=200)
+# Stored replies the worker's inbound_process job reads and attaches in one transaction.
+INBOUND_BATCH = env.int("MINYI_INBOUND_BATCH", default=500)
 
 # --- Authentication and sessions (docs/security.md explains each choice) -------------------
 AUTHENTICATION_BACKENDS = [

@@ -3,14 +3,21 @@ party's ID number, prove the mobile on record with a code, see the timeline, com
 
 A wrong number, a wrong ID number and a confidential or private case all get the same page:
 the same message on the same field, the typed number kept, the ID number never written back.
+
+The proof of the code is a signed cookie (PROOF_COOKIE), not the session: it names the party
+and carries a keyed hash of the mobile on record, never the mobile, and it is checked against
+the case on every request with one statement. A party who only looked their case up has no
+session left, so the timeline costs that one statement (docs/security.md, "Case proof cookie").
 """
 
 from django.conf import settings
+from django.core import signing
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
@@ -22,18 +29,74 @@ from minyi.cases.services import (
     case_lookup_start,
     case_lookup_verify,
     case_not_found,
-    party_subject,
 )
 from minyi.core.errors import ApplicationError
 from minyi.core.net import client_ip
-from minyi.core.pii import lookup_hash, mask_mobile
+from minyi.core.pii import mask_mobile
 from minyi.opinions.selectors import opinion_for_mobile
 from minyi.verification.models import OtpPurpose
-from minyi.verification.services import session_mark_verified, session_verified_mobile
+from minyi.verification.services import session_mark_verified
 from minyi.verification.views import SEND_CODE
 
-SESSION_PARTY = "case_party"  # the party found in step 1, waiting for (or past) its code
+SESSION_PARTY = "case_party"  # the party found in step 1, waiting for its code
 STEP_START, STEP_CODE = "start", "code"
+PROOF_COOKIE = "minyi_case"  # the party proven with the code: "<party id>.<keyed mobile hash>"
+PROOF_COOKIE_PATH = "/c/cases/"
+PROOF_SALT = "minyi.cases.public_views.proof"
+
+
+def _signer():
+    return signing.TimestampSigner(salt=PROOF_SALT)  # SECRET_KEY (and its fallbacks)
+
+
+def _mobile_mark(mobile_hash: str) -> str:
+    """The mobile on record, as the proof cookie carries it: keyed with SECRET_KEY, so the
+    cookie does not hold the database's lookup hash either."""
+    return salted_hmac(PROOF_SALT, mobile_hash, algorithm="sha256").hexdigest()[:32]
+
+
+def proof_cookie_value(party) -> str:
+    """The signed, timestamped value of the proof cookie for a party that gave the right code
+    (also used by bench/portal.py to make its clients' cookies)."""
+    return _signer().sign(f"{party.pk}.{_mobile_mark(party.mobile_hash)}")
+
+
+def _set_proof(response, party):
+    # No Max-Age: like the session it replaces (SESSION_EXPIRE_AT_BROWSER_CLOSE), it goes
+    # when the browser closes; the signed time limits it to MINYI_OTP_SESSION_MINUTES.
+    response.set_cookie(
+        PROOF_COOKIE,
+        proof_cookie_value(party),
+        path=PROOF_COOKIE_PATH,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def _forget_proof(response):
+    response.delete_cookie(PROOF_COOKIE, path=PROOF_COOKIE_PATH, samesite="Lax")
+    return response
+
+
+def _proof(request) -> tuple[int, str] | None:
+    """(party id, mobile mark) from a proof cookie that is genuine and younger than
+    MINYI_OTP_SESSION_MINUTES; None for no cookie, a forged, altered or expired one. Decided
+    without the database, so it tells nothing about which cases exist."""
+    signed = request.COOKIES.get(PROOF_COOKIE)
+    if not signed:
+        return None
+    try:
+        value = _signer().unsign(signed, max_age=settings.OTP_SESSION_MINUTES * 60)
+    except signing.BadSignature:  # SignatureExpired included
+        return None
+    party_id, _sep, mark = value.partition(".")
+    return (int(party_id), mark) if party_id.isdigit() and mark else None
+
+
+def _proof_holds(mark: str, mobile_hash: str) -> bool:
+    return bool(mobile_hash) and constant_time_compare(mark, _mobile_mark(mobile_hash))
 
 
 def _form_error(form, exc: ApplicationError) -> None:
@@ -75,7 +138,7 @@ def _code_page(request, party, *, form=None, notice="", code_error=""):
 def case_lookup(request):
     if request.GET.get("restart"):
         request.session.pop(SESSION_PARTY, None)
-        return redirect("portal:case_lookup")
+        return _forget_proof(redirect("portal:case_lookup"))
     party_id = request.session.get(SESSION_PARTY)
     if request.method == "POST" and request.POST.get("step") == STEP_CODE and party_id:
         return _lookup_code(request, party_id)
@@ -135,46 +198,44 @@ def _lookup_code(request, party_id):
                 return _not_found_page(request)
             _form_error(form, exc)
         else:
-            session_mark_verified(
-                request.session,
-                purpose=OtpPurpose.CASE_LOOKUP,
-                mobile=party.mobile,
-                subject=party_subject(party.pk),
-            )
-            return redirect("portal:case_progress")
+            # The proof goes to the cookie; step 1's party leaves the session, and a session
+            # left empty is deleted (its cookie too), so the timeline reads no session.
+            request.session.pop(SESSION_PARTY, None)
+            if not request.session.keys():
+                request.session.flush()
+            return _set_proof(redirect("portal:case_progress"), party)
     return _code_page(request, party, form=form)
 
 
+def _hidden(request):
+    """A proof that no longer opens its case (made confidential or private, the party or the
+    mobile on record changed): the lookup's not-found page, and the proof is dropped."""
+    return _forget_proof(_not_found_page(request))
+
+
 def _verified_party(request):
-    """(party, response): the party this session proved, or the page to show instead."""
-    party_id = request.session.get(SESSION_PARTY)
-    if not party_id:
-        return None, redirect("portal:case_lookup")
-    mobile = session_verified_mobile(
-        request.session, purpose=OtpPurpose.CASE_LOOKUP, subject=party_subject(party_id)
-    )
-    if not mobile:
-        return None, redirect("portal:case_lookup")
-    party = case_party_public(party_id)
-    if party is None or party.mobile != mobile:
-        return None, _not_found_page(request)
+    """(party, response): the party this browser proved, or the page to show instead."""
+    proof = _proof(request)
+    if proof is None:
+        return None, _forget_proof(redirect("portal:case_lookup"))
+    party = case_party_public(proof[0])
+    if party is None or not _proof_holds(proof[1], party.mobile_hash):
+        return None, _hidden(request)
     return party, None
 
 
 def case_progress(request):
-    """The timeline. Who may see it is checked on every request (the session's proven mobile,
-    the case still public); the rendered page is kept for MINYI_PUBLIC_PAGE_CACHE_SECONDS per
-    party and version of the case, so a party refreshing it costs two small queries."""
+    """The timeline. Who may see it is checked on every request (the proof cookie's party and
+    mobile, the case still public: one statement); the rendered page is kept for
+    MINYI_PUBLIC_PAGE_CACHE_SECONDS per party and version of the case."""
     seconds = settings.PUBLIC_PAGE_CACHE_SECONDS
-    party_id = request.session.get(SESSION_PARTY)
-    mobile = party_id and session_verified_mobile(
-        request.session, purpose=OtpPurpose.CASE_LOOKUP, subject=party_subject(party_id)
-    )
-    if not mobile:
-        return redirect("portal:case_lookup")
+    proof = _proof(request)
+    if proof is None:
+        return _forget_proof(redirect("portal:case_lookup"))
+    party_id, mark = proof
     current = case_party_version(party_id)
-    if current is None or current[0] != lookup_hash("mobile", mobile):
-        return _not_found_page(request)
+    if current is None or not _proof_holds(mark, current[0]):
+        return _hidden(request)
     key = f"portal:case-progress:{party_id}:{current[1]}:{request.LANGUAGE_CODE}"
     body = cache.get(key) if seconds else None
     if body is None:

@@ -7,13 +7,17 @@ code and a message), and lists each. 200 when none was rejected, 207 when some w
 all were or the body is not a batch, 413 when it is too big.
 """
 
+import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Schema, Status
+from ninja.responses import NinjaJSONEncoder
 from pydantic import ValidationError
 
 from minyi.core.jsonbody import json_body
@@ -97,34 +101,37 @@ def batch_validate(raw_items: list, schema) -> tuple[list[tuple[int, dict]], dic
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
+            message = f"{where}: {first['msg']}" if where else first["msg"]  # not an object
             external_id = printable(raw.get("external_id", "")) if isinstance(raw, dict) else ""
             rejected[index] = ItemResult(
                 index,
                 external_id,
                 "rejected",
                 code="invalid_item",
-                message=printable(f"{where}: {first['msg']}"),
+                message=printable(message),
             )
     return valid, rejected
 
 
-def batch_answer(count: int, valid: list, results: list, rejected: dict) -> Status:
+def batch_answer(count: int, valid: list, results: list, rejected: dict) -> HttpResponse:
     """The answer to a batch of `count` items: the service's `results` for the `valid` ones
-    (in order), merged with the items `batch_validate` rejected."""
+    (in order), merged with the items `batch_validate` rejected. Rendered here, in BatchOut's
+    shape, rather than returned for ninja to check against BatchOut: re-validating 5,000 items
+    that this function builds cost a third as much as storing them (tests hold the shape)."""
     for (index, _item), result in zip(valid, results, strict=True):
         result.index = index
         rejected[index] = result
     items = [rejected[i] for i in range(count)]
-    counts = {
-        s: sum(1 for r in items if r.status == s) for s in ("accepted", "duplicate", "rejected")
-    }
+    counts = Counter(r.status for r in items)
     status = 200 if not counts["rejected"] else 422 if counts["rejected"] == len(items) else 207
-    return Status(
-        status,
-        {
-            "accepted": counts["accepted"],
-            "duplicates": counts["duplicate"],
-            "rejected": counts["rejected"],
-            "items": [vars(r) for r in items],
-        },
+    body = {
+        "accepted": counts["accepted"],
+        "duplicates": counts["duplicate"],
+        "rejected": counts["rejected"],
+        "items": [vars(r) for r in items],
+    }
+    return HttpResponse(
+        json.dumps(body, ensure_ascii=False, cls=NinjaJSONEncoder),
+        status=status,
+        content_type="application/json; charset=utf-8",
     )

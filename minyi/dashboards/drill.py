@@ -3,6 +3,11 @@ for the page and streamed for the export, and the table they show in. Mobiles ar
 masked and no officer is named.
 """
 
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db import connection
 from django.db.models import Count, F, Max, Min, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -47,16 +52,15 @@ def drill_rows(
     scope = _unit_rows(index, f.unit)
     now = now or timezone.now()
     if f.figure == "satisfaction":
+        # By the contact's time copied onto the survey: (unit, contact_at, id) is indexed,
+        # so a page is read in order from the index (see `drill_page`), never sorted.
         qs = Survey.objects.filter(
             scope,
-            # The same units again through the event (Survey.unit is a copy of it), so the
-            # planner may start from whichever index on units and time serves better.
-            event__unit_id__in=index.subtree_ids(f.unit),
             status=SurveyStatus.ANSWERED,
             excluded_at__isnull=True,
             rating__isnull=False,
-            event__occurred_at__gte=f.period.start_at,
-            event__occurred_at__lt=f.period.end_before,
+            contact_at__gte=f.period.start_at,
+            contact_at__lt=f.period.end_before,
         )
         if f.business_type is not None:
             qs = qs.filter(business_type_id=f.business_type)
@@ -66,7 +70,7 @@ def drill_rows(
             qs = qs.filter(rating__in=UNSATISFIED_RATINGS)
         if f.officer is not None:
             qs = qs.filter(event__officers=f.officer)
-        return qs.order_by("-event__occurred_at", "-id")
+        return qs.order_by("-contact_at", "-id")
     if f.figure in ("callbacks", "reasons"):
         qs = Callback.objects.filter(scope)
         if f.figure == "reasons":
@@ -138,23 +142,126 @@ def drill_rows(
     raise NotFound()
 
 
+# Figures whose drill-down pages by keyset (a cursor on the sort key) rather than OFFSET: the
+# answers of a unit run to millions of rows.
+KEYSET_FIGURES = ("satisfaction",)
+_CURSOR = re.compile(r"^(\d{1,17})\.(\d{1,19})$")
+
+
+class BadCursor(ValueError):
+    """A page cursor that is not one this page made (hand-edited or truncated link)."""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page of answers starts: the (contact_at, id) of the row next to it, in a
+    link as "<microseconds since the epoch>.<id>"."""
+
+    at: datetime
+    id: int
+
+    def __str__(self) -> str:
+        delta = self.at - EPOCH
+        micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+        return f"{micros}.{self.id}"
+
+    @classmethod
+    def parse(cls, value: str) -> "Cursor":
+        m = _CURSOR.match(value or "")
+        if not m:
+            raise BadCursor(value)
+        try:
+            at = EPOCH + timedelta(microseconds=int(m[1]))
+        except OverflowError:
+            raise BadCursor(value) from None
+        if int(m[2]) > 2**63 - 1:
+            raise BadCursor(value)
+        return cls(at, int(m[2]))
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class DrillPage:
+    rows: list
+    has_next: bool
+    # Keyset figures: the cursors of the next and previous pages ("" when there is none).
+    after: str = ""
+    before: str = ""
+
+
+def _keyset_keys(qs: QuerySet, unit_ids: list[int], *, after, before, limit: int) -> list:
+    """(pk, contact_at) of up to `limit` rows of `qs` after (or before) a cursor, newest
+    first. With several units on PostgreSQL, one small index scan per unit (UNION ALL of
+    LIMITed subqueries) and only their heads are merged: `unit_id IN (…)` would make the
+    planner read and sort every row of the subtree in the period."""
+    if after is not None:
+        qs = qs.filter(Q(contact_at__lt=after.at) | Q(contact_at=after.at, id__lt=after.id))
+        # The same bound as a range the index can start from.
+        qs = qs.filter(contact_at__lte=after.at)
+        order = ("-contact_at", "-id")
+    elif before is not None:
+        qs = qs.filter(Q(contact_at__gt=before.at) | Q(contact_at=before.at, id__gt=before.id))
+        qs = qs.filter(contact_at__gte=before.at)
+        order = ("contact_at", "id")
+    else:
+        order = ("-contact_at", "-id")
+    qs = qs.order_by(*order)
+    fields = ("pk", "contact_at")
+    if len(unit_ids) > 1 and connection.features.supports_slicing_ordering_in_compound:
+        parts = [qs.filter(unit_id=u).values_list(*fields)[:limit] for u in unit_ids]
+        keys = list(parts[0].union(*parts[1:], all=True).order_by(*order)[:limit])
+    else:
+        keys = list(qs.values_list(*fields)[:limit])
+    return keys[::-1] if before is not None else keys
+
+
 def drill_page(
-    user, filters: DrillFilters, *, page: int, page_size: int, index: UnitIndex | None = None
-) -> tuple[list, bool]:
+    user,
+    filters: DrillFilters,
+    *,
+    page: int,
+    page_size: int,
+    index: UnitIndex | None = None,
+    after: "Cursor | None" = None,
+    before: "Cursor | None" = None,
+) -> DrillPage:
     """One page of drill-down rows and whether there is a next one (a row more than the page
     is asked for: no COUNT(*) over millions of rows). The page's keys are found first and
     only those rows are then loaded with what they show, so the joins run for 50 rows, not
-    for every candidate the sort has to look at."""
+    for every candidate the sort has to look at. Answers page by keyset (`after`/`before`
+    cursors); the other figures, a few thousand rows at most, by page number."""
+    index = index or UnitIndex(user)
     qs = drill_rows(user, filters, index=index)
-    offset = (page - 1) * page_size
     if filters.figure == "repeats":
+        offset = (page - 1) * page_size
         rows = list(qs[offset : offset + page_size + 1])
-        return rows[:page_size], len(rows) > page_size
+        return DrillPage(rows[:page_size], len(rows) > page_size)
+    if filters.figure in KEYSET_FIGURES:
+        units = index.subtree_ids(filters.unit)
+        got = _keyset_keys(qs, units, after=after, before=before, limit=page_size + 1)
+        if before is not None:
+            # Going back: the extra row (if any) is the first, and there is always a next.
+            more_before, keys = len(got) > page_size, got[-page_size:]
+            has_next = True
+        else:
+            keys, has_next = got[:page_size], len(got) > page_size
+            more_before = after is not None
+        pks = [k for k, _at in keys]
+        loaded = qs.model.objects.select_related(*DRILL_RELATED[filters.figure]).in_bulk(pks)
+        return DrillPage(
+            [loaded[k] for k in pks if k in loaded],
+            has_next and bool(keys),
+            after=str(Cursor(keys[-1][1], keys[-1][0])) if has_next and keys else "",
+            before=str(Cursor(keys[0][1], keys[0][0])) if more_before and keys else "",
+        )
+    offset = (page - 1) * page_size
     keys = list(qs.values_list("pk", flat=True)[offset : offset + page_size + 1])
     loaded = qs.model.objects.select_related(*DRILL_RELATED[filters.figure]).in_bulk(
         keys[:page_size]
     )
-    return [loaded[k] for k in keys[:page_size] if k in loaded], len(keys) > page_size
+    return DrillPage([loaded[k] for k in keys[:page_size] if k in loaded], len(keys) > page_size)
 
 
 def drill_export_rows(user, filters: DrillFilters, *, limit: int, index: UnitIndex | None = None):
@@ -239,7 +346,7 @@ def drill_row(figure: str, obj, *, links: dict[str, bool]) -> list[Cell]:
     if figure == "satisfaction":
         comment = mask_text(obj.comment or "")
         return [
-            moment(obj.event.occurred_at),
+            moment(obj.contact_at),
             text(obj.unit.name),
             text(obj.business_type.name),
             text(

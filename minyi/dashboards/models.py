@@ -166,6 +166,10 @@ class OfficerSatisfactionDaily(models.Model):
     unit = models.ForeignKey(
         "orgs.OrgUnit", on_delete=models.CASCADE, related_name="+", db_index=False
     )
+    # Per business type too, so the officer table filtered by a type reads this as well.
+    business_type = models.ForeignKey(
+        "perception.BusinessType", on_delete=models.CASCADE, related_name="+"
+    )
     officer = models.ForeignKey("orgs.Officer", on_delete=models.CASCADE, related_name="+")
     replies = models.PositiveIntegerField(default=0)
     satisfied = models.PositiveIntegerField(default=0)
@@ -173,12 +177,73 @@ class OfficerSatisfactionDaily(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["unit", "day", "officer"], name="dash_officer_daily_key"
+                fields=["unit", "day", "business_type", "officer"],
+                name="dash_officer_daily_type_key",
             )
         ]
 
     def __str__(self):
         return f"{self.day} unit {self.unit_id} officer {self.officer_id}"
+
+
+class WorkOrderDaily(models.Model):
+    """Work orders that can no longer change (closed or cancelled: neither status has a way
+    out), per day of dispatch, unit and business type: what the work-order figure reads. The
+    orders still open, and those closed since the last pass (see FillState), are read live,
+    so the figure is exact whatever the lag. `late` counts feedback after the deadline."""
+
+    day = models.DateField()  # local date of dispatched_at
+    # Indexed by the unique key, which leads with the unit.
+    unit = models.ForeignKey(
+        "orgs.OrgUnit", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    business_type = models.ForeignKey(
+        "perception.BusinessType", on_delete=models.CASCADE, related_name="+"
+    )
+    dispatched = models.PositiveIntegerField(default=0)  # not cancelled
+    cancelled = models.PositiveIntegerField(default=0)
+    closed = models.PositiveIntegerField(default=0)
+    resolved = models.PositiveIntegerField(default=0)
+    on_time = models.PositiveIntegerField(default=0)
+    late = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit", "day", "business_type"], name="dash_workorder_daily_key"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.day} unit {self.unit_id} type {self.business_type_id}"
+
+
+class RepeatPeriodCount(models.Model):
+    """跑多次 counted for the periods the dashboard offers (the last 30, 90 and 365 days and
+    the recent calendar months): distinct (business type, mobile) pairs and repeat contacts
+    per unit, of its subtree (`subtree`) or its own contacts only, per business type and for
+    all (`business_type` empty). Distinct pairs do not add up over days, so the counts are
+    made per period, from RepeatContact, when it or the date has changed (see rollups.py);
+    other periods are counted live."""
+
+    start = models.DateField()
+    end = models.DateField()
+    # Indexed by (start, end, unit).
+    unit = models.ForeignKey(
+        "orgs.OrgUnit", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    subtree = models.BooleanField()
+    business_type = models.ForeignKey(
+        "perception.BusinessType", null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    pairs = models.PositiveIntegerField(default=0)
+    repeats = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["start", "end", "unit"], name="dash_repeat_period_idx")]
+
+    def __str__(self):
+        return f"{self.start}–{self.end} unit {self.unit_id}"
 
 
 class RepeatContact(models.Model):

@@ -4,7 +4,7 @@ weeks the weekly rollups hold and the days at its edges."""
 
 import calendar
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Q
@@ -23,6 +23,8 @@ class Period:
     key: str
     start: date
     end: date  # inclusive
+    # Why the period shown is not the one asked for (capped or not understood), for the page.
+    notice: str = field(default="", compare=False)
 
     @property
     def days(self) -> int:
@@ -51,13 +53,17 @@ class Period:
 
 
 def period_parse(value: str | None, *, today: date | None = None) -> Period:
-    """A Period from a request parameter; anything unknown falls back to the last 30 days, so
-    a stale or hand-edited link shows something sensible rather than an error."""
+    """A Period from a request parameter. A period longer than MAX_DAYS is capped to its
+    last MAX_DAYS days, and anything unknown falls back to the last 30 days, each with a
+    notice saying so: a stale or hand-edited link shows something sensible, and a request
+    for ten years never makes every figure read ten years of rows."""
     today = today or timezone.localdate()
     value = (value or "").strip()
     if value.isdigit() and int(value) in ROLLING:
         n = int(value)
         return Period(value, today - timedelta(days=n - 1), today)
+    if value.isdigit() and int(value) > MAX_DAYS:
+        return replace(period_parse(str(ROLLING[-1]), today=today), notice=_too_long())
     if m := _MONTH.match(value):
         year, month = int(m[1]), int(m[2])
         if year >= 2000 and 1 <= month <= 12:
@@ -70,14 +76,19 @@ def period_parse(value: str | None, *, today: date | None = None) -> Period:
             start, end = date.fromisoformat(m[1]), date.fromisoformat(m[2])
         except ValueError:
             start = end = None
-        if (
-            start
-            and end
-            and date(2000, 1, 1) <= start <= end <= today
-            and ((end - start).days < MAX_DAYS)
-        ):
-            return Period(value, start, end)
-    return period_parse(DEFAULT, today=today)
+        if start and end and date(2000, 1, 1) <= start <= end <= today:
+            if (end - start).days < MAX_DAYS:
+                return Period(value, start, end)
+            start = end - timedelta(days=MAX_DAYS - 1)
+            return Period(range_key(start, end), start, end, notice=_too_long())
+    default = period_parse(DEFAULT, today=today)
+    if value:
+        return replace(default, notice=_("无法识别的统计时段，已显示近 30 天。"))
+    return default
+
+
+def _too_long() -> str:
+    return _("统计时段最长 %(n)d 天，已按最近 %(n)d 天以内显示。") % {"n": MAX_DAYS}
 
 
 def range_key(start: date, end: date) -> str:

@@ -9,7 +9,12 @@
   `officer_rollup_rebuild` rebuilds it (nightly, for appeals upheld since).
 - `repeat_contacts_fill`: finds 跑多次 among service events received since the last pass.
 
-`dashboard_rollups_refresh` runs all three; run it every few minutes and with `full=True`
+- `workorder_rollup_fill`: adds work orders closed or cancelled since the last pass to
+  WorkOrderDaily; `workorder_rollup_rebuild` rebuilds it (nightly).
+- `repeat_counts_refresh`: counts 跑多次 per offered period into RepeatPeriodCount when
+  RepeatContact or the date has changed.
+
+`dashboard_rollups_refresh` runs them all; run it every few minutes and with `full=True`
 nightly (`manage.py dashboard_rollups`). Each records how far it got in FillState, and the
 figures add the part not rolled up yet from the live tables, so a figure is exact whatever
 the lag.
@@ -18,12 +23,12 @@ the lag.
 import hashlib
 import operator
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import reduce
 from itertools import pairwise
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, Min, Q, Sum
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
@@ -38,10 +43,13 @@ from minyi.dashboards.models import (
     ReasonDaily,
     ReasonWeekly,
     RepeatContact,
+    RepeatPeriodCount,
     SatisfactionWeekly,
     UnitSatisfactionDaily,
+    WorkOrderDaily,
 )
-from minyi.dashboards.periods import monday
+from minyi.dashboards.periods import ROLLING, monday, month_choices, period_parse
+from minyi.orgs.models import OrgUnit
 from minyi.perception.models import (
     OPEN_SURVEY_STATUSES,
     SATISFIED_RATINGS,
@@ -51,11 +59,15 @@ from minyi.perception.models import (
     Survey,
     SurveyStatus,
 )
+from minyi.workorders.models import UNIT_STATUSES, WorkOrder, WorkOrderEvent, WorkOrderStatus
 
 SATISFACTION = "satisfaction"
 CALLBACKS = "callbacks"
 OFFICERS = "officers"
 REPEATS = "repeat_contacts"
+WORKORDERS = "workorders"
+REPEAT_COUNTS = "repeat_counts"
+REPEAT_COUNT_ROWS = "repeat_counts_rows"
 
 
 def _locked_state(name: str) -> FillState:
@@ -240,6 +252,7 @@ def _officer_fill_batch(*, horizon, batch: int) -> int:
             "event_id",
             "event__occurred_at",
             "event__unit_id",
+            "business_type_id",
         )[:batch]
     )
     # Stop at the first survey that may still be answered. One still open after the horizon
@@ -262,10 +275,12 @@ def _officer_fill_batch(*, horizon, batch: int) -> int:
     for event_id, officer_id in links:
         r = answered[event_id]
         day = timezone.localtime(r["event__occurred_at"]).date()
-        c = counts[(day, r["event__unit_id"], officer_id)]
+        c = counts[(day, r["event__unit_id"], r["business_type_id"], officer_id)]
         c["replies"] += 1
         c["satisfied"] += r["rating"] in SATISFIED_RATINGS
-    _add_counts(OfficerSatisfactionDaily, ("day", "unit_id", "officer_id"), counts)
+    _add_counts(
+        OfficerSatisfactionDaily, ("day", "unit_id", "business_type_id", "officer_id"), counts
+    )
     state.last_id = rows[-1]["id"]
     state.save()
     return len(rows)
@@ -300,7 +315,7 @@ def officer_rollup_rebuild(*, now=None) -> int:
     survey = "serviceevent__survey__"
     _insert_select(
         OfficerSatisfactionDaily,
-        ["day", "unit_id", "officer_id", "replies", "satisfied"],
+        ["day", "unit_id", "business_type_id", "officer_id", "replies", "satisfied"],
         ServiceEvent.officers.through.objects.filter(
             **{
                 f"{survey}id__lte": mark,
@@ -310,7 +325,7 @@ def officer_rollup_rebuild(*, now=None) -> int:
             }
         )
         .annotate(d=TruncDate("serviceevent__occurred_at"))
-        .values("d", "serviceevent__unit_id", "officer_id")
+        .values("d", "serviceevent__unit_id", f"{survey}business_type_id", "officer_id")
         .annotate(
             r=Count("id"),
             s=Count("id", filter=Q(**{f"{survey}rating__in": SATISFIED_RATINGS})),
@@ -320,6 +335,118 @@ def officer_rollup_rebuild(*, now=None) -> int:
     state.last_id = mark
     state.save()
     return mark
+
+
+# --- Work orders -----------------------------------------------------------------------------
+
+FINAL_ORDER_STATUSES = (WorkOrderStatus.CLOSED, WorkOrderStatus.CANCELLED)
+
+
+def workorder_counts(today: date | None = None) -> dict:
+    """The work-order figure's counts (Count … FILTER) over orders: the same definitions for
+    the rollup and for the orders read live."""
+    today = today or timezone.localdate()
+    cancelled = Q(status=WorkOrderStatus.CANCELLED)
+    on_time = Q(feedback_at__isnull=False, feedback_at__date__lte=F("deadline"))
+    late = Q(feedback_at__isnull=False, feedback_at__date__gt=F("deadline")) | Q(
+        feedback_at__isnull=True, deadline__lt=today, status__in=UNIT_STATUSES
+    )
+    return {
+        "dispatched": Count("id", filter=~cancelled),
+        "cancelled": Count("id", filter=cancelled),
+        "closed": Count("id", filter=Q(status=WorkOrderStatus.CLOSED)),
+        "resolved": Count("id", filter=Q(status=WorkOrderStatus.CLOSED, resolved=True)),
+        "on_time": Count("id", filter=~cancelled & on_time),
+        "late": Count("id", filter=~cancelled & late),
+    }
+
+
+def orders_finalized_after(mark: int | None) -> list[int]:
+    """Orders closed or cancelled by history entries after `mark`: not in WorkOrderDaily yet
+    (all final orders when the rollup was never built)."""
+    if mark is None:
+        return []
+    return list(
+        WorkOrderEvent.objects.filter(id__gt=mark, to_status__in=FINAL_ORDER_STATUSES)
+        .values_list("order_id", flat=True)
+        .distinct()
+    )
+
+
+_ORDER_COLUMNS = ["day", "unit_id", "business_type_id", "dispatched", "cancelled", "closed",
+                  "resolved", "on_time", "late"]  # fmt: skip
+
+
+def _final_orders(exclude_ids) -> QuerySet:
+    return (
+        WorkOrder.objects.filter(status__in=FINAL_ORDER_STATUSES)
+        .exclude(pk__in=exclude_ids)
+        .annotate(d=TruncDate("dispatched_at"))
+        .values("d", "unit_id", "business_type_id")
+        .annotate(**workorder_counts())
+        .order_by()
+    )
+
+
+@transaction.atomic
+def workorder_rollup_rebuild(*, now=None) -> int:
+    """Rebuild WorkOrderDaily from every closed or cancelled order (nightly; also the first
+    fill). Its mark is the last history entry old enough to have committed; orders finalized
+    by later entries are left out here and added by the next fill (and read live till then)."""
+    horizon = (now or timezone.now()) - conf.fill_lag()
+    state = _locked_state(WORKORDERS)
+    mark = WorkOrderEvent.objects.filter(created_at__lte=horizon).aggregate(m=Max("id"))["m"] or 0
+    WorkOrderDaily.objects.all().delete()
+    later = WorkOrderEvent.objects.filter(id__gt=mark, to_status__in=FINAL_ORDER_STATUSES)
+    _insert_select(WorkOrderDaily, _ORDER_COLUMNS, _final_orders(later.values("order_id")))
+    state.last_id = mark
+    state.save()
+    return mark
+
+
+@transaction.atomic
+def _workorder_fill_batch(*, horizon, batch: int) -> int:
+    state = _locked_state(WORKORDERS)
+    if state.last_id is None:
+        return 0
+    events = list(
+        WorkOrderEvent.objects.filter(id__gt=state.last_id)
+        .order_by("id")
+        .values("id", "to_status", "order_id", "created_at")[:batch]
+    )
+    for i, e in enumerate(events):
+        if e["created_at"] > horizon:
+            events = events[:i]
+            break
+    if not events:
+        return 0
+    final = {e["order_id"] for e in events if e["to_status"] in FINAL_ORDER_STATUSES}
+    if final:
+        counts: dict[tuple, dict] = {}
+        for r in _final_orders([]).filter(pk__in=sorted(final)):
+            counts[(r["d"], r["unit_id"], r["business_type_id"])] = {
+                k: r[k] for k in _ORDER_COLUMNS[3:]
+            }
+        _add_counts(WorkOrderDaily, ("day", "unit_id", "business_type_id"), counts)
+    state.last_id = events[-1]["id"]
+    state.save()
+    return len(events)
+
+
+def workorder_rollup_fill(*, now=None, batch: int = 5000, max_batches: int = 1000) -> int:
+    """Add orders closed or cancelled since the last pass to WorkOrderDaily (a final order
+    never changes again); builds it first if it never was."""
+    now = now or timezone.now()
+    if FillState.objects.filter(name=WORKORDERS, last_id__isnull=False).exists() is False:
+        workorder_rollup_rebuild(now=now)
+    horizon = now - conf.fill_lag()
+    total = 0
+    for _i in range(max_batches):
+        n = _workorder_fill_batch(horizon=horizon, batch=batch)
+        total += n
+        if n < batch:
+            break
+    return total
 
 
 # --- 跑多次 -----------------------------------------------------------------------------------
@@ -429,6 +556,89 @@ def repeat_contacts_fill(*, now=None, batch: int = 5000, max_batches: int = 1000
     return total
 
 
+def repeat_periods(today: date) -> list[tuple[date, date]]:
+    """The periods RepeatPeriodCount holds: those the dashboard's period menu offers."""
+    keys = [str(n) for n in ROLLING] + month_choices(today=today)
+    return sorted({(p.start, p.end) for p in (period_parse(k, today=today) for k in keys)})
+
+
+@transaction.atomic
+def repeat_counts_refresh(*, today: date | None = None, force: bool = False) -> bool:
+    """Count 跑多次 for the periods of `repeat_periods` again when RepeatContact or the date
+    has changed since the last count (or with `force`); True when it did. One pass over the
+    repeat contacts of the last year, in Python (the same on SQLite and PostgreSQL): each
+    counts for its unit and every unit above it, for its business type and for all."""
+    today = today or timezone.localdate()
+    state = _locked_state(REPEAT_COUNTS)
+    repeats_mark = FillState.objects.filter(name=REPEATS).values_list("last_id", flat=True)
+    mark = next(iter(repeats_mark), None)
+    if not force and state.last_day == today and state.last_id == mark and mark is not None:
+        return False
+    # The 跑多次 found so far: when no new one was found, the counts stand for the new mark.
+    rows_state = _locked_state(REPEAT_COUNT_ROWS)
+    newest = RepeatContact.objects.aggregate(m=Max("id"))["m"] or 0
+    if not force and state.last_day == today and rows_state.last_id == newest:
+        state.last_id = mark
+        state.save()
+        return False
+    periods = repeat_periods(today)
+    first = min(start for start, _end in periods)
+    paths = dict(OrgUnit.objects.values_list("id", "path"))
+    by_path = {path: pk for pk, path in paths.items()}
+    step = OrgUnit.steplen
+
+    def ancestors(unit_id: int) -> list[int]:
+        path = paths.get(unit_id, "")
+        return [by_path[path[:n]] for n in range(step, len(path) + 1, step) if path[:n] in by_path]
+
+    pairs: dict[tuple, set] = defaultdict(set)
+    repeats: dict[tuple, int] = defaultdict(int)
+    above: dict[int, list[int]] = {}
+    rows = (
+        RepeatContact.objects.filter(occurred_at__gte=period_start_at(first))
+        .values_list("pair", "unit_id", "business_type_id", "occurred_at")
+        .order_by()
+    )
+    for pair, unit_id, type_id, occurred_at in rows.iterator(chunk_size=5000):
+        day = timezone.localtime(occurred_at).date()
+        if unit_id not in above:
+            above[unit_id] = ancestors(unit_id)
+        scopes = [(unit_id, False)] + [(u, True) for u in above[unit_id]]
+        for period in periods:
+            if not period[0] <= day <= period[1]:
+                continue
+            for unit, subtree in scopes:
+                for bt in (type_id, None):
+                    key = (period, unit, subtree, bt)
+                    pairs[key].add(pair)
+                    repeats[key] += 1
+    RepeatPeriodCount.objects.all().delete()
+    RepeatPeriodCount.objects.bulk_create(
+        [
+            RepeatPeriodCount(
+                start=period[0],
+                end=period[1],
+                unit_id=unit,
+                subtree=subtree,
+                business_type_id=bt,
+                pairs=len(found),
+                repeats=repeats[(period, unit, subtree, bt)],
+            )
+            for (period, unit, subtree, bt), found in pairs.items()
+        ],
+        batch_size=2000,
+    )
+    state.last_day, state.last_id = today, mark
+    state.save()
+    rows_state.last_id = newest
+    rows_state.save()
+    return True
+
+
+def period_start_at(day: date):
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
 def _analyze() -> None:
     """Fresh planner statistics after a rebuild: a table the planner believes empty gets
     nested-loop plans that rescan an index once per unit."""
@@ -445,6 +655,8 @@ def _analyze() -> None:
             ReasonWeekly,
             OfficerSatisfactionDaily,
             RepeatContact,
+            WorkOrderDaily,
+            RepeatPeriodCount,
         )
     ]
     with connection.cursor() as cursor:
@@ -462,7 +674,14 @@ def dashboard_rollups_refresh(*, now=None, full: bool = False) -> dict:
         result["officer_surveys_to"] = officer_rollup_rebuild(now=now)
     else:
         result["officer_surveys"] = officer_rollup_fill(now=now)
+    if full:
+        result["workorders_to"] = workorder_rollup_rebuild(now=now)
+    else:
+        result["workorder_events"] = workorder_rollup_fill(now=now)
     result["repeat_events"] = repeat_contacts_fill(now=now)
+    result["repeat_counts"] = repeat_counts_refresh(
+        today=timezone.localtime(now).date(), force=full
+    )
     if full:
         _analyze()
     return result

@@ -11,10 +11,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from minyi.core import stats
+from minyi.core.db_router import reads_from_replica
 from minyi.core.errors import NotFound
 from minyi.dashboards import conf
 from minyi.dashboards.cells import Table
 from minyi.dashboards.drill import (
+    KEYSET_FIGURES,
+    BadCursor,
+    Cursor,
     drill_export_rows,
     drill_headers,
     drill_page,
@@ -193,6 +197,7 @@ def ranking_lead(ranking: dict | None) -> list[dict]:
 
 
 @staff_view(Perm.DASHBOARD_VIEW)
+@reads_from_replica
 def index(request):
     index = UnitIndex(request.user)
     base = _filters(request, index, "satisfaction")
@@ -269,6 +274,7 @@ def _describe(filters: DrillFilters, index: UnitIndex) -> list[str]:
 
 
 @staff_view(Perm.DASHBOARD_VIEW)
+@reads_from_replica
 def drill(request):
     index = UnitIndex(request.user)
     figure = request.GET.get("figure", "")
@@ -276,21 +282,56 @@ def drill(request):
         raise NotFound()
     filters = _filters(request, index, figure)
     page = min(max(_int(request.GET.get("page")) or 1, 1), 10_000)
-    rows, has_next = drill_page(
-        request.user, filters, page=page, page_size=conf.PAGE_SIZE, index=index
+    after = before = None
+    notice = ""
+    if filters.figure in KEYSET_FIGURES:
+        # Answers page by a cursor in the link; a page number alone (an old link) or a
+        # cursor this page did not make starts again from the first page, with a word why.
+        try:
+            if request.GET.get("after"):
+                after = Cursor.parse(request.GET["after"])
+            elif request.GET.get("before"):
+                before = Cursor.parse(request.GET["before"])
+            cursor = after or before
+            if cursor and not filters.period.start_at <= cursor.at < filters.period.end_before:
+                raise BadCursor(cursor)  # not a row of this list
+        except BadCursor:
+            after = before = None
+            notice = _("翻页参数无效，已从第一页显示。")
+        if after is None and before is None:
+            if page > 1 and not notice:
+                notice = _("明细已改为按服务时间逐页翻阅，已从第一页显示。")
+            page = 1
+    result = drill_page(
+        request.user,
+        filters,
+        page=page,
+        page_size=conf.PAGE_SIZE,
+        index=index,
+        after=after,
+        before=before,
     )
     links = _links(request.user)
     table = Table(
         "drill",
         drill_title(filters),
         drill_headers(figure),
-        [drill_row(figure, obj, links=links) for obj in rows],
+        [drill_row(figure, obj, links=links) for obj in result.rows],
     )
     params = filters.as_params()
     if has_perm(request.user, Perm.DATA_EXPORT):
         table.export_url = _export_url(params, "drill")
     base = reverse("dashboards:drill")
     back = {k: v for k, v in params.items() if k not in ("figure", "status", "tag", "officer")}
+    if filters.figure in KEYSET_FIGURES:
+        if not result.before:
+            page = 1  # back at the first page (the number in a link is only a label)
+        page = max(page, 2) if result.before else page
+        previous = {"before": result.before, "page": page - 1} if result.before else None
+        following = {"after": result.after, "page": page + 1} if result.after else None
+    else:
+        previous = {"page": page - 1} if page > 1 else None
+        following = {"page": page + 1} if result.has_next else None
     return render(
         request,
         "dashboards/drill.html",
@@ -299,14 +340,18 @@ def drill(request):
             "description": _describe(filters, index),
             "table": table,
             "page": page,
-            "previous_url": f"{base}?{urlencode({**params, 'page': page - 1})}" if page > 1 else "",
-            "next_url": f"{base}?{urlencode({**params, 'page': page + 1})}" if has_next else "",
+            "notice": notice or filters.period.notice,
+            "previous_url": f"{base}?{urlencode({**params, **previous})}"
+            if previous is not None
+            else "",
+            "next_url": f"{base}?{urlencode({**params, **following})}" if following else "",
             "back_url": f"{reverse('dashboards:index')}?{urlencode(back)}",
         },
     )
 
 
 @staff_view(Perm.DATA_EXPORT)
+@reads_from_replica
 def export(request):
     index = UnitIndex(request.user)
     name = request.GET.get("table", "")

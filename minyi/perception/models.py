@@ -271,6 +271,8 @@ class Survey(models.Model):
                 name="survey_reminder_idx",
                 condition=models.Q(status="sent", reminded_at__isnull=True),
             ),
+            # A unit's answers listed by contact time and paged by (contact_at, id) keysets.
+            models.Index(fields=["unit", "contact_at", "id"], name="survey_unit_contact_idx"),
         ]
 
     def __str__(self):

@@ -31,5 +31,6 @@ def surveys_remind_task() -> dict:
 
 @task()
 def inbound_process_task() -> dict:
-    """Finish replies stored but not processed (a crash between the two)."""
+    """Read one batch of stored replies: attach ratings, honour opt-outs, route the rest to
+    the SMS inbox. Runs again at once while it finds replies."""
     return {"inbound": inbound_process_pending()}

@@ -4,7 +4,6 @@ import pytest
 
 from minyi.callbacks.hooks import callback_recorded, reason_tags_suggest
 from minyi.core.hooks import Hook, HookNotConnected
-from minyi.integrations.sms.hooks import inbound_stored
 from minyi.perception.hooks import survey_unsatisfied
 
 
@@ -25,6 +24,6 @@ def test_a_hook_calls_its_one_handler_and_returns_its_answer():
 
 @pytest.mark.django_db
 def test_every_hook_of_the_house_has_its_handler_once_the_apps_are_ready():
-    for hook in (inbound_stored, survey_unsatisfied, callback_recorded, reason_tags_suggest):
+    for hook in (survey_unsatisfied, callback_recorded, reason_tags_suggest):
         assert hook._handler is not None, hook
     assert "attitude" in reason_tags_suggest("民警态度很差，说话很冲")

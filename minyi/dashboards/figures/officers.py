@@ -32,15 +32,19 @@ def officer_satisfaction_for(
     """Satisfaction per officer on the contacts of `unit` itself (not its subtree). Officers
     with fewer than 5 answers are not named: they are merged into one row, itself shown only
     if it is about 5 answers or more. Reads OfficerSatisfactionDaily, and the surveys of the
-    unit too young for it (or all of the unit's surveys for one business type)."""
+    unit too young for it, for all business types or one."""
     index = index or UnitIndex(user)
     mark = index.fill(OFFICERS).last_id
     per_officer: dict[int, Counter] = defaultdict(Counter)
-    rolled = business_type is None and mark is not None
-    if rolled:
+    type_q = Q() if business_type is None else Q(business_type_id=business_type)
+    if mark is not None:
         for r in (
             OfficerSatisfactionDaily.objects.filter(
-                _unit_rows(index, unit), unit=unit, day__gte=period.start, day__lte=period.end
+                _unit_rows(index, unit),
+                type_q,
+                unit=unit,
+                day__gte=period.start,
+                day__lte=period.end,
             )
             .values("officer_id")
             .annotate(n=Sum("replies"), sat=Sum("satisfied"))
@@ -49,18 +53,17 @@ def officer_satisfaction_for(
             per_officer[r["officer_id"]].update(n=r["n"], sat=r["sat"])
     surveys = Survey.objects.filter(
         _unit_rows(index, unit),
+        type_q,
         unit=unit,
-        event__occurred_at__gte=period.start_at,
-        event__occurred_at__lt=period.end_before,
+        contact_at__gte=period.start_at,
+        contact_at__lt=period.end_before,
         status=SurveyStatus.ANSWERED,
         excluded_at__isnull=True,
         rating__isnull=False,
         event__officers__isnull=False,
     )
-    if rolled:
+    if mark is not None:
         surveys = surveys.filter(id__gt=mark)
-    if business_type is not None:
-        surveys = surveys.filter(business_type_id=business_type)
     for g in (
         surveys.values("event__officers")
         .annotate(n=Count("id"), sat=Count("id", filter=Q(rating__in=SATISFIED_RATINGS)))

@@ -3,15 +3,16 @@ days), read from RepeatContact, per child unit and per business type.
 """
 
 from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from minyi.dashboards import conf
 from minyi.dashboards.cells import DASH, Table, count, text
 from minyi.dashboards.filters import DrillFilters, drill_url
-from minyi.dashboards.models import RepeatContact
+from minyi.dashboards.models import RepeatContact, RepeatPeriodCount
 from minyi.dashboards.periods import Period
 from minyi.dashboards.rates import small_count
-from minyi.dashboards.rollups import REPEATS
+from minyi.dashboards.rollups import REPEAT_COUNTS, REPEATS, repeat_periods
 from minyi.dashboards.scope import UnitIndex, _unit_rows
 from minyi.orgs.models import OrgUnit
 
@@ -41,28 +42,12 @@ def repeat_contacts_for(
     for a contact in the period, in total, per child unit (the unit of the repeat contact)
     and per business type (suppressed below 5)."""
     index = index or UnitIndex(user)
-    qs = _repeats(index, unit, period=period, business_type=business_type)
-    # Each pair has one business type, so the per-type counts add up to the total; a pair may
-    # come back in two child units and then counts in both.
-    types = index.business_types()
-    by_type = list(
-        qs.values("business_type_id")
-        .annotate(pairs=Count("pair", distinct=True), repeats=Count("id"))
-        .order_by("-pairs", "business_type_id")
-    )
     children = index.children(unit)
-    branch = Case(
-        *[When(unit_id__in=index.subtree_ids(c), then=Value(c.pk)) for c in children],
-        default=Value(unit.pk),
-        output_field=IntegerField(),
-    )
-    by_branch = {
-        r["branch"]: r
-        for r in qs.annotate(branch=branch)
-        .values("branch")
-        .annotate(pairs=Count("pair", distinct=True), repeats=Count("id"))
-        .order_by()
-    }
+    counted = _counted(index, unit, children, period=period, business_type=business_type)
+    if counted is not None:
+        by_type, by_branch = counted
+    else:
+        by_type, by_branch = _live(index, unit, children, period, business_type)
     unit_rows = []
     for child in [unit, *children]:
         r = by_branch.get(child.pk)
@@ -76,6 +61,7 @@ def repeat_contacts_for(
                 "repeats": r["repeats"] if r else 0,
             }
         )
+    types = index.business_types()
     type_rows = [
         {
             "business_type": types.get(r["business_type_id"]),
@@ -98,6 +84,68 @@ def repeat_contacts_for(
         "window_days": conf.repeat_window().days,
         "updated_at": state.updated_at if state.pk else None,
     }
+
+
+def _counted(index: UnitIndex, unit: OrgUnit, children, *, period: Period, business_type):
+    """The counts from RepeatPeriodCount: when the period is one it holds and it was counted
+    today from the 跑多次 found so far (else None: counted live)."""
+    state, found = index.fill(REPEAT_COUNTS), index.fill(REPEATS)
+    if (
+        state.last_day != timezone.localdate()
+        or state.last_id is None
+        or state.last_id != found.last_id
+    ):
+        return None
+    rows = list(
+        RepeatPeriodCount.objects.filter(
+            start=period.start, end=period.end, unit__in=[unit, *children]
+        ).values("unit_id", "subtree", "business_type_id", "pairs", "repeats")
+    )
+    if not rows and (period.start, period.end) not in repeat_periods(timezone.localdate()):
+        return None
+    by_type = sorted(
+        (
+            {k: r[k] for k in ("business_type_id", "pairs", "repeats")}
+            for r in rows
+            if r["unit_id"] == unit.pk
+            and r["subtree"]
+            and r["business_type_id"] is not None
+            and business_type in (None, r["business_type_id"])
+        ),
+        key=lambda r: (-r["pairs"], r["business_type_id"]),
+    )
+    by_branch = {
+        r["unit_id"]: r
+        for r in rows
+        if r["business_type_id"] == business_type and r["subtree"] == (r["unit_id"] != unit.pk)
+    }
+    if not children:  # as the live count gives it: one row for the unit, if only of zeros
+        by_branch.setdefault(unit.pk, {"pairs": 0, "repeats": 0})
+    return by_type, by_branch
+
+
+def _live(index: UnitIndex, unit: OrgUnit, children, period: Period, business_type):
+    qs = _repeats(index, unit, period=period, business_type=business_type)
+    # Each pair has one business type, so the per-type counts add up to the total; a pair may
+    # come back in two child units and then counts in both.
+    by_type = list(
+        qs.values("business_type_id")
+        .annotate(pairs=Count("pair", distinct=True), repeats=Count("id"))
+        .order_by("-pairs", "business_type_id")
+    )
+    branch = Case(
+        *[When(unit_id__in=index.subtree_ids(c), then=Value(c.pk)) for c in children],
+        default=Value(unit.pk),
+        output_field=IntegerField(),
+    )
+    by_branch = {
+        r["branch"]: r
+        for r in qs.annotate(branch=branch)
+        .values("branch")
+        .annotate(pairs=Count("pair", distinct=True), repeats=Count("id"))
+        .order_by()
+    }
+    return by_type, by_branch
 
 
 def _repeat_units_table(fig: dict, base: DrillFilters) -> Table:

@@ -6,17 +6,19 @@ from collections import Counter, defaultdict
 from dataclasses import replace
 from datetime import date
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from minyi.dashboards.cells import DASH, Cell, Table, count, text
 from minyi.dashboards.filters import DrillFilters, drill_url
+from minyi.dashboards.models import WorkOrderDaily
 from minyi.dashboards.periods import Period
 from minyi.dashboards.rates import rate
+from minyi.dashboards.rollups import WORKORDERS, orders_finalized_after, workorder_counts
 from minyi.dashboards.scope import UnitIndex, _by_branch, _unit_rows
 from minyi.orgs.models import OrgUnit
-from minyi.workorders.models import OPEN_STATUSES, UNIT_STATUSES, WorkOrder, WorkOrderStatus
+from minyi.workorders.models import OPEN_STATUSES, UNIT_STATUSES, WorkOrder
 
 
 def workorder_performance_for(
@@ -36,13 +38,26 @@ def workorder_performance_for(
     today = today or timezone.localdate()
     scope = _unit_rows(index, unit)
     type_q = Q() if business_type is None else Q(business_type_id=business_type)
-    cancelled = Q(status=WorkOrderStatus.CANCELLED)
-    on_time = Q(feedback_at__isnull=False, feedback_at__date__lte=F("deadline"))
-    late = Q(feedback_at__isnull=False, feedback_at__date__gt=F("deadline")) | Q(
-        feedback_at__isnull=True, deadline__lt=today, status__in=UNIT_STATUSES
-    )
+    keys = ("dispatched", "cancelled", "closed", "resolved", "on_time", "late", "open")
+    per_unit: dict[int, Counter] = defaultdict(Counter)
+    mark = index.fill(WORKORDERS).last_id
+    if mark is not None:
+        # Closed and cancelled orders from the rollup, by day of dispatch.
+        for r in (
+            WorkOrderDaily.objects.filter(scope, type_q, day__gte=period.start, day__lte=period.end)
+            .values("unit_id")
+            .annotate(**{k: Sum(k) for k in keys if k != "open"})
+            .order_by()
+        ):
+            per_unit[r["unit_id"]].update({k: r[k] for k in keys if k != "open"})
+        # Read live: the orders still open (a few, found by the status index) and those
+        # closed or cancelled since the rollup's last pass.
+        live = Q(status__in=OPEN_STATUSES) | Q(pk__in=orders_finalized_after(mark))
+    else:
+        live = Q()
     grouped = (
         WorkOrder.objects.filter(
+            live,
             scope,
             type_q,
             dispatched_at__gte=period.start_at,
@@ -50,18 +65,11 @@ def workorder_performance_for(
         )
         .values("unit_id")
         .annotate(
-            dispatched=Count("id", filter=~cancelled),
-            cancelled=Count("id", filter=cancelled),
-            closed=Count("id", filter=Q(status=WorkOrderStatus.CLOSED)),
-            resolved=Count("id", filter=Q(status=WorkOrderStatus.CLOSED, resolved=True)),
-            on_time=Count("id", filter=~cancelled & on_time),
-            late=Count("id", filter=~cancelled & late),
+            **workorder_counts(today),
             open=Count("id", filter=Q(status__in=OPEN_STATUSES)),
         )
         .order_by()
     )
-    per_unit: dict[int, Counter] = defaultdict(Counter)
-    keys = ("dispatched", "cancelled", "closed", "resolved", "on_time", "late", "open")
     for r in grouped:
         per_unit[r["unit_id"]].update({k: r[k] for k in keys})
     overdue = (

@@ -1,4 +1,5 @@
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -124,9 +125,51 @@ def test_drill_lists_the_rows_behind_a_figure_masked_and_paginated(client, world
     assert response.status_code == 200
     assert html.count("139****5678") >= 50 * 2  # the number and the one in the comment
     assert MOBILE not in html
-    assert "page=2" in html
-    second = client.get(url, {"figure": "satisfaction", "unit": world.district_a.pk, "page": 2})
-    assert second.content.decode().count("<tr>") == 2  # header + the 51st row
+    # Answers page by a cursor in the link (keyset on contact time), not by OFFSET.
+    next_url = _link_to(html, "下一页")
+    assert "after=" in next_url and "page=2" in next_url
+    second = client.get(next_url).content.decode()
+    assert second.count("<tr>") == 2  # header + the 51st row
+    assert "下一页" not in second
+    back = client.get(_link_to(second, "上一页")).content.decode()
+    assert back.count("<tr>") == 51
+    assert "上一页" not in back  # the first page again
+
+
+def _link_to(html: str, label: str) -> str:
+    match = re.search(r'<a href="([^"]+)">[‹ ]*' + label, html)
+    assert match, label
+    return match[1].replace("&amp;", "&")
+
+
+def test_drill_bad_or_old_page_links_show_the_first_page_with_a_notice(client, world, btypes):
+    for i in range(3):
+        survey(world.station_a2, btypes["hukou"], rating=2,
+               occurred_at=timezone.now() - timedelta(hours=i + 1))  # fmt: skip
+    _login(client, world, "a", Role.SUPERVISOR)
+    url = reverse("dashboards:drill")
+    base = {"figure": "satisfaction", "unit": world.district_a.pk}
+    for extra in ({"after": "junk"}, {"before": "1.2.3"}, {"after": "9" * 17 + ".1"},
+                  {"after": "1." + "9" * 19}, {"page": 7}):  # fmt: skip
+        response = client.get(url, {**base, **extra})
+        html = response.content.decode()
+        assert response.status_code == 200, extra
+        assert 'data-testid="drill-notice"' in html, extra
+        assert html.count("<tr>") == 4, extra  # header + the three answers
+
+
+def test_ten_years_is_capped_with_a_notice_and_unknown_units_are_not_found(client, world):
+    _login(client, world, "a", Role.SUPERVISOR)
+    url = reverse("dashboards:index")
+    for period in ("3650", "2016-01-01_2026-01-01"):
+        html = client.get(url, {"period": period}).content.decode()
+        assert 'data-testid="period-notice"' in html, period
+        assert "366" in html
+    assert 'data-testid="period-notice"' not in client.get(url).content.decode()
+    for pk in ("999999", "x"):
+        assert client.get(url, {"unit": pk}).status_code == 404
+        response = client.get(reverse("dashboards:drill"), {"figure": "satisfaction", "unit": pk})
+        assert response.status_code == 404
 
 
 def test_drill_into_another_units_subtree_is_not_found(client, world, btypes):

@@ -173,7 +173,11 @@ class InboundSms(models.Model):
                 fields=["received_at"],
                 name="sms_inbound_review_idx",
                 condition=Q(status="needs_review"),
-            )
+            ),
+            # The worker's inbound_process claims the messages not read yet, oldest first.
+            models.Index(
+                fields=["id"], name="sms_inbound_received_idx", condition=Q(status="received")
+            ),
         ]
 
     def __str__(self):

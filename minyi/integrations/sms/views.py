@@ -1,8 +1,8 @@
 """Gateway callbacks (Kannel's get-url for incoming SMS, dlr-url for delivery reports) and
-the simulated phones of demo mode."""
+the simulated phones of demo mode. An incoming SMS is stored and answered at once; the worker's
+inbound_process job reads it as a reply within seconds (minyi.perception.services.replies)."""
 
 import hmac
-import logging
 import uuid
 from urllib.parse import parse_qs
 
@@ -17,7 +17,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from minyi.core.errors import ApplicationError
 from minyi.core.pii import normalize_mobile
-from minyi.integrations.sms.hooks import inbound_stored
 from minyi.integrations.sms.models import InboundSms, OutboundSms, OutboundStatus
 from minyi.integrations.sms.services import (
     UNSOLICITED,
@@ -29,22 +28,11 @@ from minyi.integrations.sms.services import (
     quiet_hours_ignored,
 )
 
-log = logging.getLogger(__name__)
-
 
 def _token_ok(request) -> bool:
     given = request.GET.get("token") or request.POST.get("token") or ""
     expected = settings.SMS_CALLBACK_TOKEN
     return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
-
-
-def _process(inbound) -> None:
-    """Parse after the message is safely stored; a failure here loses nothing (the sweep in
-    `inbound_process_pending` retries)."""
-    try:
-        inbound_stored(inbound_id=inbound.pk)
-    except Exception:
-        log.exception("processing inbound SMS %s failed; it stays queued", inbound.pk)
 
 
 def _text(request, params) -> str:
@@ -73,15 +61,13 @@ def kannel_inbound(request):
     message_id = params.get("id", "").replace("\x00", "")
     if not sender or not message_id:
         return HttpResponse("missing from or id", status=400, content_type="text/plain")
-    inbound, created = inbound_receive(
+    inbound_receive(
         gateway="kannel",
         gateway_message_id=message_id,
         sender=sender,
         text=text,
         to_number=params.get("to", "").replace("\x00", ""),
     )
-    if created:
-        _process(inbound)
     # An empty answer: Kannel sends no reply SMS (the service sets max-messages = 0 too).
     return HttpResponse("", content_type="text/plain")
 
@@ -171,8 +157,8 @@ def demo_phone_reply(request):
         return redirect("sms:demo_phones")
     text = request.POST.get("text", "")[:500]
     if text.strip():
-        inbound, _ = inbound_receive(
+        # Read as a reply by the worker's next inbound_process run (`make run` starts one).
+        inbound_receive(
             gateway="console", gateway_message_id=uuid.uuid4().hex, sender=mobile, text=text
         )
-        _process(inbound)
     return redirect("sms:demo_phones")

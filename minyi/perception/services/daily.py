@@ -25,19 +25,37 @@ ROLLUP_FIELDS = (
 
 
 def rollup_add(counts: Counter, *fields: str) -> None:
-    """Add counts to SatisfactionDaily rows in one upsert. Keys go in sorted order, so that
-    concurrent batches lock rows in the same order and cannot deadlock each other."""
-    if not counts:
-        return
+    """Add counts to SatisfactionDaily rows in one upsert: each key's count to every field."""
     if not fields or set(fields) - set(ROLLUP_FIELDS):
         raise ValueError(f"not rollup fields: {fields}")
+    _upsert({key: dict.fromkeys(fields, n) for key, n in counts.items()})
+
+
+def rollup_add_many(counts: Counter, *also: str) -> None:
+    """Add counts keyed by (rollup key, field) in one upsert, each count also to the fields in
+    `also` (a batch of ratings: {(key, "rating_4"): 2, …} and "replies")."""
+    rows: dict[tuple, Counter] = {}
+    for (key, field), n in counts.items():
+        row = rows.setdefault(key, Counter())
+        for name in (field, *also):
+            row[name] += n
+    if {f for row in rows.values() for f in row} - set(ROLLUP_FIELDS):
+        raise ValueError(f"not rollup fields: {counts}")
+    _upsert(rows)
+
+
+def _upsert(rows: dict[tuple, dict]) -> None:
+    """One INSERT … ON CONFLICT for every row. Keys go in sorted order, so that concurrent
+    batches lock rows in the same order and cannot deadlock each other."""
+    if not rows:
+        return
+    fields = [f for f in ROLLUP_FIELDS if any(f in row for row in rows.values())]
     table = SatisfactionDaily._meta.db_table
     columns = ", ".join(ROLLUP_FIELDS)
-    rows = []
-    for (day, unit_id, business_type_id), n in sorted(counts.items()):
-        rows.append(
-            [day, unit_id, business_type_id, *(n if f in fields else 0 for f in ROLLUP_FIELDS)]
-        )
+    values = [
+        [day, unit_id, business_type_id, *(row.get(f, 0) for f in ROLLUP_FIELDS)]
+        for (day, unit_id, business_type_id), row in sorted(rows.items())
+    ]
     placeholders = ", ".join(["%s"] * (3 + len(ROLLUP_FIELDS)))
     # Identifiers are the model's own; every value is a parameter.
     sql = (
@@ -46,7 +64,7 @@ def rollup_add(counts: Counter, *fields: str) -> None:
         "DO UPDATE SET " + ", ".join(f"{f} = {table}.{f} + EXCLUDED.{f}" for f in fields)
     )
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        cursor.executemany(sql, values)
 
 
 def rollup_exclude(event: ServiceEvent, rating: int) -> None:

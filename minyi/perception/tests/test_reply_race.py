@@ -46,7 +46,7 @@ def test_second_of_two_racing_sms_replies_is_a_late_reply_not_an_error(
     # Given a sent survey and two replies from its citizen, the first one mid-answer
     survey = _sent_survey(world)
     first, second = _received("4 等太久", "m1"), _received("5", "m2")
-    reached, release = pause_after(monkeypatch, services, "survey_answer", "reply-a")
+    reached, release = pause_after(monkeypatch, services, "survey_unsatisfied", "reply-a")
     outcome = {}
 
     def process(name, inbound_id):

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from minyi.integrations.sms.models import InboundSms, OutboundStatus
 from minyi.integrations.sms.services import sms_enqueue
+from minyi.perception.services.replies import inbound_process_batch
 
 pytestmark = pytest.mark.django_db
 TOKEN = "callback-secret"
@@ -19,18 +20,25 @@ def _inbound(client, **params):
     return client.get(reverse("sms:kannel_inbound"), {"token": TOKEN, **params})
 
 
-def test_incoming_sms_is_stored_once_per_gateway_id(client, world):
+def test_incoming_sms_is_stored_once_per_gateway_id(client, world, django_assert_num_queries):
     params = {"id": "abc-1", "from": "+8613800001111", "to": "10690000", "text": "不满意，等太久"}
-    assert _inbound(client, **params).status_code == 200
-    assert _inbound(client, **params).status_code == 200  # Kannel repeats
+    # Stored in one INSERT and answered at once; a repeat inserts nothing and fails nothing.
+    with django_assert_num_queries(1):
+        assert _inbound(client, **params).status_code == 200
+    with django_assert_num_queries(2):  # the INSERT that inserts nothing, then a SELECT
+        assert _inbound(client, **params).status_code == 200  # Kannel repeats
     inbound = InboundSms.objects.get()
     assert inbound.from_mobile == "13800001111"
     assert inbound.text == "不满意，等太久"
+    assert inbound.status == "received"  # read by the worker's next batch
+    assert inbound_process_batch() == {inbound.pk: "no_open_survey"}
+    inbound.refresh_from_db()
     assert inbound.status == "needs_review"  # no open survey for this number
 
 
 def test_odd_sender_is_kept_as_given(client, world):
     _inbound(client, id="abc-2", **{"from": "95588", "text": "1"})
+    inbound_process_batch()
     inbound = InboundSms.objects.get()
     assert (inbound.from_raw, inbound.review_reason) == ("95588", "invalid_sender")
 
@@ -82,6 +90,9 @@ def test_demo_phone_reply_goes_through_the_real_path(client, world, settings):
     client.post(reverse("sms:demo_phone_reply"), {"mobile": "13800001111", "text": "5"})
     inbound = InboundSms.objects.get()
     assert inbound.gateway == "console"
+    assert inbound.status == "received"  # the worker of `make run` reads it
+    inbound_process_batch()
+    inbound.refresh_from_db()
     assert inbound.status == "needs_review"
 
 

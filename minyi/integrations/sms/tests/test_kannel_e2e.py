@@ -19,6 +19,7 @@ from minyi.orgs.choices import Role
 from minyi.orgs.services import apikey_create
 from minyi.orgs.tests.factories import make_world
 from minyi.perception.models import SatisfactionDaily, Survey, SurveyStatus
+from minyi.perception.services.replies import inbound_process_pending
 from minyi.perception.services.surveys import surveys_dispatch_due, surveys_schedule_pending
 from minyi.perception.tests.factories import business_types
 
@@ -96,8 +97,12 @@ def test_event_to_sms_to_reply_to_callback(kannel, live_server):
     # When the citizen answers 不满意 from their phone
     kannel.send_mo(CITIZEN, "10690000", "4 等了两个小时才来")
 
-    # Then the survey is answered and a callback is queued
-    _until(lambda: Survey.objects.get(pk=survey.pk).status == SurveyStatus.ANSWERED)
+    # Then Kannel's get-url stored it, and the worker's batch answers the survey and queues
+    # a callback
+    _until(InboundSms.objects.exists)
+    assert Survey.objects.get(pk=survey.pk).status == SurveyStatus.SENT
+    assert inbound_process_pending() == 1
+    assert Survey.objects.get(pk=survey.pk).status == SurveyStatus.ANSWERED
     survey.refresh_from_db()
     assert (survey.rating, survey.comment) == (4, "等了两个小时才来")
     assert Callback.objects.filter(survey=survey).exists()
@@ -111,5 +116,6 @@ def test_event_to_sms_to_reply_to_callback(kannel, live_server):
     with urllib.request.urlopen(replay, timeout=5) as answer:
         assert answer.status == 200
     assert InboundSms.objects.count() == 1
+    assert inbound_process_pending() == 0
     assert SatisfactionDaily.objects.get().replies == 1
     assert Callback.objects.count() == 1
