@@ -37,9 +37,9 @@ The client is a raw HTTP/1.1 socket per request (gunicorn's sync worker closes e
 connection anyway), so that on a 2-core machine the load generator takes little of the CPU
 the server needs. The run is bounded (--timeout); gunicorn is stopped and the database
 dropped at the end, on error and on Ctrl-C too. `--profile` adds an in-process cProfile of
-each page through Django's test client. `--no-health-checks` turns off Django's
-CONN_HEALTH_CHECKS in the server (bench/portal_settings.py), to measure what its `SELECT 1`
-per request costs; the figures of such a run are not the site's.
+each page through Django's test client. `--health-checks` turns on Django's
+CONN_HEALTH_CHECKS in the server (MINYI_DB_HEALTH_CHECKS=1, off by default), to measure what
+its `SELECT 1` per request costs; the figures of such a run are not the site's default.
 """
 
 import argparse
@@ -687,7 +687,7 @@ def print_report(result: Result, args) -> None:
         f"{data['communities']} communities, {data['cards']} officer cards; "
         f"{args.clients} clients, {args.workers} gunicorn workers, {args.rounds} × "
         f"{args.seconds:g} s per page"
-        + ("; WITHOUT CONN_HEALTH_CHECKS (not the site's figure)" if args.no_health_checks else "")
+        + ("; WITH CONN_HEALTH_CHECKS (not the site's default)" if args.health_checks else "")
     )
     print(
         f"{'':<26} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'/hello':>7} "
@@ -731,9 +731,9 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=20261124, help="data generator seed")
     parser.add_argument("--profile", action="store_true", help="also cProfile each page")
     parser.add_argument(
-        "--no-health-checks",
+        "--health-checks",
         action="store_true",
-        help="server without CONN_HEALTH_CHECKS (to measure its cost; not the site's figure)",
+        help="server with CONN_HEALTH_CHECKS (to measure its cost; off by default)",
     )
     parser.add_argument(
         "--profile-requests", type=int, default=50, help="requests per page profiled [50]"
@@ -765,8 +765,8 @@ def main(argv=None) -> int:
         session.on_exit("stop gunicorn", server.stop)
         session.show_on_failure("gunicorn", server.log_path)
         environment = {"DJANGO_SETTINGS_MODULE": SETTINGS, "MINYI_SMS_BACKEND": "console"}
-        if args.no_health_checks:
-            environment["MINYI_BENCH_NO_HEALTH_CHECKS"] = "1"
+        if args.health_checks:
+            environment["MINYI_DB_HEALTH_CHECKS"] = "1"
         common.configure_environment(session.db_name, environment)
         result = run(args, session.db_name, server)
     if result is not None:
