@@ -116,6 +116,11 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# The SMS gateway's callbacks (Kannel's get-url and dlr-url) carry no session, user or page:
+# minyi.wsgi serves them through this chain only (minyi/core/wsgi.py).
+GATEWAY_PATH_PREFIXES = ("/sms/kannel/",)
+GATEWAY_MIDDLEWARE = ["django.middleware.security.SecurityMiddleware"]
+
 ROOT_URLCONF = "minyi.urls"
 WSGI_APPLICATION = "minyi.wsgi.application"
 AUTH_USER_MODEL = "orgs.User"
@@ -276,6 +281,9 @@ SURVEY_COOL_OFF_DAYS = env.int("MINYI_SURVEY_COOL_OFF_DAYS", default=7)
 SURVEY_EXPIRY_HOURS = env.int("MINYI_SURVEY_EXPIRY_HOURS", default=72)
 SURVEY_REMINDER_HOURS = env.int("MINYI_SURVEY_REMINDER_HOURS", default=24)  # 0: no reminder
 SURVEY_STALE_DAYS = env.int("MINYI_SURVEY_STALE_DAYS", default=3)  # older contacts: no survey
+# Due surveys put in the outbox per worker run; the sender starts on them while the next are
+# prepared (docs/performance.md, "SMS").
+SURVEY_DISPATCH_BATCH = env.int("MINYI_SURVEY_DISPATCH_BATCH", default=200)
 POLL_REMINDER_HOURS = env.int("MINYI_POLL_REMINDER_HOURS", default=48)  # 民意测评: 1 reminder
 POLL_EXPIRY_DAYS = env.int("MINYI_POLL_EXPIRY_DAYS", default=7)  # poll link closes after this
 POLL_RESPONSE_RATE = env.float("MINYI_POLL_RESPONSE_RATE", default=0.3)  # to oversample a quota

@@ -1,6 +1,7 @@
 """Background work for the perception loop: the sweeps `manage.py worker` runs on
 settings.WORKER_SCHEDULE. Each returns its counts; a sweep that found work runs again at once."""
 
+from django.conf import settings
 from django_tasks import task
 
 from minyi.perception.services.replies import inbound_process_pending
@@ -19,8 +20,10 @@ def surveys_schedule_task() -> dict:
 
 @task()
 def surveys_dispatch_task() -> dict:
-    """Put the surveys that are due in the outbox."""
-    return {"dispatched": surveys_dispatch_due()}
+    """Put the surveys that are due in the outbox, `SURVEY_DISPATCH_BATCH` a run: the sender
+    starts on the first ones while the next are prepared (a run that found work runs again at
+    once)."""
+    return {"dispatched": surveys_dispatch_due(limit=settings.SURVEY_DISPATCH_BATCH)}
 
 
 @task()
