@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench-ingest bench-sms bench-dashboard bench-portal bench-assessment bench-vote bench-patrol bench-colours lint format check-migrations demo messages system-deps clean
+.PHONY: run test bench-ingest bench-sms bench-dashboard bench-portal bench-assessment bench-vote bench-patrol bench-colours prod-check backup-check lint audit format check-migrations demo messages system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,10 +53,11 @@ demo: $(STAMP) .env var
 test: $(STAMP) .env var system-deps
 	$(BIN)/pytest
 
-## system-deps: Debian's Chromium + CJK font (browser tests) and Kannel (SMS gateway tests)
+## system-deps: Debian's Chromium + CJK font (browser tests), Kannel (SMS gateway tests), nginx (deploy/)
 system-deps:
 	@bash scripts/browser_deps.sh
 	@bash scripts/kannel_deps.sh
+	@bash scripts/nginx_deps.sh
 
 ## bench-ingest: events API into PostgreSQL vs raw COPY (PostgreSQL on 127.0.0.1:5432)
 bench-ingest: $(STAMP)
@@ -90,6 +91,14 @@ bench-patrol: $(STAMP)
 bench-colours: $(STAMP)
 	$(BIN)/python bench/colours.py $(ARGS)
 
+## prod-check: deploy/ on loopback (nginx, 2 gunicorn, 2 senders, 2 workers, Kannel) driven through a survey loop (~2 min; ARGS="--scale 1,2 --events 3000")
+prod-check: $(STAMP) system-deps
+	$(BIN)/python scripts/prod_check.py $(ARGS)
+
+## backup-check: base backup, WAL replay to a point in time and verify.py on a throwaway cluster
+backup-check: $(STAMP) .env
+	$(BIN)/pytest minyi/core/tests/test_backup_restore.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -97,6 +106,11 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	@# No logic written twice (pyproject.toml [tool.pylint]).
 	$(BIN)/pylint minyi
+
+## audit: Schemathesis over every API operation, the leak matrix, a personal-data scan of
+## every response and log line of that run; prints the figures, fails on any (~5 min)
+audit: $(STAMP) .env var
+	$(BIN)/python scripts/audit/run.py $(ARGS)
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

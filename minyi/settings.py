@@ -93,6 +93,8 @@ INSTALLED_APPS = [
     "minyi.appointments",
     "minyi.volunteers",
     "minyi.assessment",
+    "minyi.ops",
+    "minyi.privacy",
 ]
 
 MIDDLEWARE = [
@@ -257,6 +259,10 @@ WORKER_SCHEDULE = {
         "at_start": False,
         "kwargs": {"full": True},
     },
+    # Retention (PIPL): personal data past its period deleted or pseudonymised, daily.
+    "privacy_purge": {
+        "task": "minyi.privacy.tasks.personal_data_purge_task", "every": 86400, "at_start": False
+    },
 }  # fmt: skip
 # Jobs left out by name, e.g. the daily ones when cron runs them at night instead.
 _worker_skip = set(env.list("MINYI_WORKER_SKIP_JOBS", default=[]))
@@ -322,6 +328,19 @@ REMINDER_MAX_PER_30_DAYS = env.int("MINYI_REMINDER_MAX_PER_30_DAYS", default=6)
 OPINION_PHOTO_MAX_BYTES = env.int("MINYI_OPINION_PHOTO_MAX_BYTES", default=5 * 1024 * 1024)
 # An answer the citizen has not rated is closed after this many days.
 OPINION_RATING_DAYS = env.int("MINYI_OPINION_RATING_DAYS", default=7)
+
+# --- Retention of personal data (PIPL; docs/security.md, "Retention and deletion") ----------
+# Days each category is kept, counted from when it was received (an opinion: from its close).
+# minyi.privacy refuses to start with audit rows under 183 days or processing records under
+# 1095 days (the legal minimums).
+RETENTION_DAYS = {
+    "mobile": env.int("MINYI_RETENTION_MOBILE_DAYS", default=365),
+    "text": env.int("MINYI_RETENTION_TEXT_DAYS", default=730),
+    "media": env.int("MINYI_RETENTION_MEDIA_DAYS", default=730),
+    "poll_answer": env.int("MINYI_RETENTION_POLL_ANSWER_DAYS", default=730),
+    "audit": env.int("MINYI_RETENTION_AUDIT_DAYS", default=365),
+    "processing_record": env.int("MINYI_RETENTION_PROCESSING_RECORD_DAYS", default=1095),
+}
 # The officer directory's public pages are the same for everyone: each web process keeps a
 # rendered copy this long (0: never), so a QR-scan burst does not query the database each time.
 PUBLIC_PAGE_CACHE_SECONDS = env.int("MINYI_PUBLIC_PAGE_CACHE_SECONDS", default=60)
@@ -456,12 +475,30 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Uploads (work-order evidence) live here, outside STATIC_ROOT, never served directly.
 MEDIA_ROOT = env.path("MINYI_MEDIA_ROOT", default=BASE_DIR / "var" / "media")
 
+# Logs (docs/deployment.md, "Health, metrics and logs"): one JSON object a line in production
+# (MINYI_LOG_FORMAT=json), plain text by default. The root handler masks mobile and ID
+# numbers in every line it writes, as a safety net: code never logs a person's data.
+LOG_FORMAT = env.str("MINYI_LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured("MINYI_LOG_FORMAT must be 'text' or 'json'.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "text": {
+            "()": "minyi.ops.logs.TextFormatter",
+            # No time: the journal and honcho (make run) put it in front of each line.
+            "fmt": "%(levelname)s %(name)s %(message)s",
+        },
+        "json": {"()": "minyi.ops.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("MINYI_LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Django's records go through the root handler only (masked, in LOG_FORMAT): not also
+        # through Django's own console handler under DEBUG, nor mailed to ADMINS (a traceback
+        # mail quotes the request's data).
+        "django": {"handlers": [], "level": "INFO"},
         "axes": {"level": "WARNING"},
         # httpx logs every request URL at INFO: for Kannel's sendsms that is the citizen's
         # mobile, the text and the gateway password. Never below WARNING.
@@ -469,3 +506,11 @@ LOGGING = {
         "httpcore": {"level": "WARNING"},
     },
 }
+# /metrics (docs/deployment.md, "Health, metrics and logs"): with a token, a scrape must send
+# `Authorization: Bearer <token>`; without one, only a scraper on this machine talking to the
+# web process directly (not through nginx) is answered.
+METRICS_TOKEN = env.str("MINYI_METRICS_TOKEN", default="")
+# The disk space the database may fill, for the "database filling up" alert (0: no alert).
+DATABASE_CAPACITY_GB = env.float("MINYI_DATABASE_CAPACITY_GB", default=0)
+# The TLS certificate nginx serves (PEM, the public part only), for the expiry alert.
+TLS_CERT_FILE = env.str("MINYI_TLS_CERT_FILE", default="")

@@ -1,7 +1,5 @@
 from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.db import connection
-from django.http import JsonResponse
 from django.urls import include, path
 
 from minyi.api import api
@@ -10,20 +8,12 @@ from minyi.orgs.admin import admin_site
 from minyi.perception import views as perception_views
 from minyi.polls import collection_views
 
-
-def healthz(request):
-    """Liveness for load balancers: the process answers and the database is reachable."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
-
-
 urlpatterns = [
     path("accounts/login/", org_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/second-factor/", org_views.second_factor, name="second_factor"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("healthz", healthz, name="healthz"),
+    path("", include("minyi.ops.urls")),  # /healthz, /readyz, /metrics
     path("admin/", admin_site.urls),
     path("api/", api.urls),
     path("s/<str:token>", perception_views.survey_h5, name="survey_h5"),
@@ -55,6 +45,7 @@ urlpatterns = [
     path("reminders/", include("minyi.reminders.urls")),
     path("appointments/", include("minyi.appointments.urls")),
     path("volunteers/", include("minyi.volunteers.urls")),
+    path("privacy/", include("minyi.privacy.urls")),
     # The officer directory: citizen pages under /c/, staff pages under /directory/.
     path("", include("minyi.directory.urls")),
     path("", include("minyi.console.urls")),

@@ -113,6 +113,7 @@ _NAV_GROUPS = [
         _("系统"),
         [
             ("console:audit_list", _("审计日志"), Perm.AUDIT_VIEW, "log"),
+            ("privacy:citizen_export", _("个人信息查询导出"), Perm.OFFICER_REVEAL_PII, "user"),
         ],
     ),
 ]

@@ -77,6 +77,17 @@ def load_schedule(schedule: dict | None = None) -> list[Job]:
     return jobs
 
 
+def select_jobs(jobs: list[Job], *, only=(), skip=()) -> list[Job]:
+    """The jobs this process takes on: `only` these (a sender: `outbox_send,outbox_recover`),
+    or all but `skip` (the workers beside such senders). A name not in the schedule fails."""
+    unknown = (set(only) | set(skip)) - {job.name for job in jobs}
+    if unknown:
+        raise ImproperlyConfigured(f"no such job in WORKER_SCHEDULE: {sorted(unknown)}")
+    if only and skip:
+        raise ImproperlyConfigured("name the jobs to run, or the jobs to skip, not both")
+    return [job for job in jobs if (job.name in only if only else job.name not in skip)]
+
+
 def found_work(value) -> bool:
     """A run found work when it returns a positive count, or a dict holding one."""
     if isinstance(value, dict):

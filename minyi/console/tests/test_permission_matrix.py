@@ -30,6 +30,8 @@ PUBLIC = {
     "second_factor",  # login_required; tested in orgs/tests/test_auth.py
     "set_language",
     "healthz",
+    "readyz",
+    "metrics",  # counts only; token or loopback (ops/tests/test_metrics.py)
     "api:openapi-json",
     "api:openapi-view",
     "api:api-root",  # django-ninja's index of the API: no data
