@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from minyi.core.audit import audit_record
 from minyi.core.models import AuditAction, AuditOutcome
-from minyi.core.pii import lookup_hash, mask_mobile, normalize_mobile
+from minyi.core.pii import mask_mobile, normalize_mobile
 from minyi.orgs.roles import Perm, has_perm
 from minyi.orgs.selectors import scope_q
 from minyi.privacy.registry import SOURCES
@@ -20,12 +20,12 @@ from minyi.privacy.registry import SOURCES
 EXPORT_PERMISSION = Perm.OFFICER_REVEAL_PII
 
 
-def citizen_rows(*, mobile_hash: str, actor=None) -> dict[str, list[dict]]:
-    """Every row whose keyed hash is `mobile_hash`, per model; within `actor`'s subtree, or
-    everywhere when there is no actor (the operator's management command)."""
+def citizen_rows(*, mobile: str, actor=None) -> dict[str, list[dict]]:
+    """Every row the normalised number `mobile`'s keyed hash finds, per model; within `actor`'s
+    subtree, or everywhere when there is no actor (the operator's management command)."""
     held = {}
     for source in SOURCES:
-        rows = source.model_class().objects.filter(**{source.hash_field: mobile_hash})
+        rows = source.rows_of(mobile)
         if actor is not None:
             rows = rows.filter(scope_q(actor, source.unit_prefix))
         held[source.model] = list(rows.order_by("pk").values("pk", *source.fields))
@@ -46,7 +46,7 @@ def citizen_data_export(*, actor, mobile: str, request=None, username: str = "")
             detail={"export": "citizen_data", "mobile": masked},
         )
         raise PermissionDenied(_("您的角色无权查看完整个人信息。"))
-    held = citizen_rows(mobile_hash=lookup_hash("mobile", normalized), actor=actor)
+    held = citizen_rows(mobile=normalized, actor=actor)
     audit_record(
         action=AuditAction.PII_REVEAL,
         actor=actor,

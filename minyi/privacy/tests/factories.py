@@ -10,6 +10,7 @@ from minyi.opinions.models import Opinion, OpinionPhoto
 from minyi.opinions.tests.factories import make_opinion, png_upload
 from minyi.perception.models import ServiceEvent, Survey
 
+PERIOD = 30  # days, for every category the law lets us shorten, in the purge tests
 CITIZEN = "13900001111"
 OTHER = "13900002222"
 

@@ -24,6 +24,7 @@ from minyi.privacy.registry import HOLDINGS, REDACTED
 from minyi.privacy.services import personal_data_purge
 from minyi.privacy.tasks import personal_data_purge_task
 from minyi.privacy.tests.factories import (
+    PERIOD,
     aged_inbound,
     aged_opinion,
     aged_outbound,
@@ -31,27 +32,6 @@ from minyi.privacy.tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-PERIOD = 30  # days, for every category the law lets us shorten
-
-
-@pytest.fixture
-def periods(settings):
-    settings.RETENTION_DAYS = {
-        "mobile": PERIOD,
-        "text": PERIOD,
-        "media": PERIOD,
-        "poll_answer": PERIOD,
-        "audit": 183,
-        "processing_record": 1095,
-    }
-
-
-@pytest.fixture
-def now():
-    # Frozen for the test; the audit trigger on PostgreSQL compares with the database's own
-    # clock, so the moment stays the real one.
-    return timezone.now()
 
 
 def _audit(at):
