@@ -115,6 +115,11 @@ def test_sender_killed_mid_batch_sends_each_message_exactly_once(tmp_path):
                 # "accepted by the SMSC" only: the report that resolves unknown outcomes, and
                 # half the callbacks for the single development web server to absorb.
                 "MINYI_KANNEL_DLR_MASK": "8",
+                # runserver starts a thread per request: a persistent connection would outlive
+                # its thread until the garbage collector finds it, and Kannel's delivery reports
+                # would exhaust PostgreSQL's connections (Django's docs: persistent connections
+                # are not for the development server). gunicorn, in production, keeps them.
+                "MINYI_DB_CONN_MAX_AGE": "0",
             }
             subprocess.run(
                 [sys.executable, "manage.py", "migrate", "-v0"],
