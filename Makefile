@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench-ingest bench-sms bench-dashboard bench-portal bench-assessment bench-vote bench-patrol bench-colours prod-check backup-check lint audit format check-migrations demo messages system-deps clean
+.PHONY: run test bench-ingest bench-sms bench-dashboard bench-portal bench-assessment bench-vote bench-patrol bench-colours bench-tagging prod-check backup-check lint audit format check-migrations demo messages system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -90,6 +90,10 @@ bench-patrol: $(STAMP)
 ## bench-colours: colours_compute for 5,000 communities vs a raw SQL count by community (~1 min; --tenth)
 bench-colours: $(STAMP)
 	$(BIN)/python bench/colours.py $(ARGS)
+
+## bench-tagging: citizens' texts tagged/s (short, long) vs jieba's segmentation of the same texts (~1 min; --tenth)
+bench-tagging: $(STAMP)
+	$(BIN)/python bench/tagging.py $(ARGS)
 
 ## prod-check: deploy/ on loopback (nginx, 2 gunicorn, 2 senders, 2 workers, Kannel) driven through a survey loop (~2 min; ARGS="--scale 1,2 --events 3000")
 prod-check: $(STAMP) system-deps

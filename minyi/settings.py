@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "minyi.assessment",
     "minyi.ops",
     "minyi.privacy",
+    "minyi.reports",
 ]
 
 MIDDLEWARE = [
@@ -252,6 +253,17 @@ WORKER_SCHEDULE = {
     },
     "tagger_train": {
         "task": "minyi.insight.tasks.tagger_train_task", "every": 86400, "at_start": False
+    },
+    # Every citizen text tagged as it arrives (issue 20); a full pass daily catches rows
+    # that arrived with an old time (an imported poll wave, a history load).
+    "texts_tag": {"task": "minyi.insight.tasks.texts_tag_task", "every": 60},
+    # 民意分析报告: last month's, per bureau, from the first working day (hourly check).
+    "monthly_reports": {"task": "minyi.reports.tasks.monthly_reports_task", "every": 3600},
+    "texts_tag_full": {
+        "task": "minyi.insight.tasks.texts_tag_task",
+        "every": 86400,
+        "at_start": False,
+        "kwargs": {"full": True},
     },
     "dashboard_rollups_full": {
         "task": "minyi.dashboards.tasks.dashboard_rollups_task",

@@ -26,6 +26,7 @@ urlpatterns = [
     path("notifications/", include("minyi.notifications.urls")),
     path("insight/", include("minyi.insight.urls")),
     path("dashboards/", include("minyi.dashboards.urls")),
+    path("reports/", include("minyi.reports.urls")),
     path("warnings/", include("minyi.warnings.urls")),
     path("c/votes/", include("minyi.votes.public_urls")),
     path("c/community/", include("minyi.community.public_urls")),

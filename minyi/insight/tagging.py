@@ -185,15 +185,32 @@ _RULES = {tag: _compile(tag) for tag in TAGS}
 _EXCLUDE = {tag: re.compile("|".join(p)) for tag, p in EXCLUDE.items()}
 
 
+# Digits written as Chinese numerals ("幺三八…", "一三九…"): three or more in a row are read
+# out as a number, never as words.
+_SPOKEN_DIGITS = re.compile("[零〇一二三四五六七八九幺两]{3,}")
+_LETTERS = re.compile(r"[^\W\d_]")
+
+
 def normalise(text: str) -> str:
-    """Full-width to half-width, lower case, digit runs to one "0" (no numbers kept)."""
+    """Full-width to half-width, lower case, digit runs (also three or more Chinese numerals,
+    as a number is read out) to one "0": no number is ever kept."""
     text = unicodedata.normalize("NFKC", text or "").lower()
+    text = _SPOKEN_DIGITS.sub("0", text)
     return re.sub(r"\d+", "0", text).strip()
+
+
+def has_words(text: str) -> bool:
+    """Whether a text holds any letter or Chinese character once numbers are taken out (a
+    text of emoji, punctuation or a mobile number alone has nothing to tag)."""
+    return bool(_LETTERS.search(normalise(text).replace("0", "")))
 
 
 def rule_tags(text: str) -> list[str]:
     """The tags whose keywords occur in the text (never "other"), in ReasonTag order."""
-    text = normalise(text)
+    return _rule_tags_normalised(normalise(text))
+
+
+def _rule_tags_normalised(text: str) -> list[str]:
     if not text:
         return []
     hits = []
@@ -206,7 +223,7 @@ def rule_tags(text: str) -> list[str]:
 
 def rule_suggest(text: str) -> list[str]:
     """The rules alone, with the "other" fallback: the baseline a model must beat."""
-    if not normalise(text):
+    if not has_words(text):
         return []
     return rule_tags(text) or [OTHER]
 
@@ -241,21 +258,35 @@ def _jieba():
     return _tokenizer
 
 
-def tokenize(text: str) -> list[str]:
-    """jieba words of the normalised text, without punctuation, spaces and particles."""
-    text = normalise(text)
-    if not text:
-        return []
+def _words_of(normalised: str) -> list[str]:
     return [
-        w for w in _jieba().lcut(text) if w.strip() and w not in STOPWORDS and _WORDLIKE.search(w)
+        w
+        for w in _jieba().lcut(normalised)
+        if w.strip() and w not in STOPWORDS and _WORDLIKE.search(w) and not _DIGIT.search(w)
     ]
 
 
-def features(text: str) -> list[str]:
-    """The words the model sees: jieba unigrams and bigrams. (The rules' hits are separate,
-    unnormalised binary columns: see design_matrix.)"""
-    words = tokenize(text)
-    return words + [f"{a} {b}" for a, b in pairwise(words)]
+_DIGIT = re.compile(r"\d")
+
+
+def tokenize(text: str) -> list[str]:
+    """jieba words of the normalised text, without punctuation, spaces, particles and the
+    "0" that stands for a number."""
+    text = normalise(text)
+    return _words_of(text) if text else []
+
+
+def _with_bigrams(words: list[str], source: str = "") -> list[str]:
+    grams = words + [f"{a} {b}" for a, b in pairwise(words)]
+    # The source is a feature too: a survey comment and a letter say the same thing
+    # differently, and confirmed tags of every source train one model.
+    return [*grams, f"src:{source}"] if source else grams
+
+
+def features(text: str, source: str = "") -> list[str]:
+    """The words the model sees: jieba unigrams and bigrams (and the text's source). (The
+    rules' hits are separate, unnormalised binary columns: see design_matrix.)"""
+    return _with_bigrams(tokenize(text), source)
 
 
 def rule_vector(text: str, order: tuple[str, ...] | list[str] = TAGS) -> list[float]:
@@ -298,12 +329,20 @@ class CompiledModel:
         self.intercept = np.asarray([tags[t]["intercept"] for t in self.learned], dtype=float)
         self.threshold = np.asarray([tags[t]["threshold"] for t in self.learned], dtype=float)
 
-    def probabilities(self, text: str) -> dict[str, float]:
+    def probabilities(self, text: str, source: str = "") -> dict[str, float]:
         """P(tag) for each learned tag, as sklearn's predict_proba would give."""
+        return self._probabilities(
+            features(text, source), rule_vector(text, self.rule_order) if self.learned else []
+        )
+
+    def threshold_of(self, tag: str) -> float:
+        return float(self.threshold[self.learned.index(tag)])
+
+    def _probabilities(self, grams: list[str], rule_hits: list[float]) -> dict[str, float]:
         if not self.learned:
             return {}
-        scores = self.intercept + self.rule_coef @ np.asarray(rule_vector(text, self.rule_order))
-        counts = Counter(f for f in features(text) if f in self.terms)
+        scores = self.intercept + self.rule_coef @ np.asarray(rule_hits)
+        counts = Counter(f for f in grams if f in self.terms)
         if counts:
             index = np.fromiter((self.terms[f] for f in counts), dtype=np.int64)
             tf = np.fromiter(counts.values(), dtype=float)
@@ -314,21 +353,143 @@ class CompiledModel:
             scores = scores + self.coef[:, index] @ values
         return dict(zip(self.learned, _sigmoid(scores).tolist(), strict=True))
 
-    def predict(self, text: str) -> list[str]:
-        """Model for the learned tags, keyword rules for the others; "other" if nothing."""
-        if not normalise(text):
+    def predict(self, text: str, source: str = "") -> list[str]:
+        """Model for the learned tags, keyword rules for the others; "other" if nothing.
+        Every tag found, in ReasonTag order (tag_text ranks and keeps two)."""
+        if not has_words(text):
             return []
-        probabilities = self.probabilities(text)
+        probabilities = self.probabilities(text, source)
         ruled = set(rule_tags(text))
         chosen = []
         for tag in TAGS:
             if tag in probabilities:
-                threshold = self.threshold[self.learned.index(tag)]
-                if probabilities[tag] >= threshold:
+                if probabilities[tag] >= self.threshold_of(tag):
                     chosen.append(tag)
             elif tag in ruled:
                 chosen.append(tag)
         return chosen or [OTHER]
+
+
+# --- Any text, short or long: ranked tags and topic terms ----------------------------------
+
+# Beyond this a text is not read further (a 20,000-character letter is read whole).
+MAX_CHARS = 20_000
+# A long text is read in pieces of whole sentences of about this length, so that a letter's
+# one sentence of complaint among many is weighed on its own, as a short text would be.
+PIECE_CHARS = 80
+MAX_TAGS = 2
+MAX_TERMS = 30
+_SENTENCE_END = re.compile(r"(?<=[。！？!?；;…\n])")
+_TERM = re.compile(r"^[\u4e00-\u9fff]{2,8}$")
+# A term with a numeral ("三趟", "两万") is a count, not a topic.
+_NUMERAL = re.compile("[零〇一二三四五六七八九十百千万亿两幺]")
+# Words every text about the police has: no topic in them.
+TERM_STOPWORDS = frozenset(
+    _words(
+        """
+    我们 你们 他们 她们 自己 大家 这个 那个 这些 那些 一个 一下 一些 什么 怎么 为什么 怎么办 这样
+    那样 这么 那么 没有 不是 就是 还是 但是 可是 因为 所以 如果 虽然 而且 然后 已经 现在 今天 昨天
+    明天 时候 之后 以后 以前 当时 当天 后来 一直 还有 可以 应该 需要 觉得 知道 希望 要求 请问 谢谢
+    感谢 您好 你好 尊敬 领导 此致 敬礼 同志 民警 警察 公安 公安局 派出所 警官 辅警 群众 老百姓 问题
+    情况 事情 东西 地方 一次 一些 反映 表示 说明 出现 进行 处理 工作 相关 有关 关于 方面 问题 本人
+    非常 特别 比较 真的 实在 确实 其实 一点 一定 不能 不会 不要 不过 只是 只能 只有 或者 以及 还要
+    此致敬礼 家住 您们 请求 恳请 诉求
+        """
+    )
+)
+
+
+@dataclass(frozen=True)
+class TagResult:
+    """What the tagger found in one text: up to two reason tags, primary first ([] for a text
+    with nothing to tag, ["other"] for one where no reason applies), each chosen tag's score
+    (the model's probability, or from 0.5 up for the keyword rules by how many of the text's
+    pieces they hit), and the text's topic terms."""
+
+    tags: list[str]
+    scores: dict[str, float]
+    terms: list[str]
+
+    @property
+    def primary(self) -> str:
+        return self.tags[0] if self.tags else ""
+
+    @property
+    def secondary(self) -> str:
+        return self.tags[1] if len(self.tags) > 1 else ""
+
+
+EMPTY = TagResult([], {}, [])
+
+
+def pieces(normalised: str) -> list[str]:
+    """Whole sentences gathered into pieces of about PIECE_CHARS characters."""
+    if len(normalised) <= PIECE_CHARS:
+        return [normalised]
+    out, current = [], ""
+    for sentence in _SENTENCE_END.split(normalised):
+        if current and len(current) + len(sentence) > PIECE_CHARS:
+            out.append(current)
+            current = ""
+        current += sentence
+    if current:
+        out.append(current)
+    return [p for p in out if p.strip()]
+
+
+def _terms(words: list[str]) -> list[str]:
+    counts = Counter(
+        w
+        for w in words
+        if _TERM.match(w)
+        and not _NUMERAL.search(w)
+        and w not in TERM_STOPWORDS
+        and w not in _ALL_KEYWORDS
+    )
+    return [w for w, _n in counts.most_common(MAX_TERMS)]
+
+
+# A reason's keywords are counted as its tag, not again as a topic.
+_ALL_KEYWORDS = frozenset(w for words in KEYWORDS.values() for w in words)
+
+
+def tag_text(text: str, *, source: str = "", model=None, use_active: bool = True) -> TagResult:
+    """Tag one citizen text of any length: the reason tags, ranked, and its topic terms.
+
+    A long text is read piece by piece: the keyword rules count the pieces they hit (praise is
+    taken out within each piece) and the model's probability of a tag is its highest over the
+    pieces. The active model is used unless `model` is given (or `use_active` is False: the
+    rules alone). Never raises on what a citizen sends: an empty text, emoji or a number alone
+    give EMPTY.
+    """
+    if not text or not has_words(text):
+        return EMPTY
+    if model is None and use_active:
+        model = active_model()
+    normalised = normalise(text[:MAX_CHARS])
+    hits: Counter = Counter()
+    best: dict[str, float] = {}
+    all_words: list[str] = []
+    for piece in pieces(normalised):
+        ruled = _rule_tags_normalised(piece)
+        hits.update(ruled)
+        words = _words_of(piece)
+        all_words += words
+        if model is not None and model.learned:
+            order = set(ruled)
+            vector = [1.0 if t in order else 0.0 for t in model.rule_order]
+            for tag, p in model._probabilities(_with_bigrams(words, source), vector).items():
+                best[tag] = max(best.get(tag, 0.0), p)
+    scores: dict[str, float] = {}
+    most = max(hits.values(), default=0)
+    for tag in TAGS:
+        if model is not None and tag in model.learned:
+            if best.get(tag, 0.0) >= model.threshold_of(tag):
+                scores[tag] = best[tag]
+        elif hits[tag]:
+            scores[tag] = 0.5 + 0.49 * hits[tag] / most
+    ranked = sorted(scores, key=lambda t: (-scores[t], TAGS.index(t)))[:MAX_TAGS]
+    return TagResult(ranked or [OTHER], {t: round(scores[t], 4) for t in ranked}, _terms(all_words))
 
 
 # --- Training -----------------------------------------------------------------------------
@@ -370,8 +531,11 @@ def split_examples(
     frequency = Counter(t for tags in labels for t in set(tags))
     groups: dict[str, list[int]] = defaultdict(list)
     for i, tags in enumerate(labels):
-        key = min(tags, key=lambda t: (frequency[t], t)) if tags else ""
-        groups[key].append(i)
+        # A "src:" label (the text's source) stratifies beside the rarest tag.
+        src = "".join(t for t in tags if t.startswith("src:"))
+        plain = [t for t in tags if not t.startswith("src:")]
+        key = min(plain, key=lambda t: (frequency[t], t)) if plain else ""
+        groups[src + key].append(i)
     rng = random.Random(seed)  # noqa: S311 - a reproducible split, not a secret
     test: list[int] = []
     for key in sorted(groups):
@@ -425,6 +589,12 @@ def _scores(truth: list[set[str]], predicted: list[set[str]]) -> dict:
     return {"tags": per_tag, "micro": micro, "macro": macro}
 
 
+def _primary_agreement(labels, test_idx, results) -> dict:
+    """How often the suggested primary reason is the confirmed primary reason."""
+    agree = sum(1 for i, r in zip(test_idx, results, strict=True) if r.primary == labels[i][0])
+    return {"agree": agree, "n": len(test_idx)}
+
+
 def _export(vectorizer, classifiers: dict, threshold: float, sublinear_tf: bool) -> dict:
     n_terms = len(vectorizer.vocabulary_)
     terms = [None] * n_terms
@@ -454,11 +624,12 @@ def _identity(tokens):
     return tokens
 
 
-def design_matrix(vectorizer, texts: list[str]):
+def design_matrix(vectorizer, texts: list[str], sources: list[str] | None = None):
     """What the classifiers are fitted on: TF-IDF of the words beside the rules' hits."""
     from scipy.sparse import csr_matrix, hstack  # noqa: PLC0415 (training only)
 
-    words = vectorizer.transform([features(t) for t in texts])
+    sources = sources or [""] * len(texts)
+    words = vectorizer.transform([features(t, s) for t, s in zip(texts, sources, strict=True)])
     hits = csr_matrix(
         np.asarray([rule_vector(t) for t in texts], dtype=float).reshape(-1, len(TAGS))
     )
@@ -473,12 +644,15 @@ def train(
     seed: int = 0,
     min_examples: int | None = None,
     params: dict | None = None,
+    sources: list[str] | None = None,
 ) -> TrainingResult:
     """Fit on a deterministic training part, measure the model (with the rules for the tags
-    it does not learn) and the rules alone on the held-out part.
+    it does not learn) and the rules alone on the held-out part, overall and per source.
 
-    The stored model is the one measured: the figures shown describe exactly what suggests.
+    The stored model is the one measured, through tag_text as it suggests (long texts piece
+    by piece, at most two tags): the figures shown describe exactly what suggests.
     """
+    sources = list(sources) if sources is not None else [""] * len(texts)
     from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: PLC0415 (training only)
     from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
 
@@ -488,8 +662,11 @@ def train(
         raise ValueError("test_fraction must be between 0 and 1")
     params = {**DEFAULT_PARAMS, **(params or {})}
     min_examples = min_tag_examples() if min_examples is None else min_examples
-    labels = [sorted(set(tags) & set(ReasonTag.values)) for tags in labels]
-    train_idx, test_idx = split_examples(labels, test_fraction=test_fraction, seed=seed)
+    # Ranked as confirmed (primary first), duplicates and unknown tags dropped.
+    labels = [[t for t in dict.fromkeys(tags) if t in ReasonTag.values] for tags in labels]
+    # Stratified by source too, so each source's held-out part is its share.
+    strata = [[*tags, f"src:{src}"] for tags, src in zip(labels, sources, strict=True)]
+    train_idx, test_idx = split_examples(strata, test_fraction=test_fraction, seed=seed)
     train_counts = Counter(t for i in train_idx for t in labels[i])
     learnable = [
         tag
@@ -508,11 +685,13 @@ def train(
             norm="l2",
         )
         try:
-            vectorizer.fit([features(texts[i]) for i in train_idx])
+            vectorizer.fit([features(texts[i], sources[i]) for i in train_idx])
         except ValueError:  # no term in two texts: nothing to learn from
             vectorizer, learnable = None, []
         else:
-            x_train = design_matrix(vectorizer, [texts[i] for i in train_idx])
+            x_train = design_matrix(
+                vectorizer, [texts[i] for i in train_idx], [sources[i] for i in train_idx]
+            )
     for tag in learnable:
         y = np.asarray([tag in labels[i] for i in train_idx], dtype=int)
         # liblinear: single-threaded, so a small fit is not slowed by BLAS threads fighting
@@ -542,14 +721,27 @@ def train(
         }
     compiled = CompiledModel(weights)
     truth = [set(labels[i]) for i in test_idx]
-    model_scores = _scores(truth, [set(compiled.predict(texts[i])) for i in test_idx])
-    rule_scores = _scores(truth, [set(rule_suggest(texts[i])) for i in test_idx])
+    by_model = [tag_text(texts[i], source=sources[i], model=compiled) for i in test_idx]
+    by_rules = [tag_text(texts[i], source=sources[i], use_active=False) for i in test_idx]
     metrics = {
-        "model": model_scores,
-        "rules": rule_scores,
+        "model": _scores(truth, [set(r.tags) for r in by_model]),
+        "rules": _scores(truth, [set(r.tags) for r in by_rules]),
         "sources": {t: ("model" if t in classifiers else "rules") for t in TAGS}
         | {OTHER: "fallback"},
+        "primary": {
+            "model": _primary_agreement(labels, test_idx, by_model),
+            "rules": _primary_agreement(labels, test_idx, by_rules),
+        },
+        "by_source": {},
     }
+    for src in sorted(set(sources[i] for i in test_idx)):
+        picked = [k for k, i in enumerate(test_idx) if sources[i] == src]
+        part = [truth[k] for k in picked]
+        metrics["by_source"][src] = {
+            "n": len(picked),
+            "model": _scores(part, [set(by_model[k].tags) for k in picked]),
+            "rules": _scores(part, [set(by_rules[k].tags) for k in picked]),
+        }
     all_counts = Counter(t for tags in labels for t in tags)
     params = {
         **params,
@@ -561,6 +753,7 @@ def train(
         "tag_counts": {t: all_counts[t] for t in ReasonTag.values},
         "train_counts": {t: train_counts[t] for t in ReasonTag.values},
         "n_terms": len(weights["terms"]),
+        "source_counts": dict(sorted(Counter(sources).items())),
     }
     return TrainingResult(
         weights=weights,
@@ -613,7 +806,7 @@ def suggest_tags(text: str) -> list[str]:
     The active model decides the tags it learned, the keyword rules the others; a non-empty
     text with no hit gets ["other"], an empty one [].
     """
-    if not normalise(text):
+    if not has_words(text):
         return []
     model = active_model()
     if model is None:

@@ -1,10 +1,11 @@
-"""Background work for insight: retraining the reason tagger (daily on
-settings.WORKER_SCHEDULE, and when an administrator asks on 原因标签模型)."""
+"""Background work for insight: tagging new citizen texts (every minute, and a full pass
+daily) and retraining the reason tagger (daily on settings.WORKER_SCHEDULE, and when an
+administrator asks on 原因标签模型)."""
 
 from django_tasks import task
 
 from minyi.core.errors import ApplicationError
-from minyi.insight.services import tagger_train
+from minyi.insight.services import tagger_train, texts_tag_pending
 from minyi.orgs.models import User
 
 
@@ -17,3 +18,10 @@ def tagger_train_task(actor_id: int | None = None, seed: int = 0) -> dict:
     except ApplicationError as exc:  # too little data yet: not a failure worth a retry
         return {"trained": False, "code": exc.code}
     return {"trained": True, "version": model.version, "active": model.is_active}
+
+
+@task()
+def texts_tag_task(full: bool = False) -> dict:
+    """Tag the citizen texts that arrived since the last pass (every source); `full` reads
+    every row again (daily)."""
+    return texts_tag_pending(full=full)

@@ -193,6 +193,9 @@ def _opinion_page(request, opinion, *, failed=None, alert="", status=200):
             "alert": alert,
             "rating_label": Rating(opinion.rating).label if opinion.rating else "",
             "is_tip": opinion.kind == OpinionKind.TIP,
+            # The handler confirms the reasons in the citizen's words (原因标签核对, insight).
+            "can_confirm_reasons": opinion.kind != OpinionKind.TIP
+            and has_perm(request.user, Perm.TEXT_CONFIRM),
             "letter_due": letter_due(opinion),
             "can_print_letter": opinion.reply_by == ReplyBy.LETTER
             and opinion.status in LETTER_STATUSES

@@ -27,6 +27,8 @@ class Perm:
     WARNING_VIEW = "warning.view"
     WARNING_REPLY = "warning.reply"
     TAGGER_VIEW = "tagger.view"  # the reason tagger's quality figures
+    # Confirm the reasons of a citizen's text (标签核对): what confirmed tags train and count.
+    TEXT_CONFIRM = "text.confirm"
     NOTIFICATION_VIEW = "notification.view"
     OPINION_VIEW = "opinion.view"
     OPINION_HANDLE = "opinion.handle"  # the unit: accept, answer, verify a tip
@@ -158,6 +160,7 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
             Perm.VOLUNTEER_MANAGE,
             Perm.REPEAT_RULE_MANAGE,
             Perm.CENTRE_MANAGE,
+            Perm.TEXT_CONFIRM,
         }
     ),
     Role.EVALUATOR: frozenset(
@@ -166,6 +169,7 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
             Perm.CALLBACK_VIEW,
             Perm.CALLBACK_WORK,
             Perm.CALLBACK_REVEAL_MOBILE,
+            Perm.TEXT_CONFIRM,
             Perm.INBOX_VIEW,
             Perm.INBOX_HANDLE,
             Perm.EVENT_IMPORT,
@@ -188,6 +192,7 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
             Perm.WARNING_REPLY,
             Perm.OPINION_HANDLE,
             Perm.OPINION_REVEAL_CONTACT,
+            Perm.TEXT_CONFIRM,
             Perm.REWARD_MANAGE,
             Perm.CASE_VIEW,
             Perm.CARD_PRINT,

@@ -11,10 +11,10 @@ from minyi.core.models import AuditAction, AuditEvent
 from minyi.demo.reasons import demo_reasons
 from minyi.insight import tagging
 from minyi.insight.models import TaggerModel
-from minyi.insight.selectors import confirmed_reasons
+from minyi.insight.selectors import confirmed_examples
 from minyi.insight.services import tagger_train
 from minyi.insight.tasks import tagger_train_task
-from minyi.insight.tests.factories import confirmed_callbacks
+from minyi.insight.tests.factories import confirmed_callbacks, learnable_reasons
 from minyi.orgs.choices import Role
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def demo_callbacks(world):
-    return confirmed_callbacks(world.station_a2, demo_reasons())
+    return confirmed_callbacks(world.station_a2, demo_reasons() + learnable_reasons())
 
 
 def test_only_done_callbacks_with_text_and_tags_are_training_data(world):
@@ -31,7 +31,7 @@ def test_only_done_callbacks_with_text_and_tags_are_training_data(world):
         [("态度很差", ["attitude"]), ("", ["attitude"]), ("排队太久", []), ("跑了三趟", ["bogus"])],
     )
     confirmed_callbacks(world.station_a1, [("出警慢", ["response_speed"])], status="in_progress")
-    assert confirmed_reasons() == [("态度很差", ["attitude"])]
+    assert confirmed_examples() == [("态度很差", ["attitude"], "callback")]
 
 
 def test_training_on_confirmed_callbacks_activates_a_measured_model(world, demo_callbacks):
@@ -39,7 +39,7 @@ def test_training_on_confirmed_callbacks_activates_a_measured_model(world, demo_
     model = tagger_train(actor=admin)
     assert model.version == 1 and model.is_active and model.note == ""
     assert model.trained_by == admin
-    assert model.n_train + model.n_test == len(demo_reasons())
+    assert model.n_train + model.n_test == len(demo_reasons()) + len(learnable_reasons())
     assert set(model.metrics["model"]["tags"]) == set(model.metrics["rules"]["tags"])
     assert model.metrics["model"]["micro"]["f1"] >= model.metrics["rules"]["micro"]["f1"]
     event = AuditEvent.objects.get(action=AuditAction.CREATE, object_id=str(model.pk))
@@ -129,7 +129,7 @@ def test_command_without_data_fails_with_the_reason(db):
 
 def test_open_callbacks_do_not_count(world):
     confirmed_callbacks(world.station_a2, demo_reasons()[:20], status=CallbackStatus.OPEN)
-    assert confirmed_reasons() == []
+    assert confirmed_examples() == []
 
 
 def test_a_model_worse_than_the_rules_is_not_activated(world, demo_callbacks, monkeypatch):

@@ -8,7 +8,7 @@ from minyi.demo.reasons import demo_reasons
 from minyi.insight.models import TaggerModel
 from minyi.insight.services import tagger_train
 from minyi.insight.tests.conftest import login
-from minyi.insight.tests.factories import confirmed_callbacks
+from minyi.insight.tests.factories import confirmed_callbacks, learnable_reasons
 from minyi.orgs.choices import Role
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +18,9 @@ SECRET_REASON = "甲二所民警在窗口说了一句很特别的话"
 
 @pytest.fixture
 def trained(world):
-    confirmed_callbacks(world.station_a2, [*demo_reasons(), (SECRET_REASON, ["attitude"])])
+    confirmed_callbacks(
+        world.station_a2, [*demo_reasons(), *learnable_reasons(), (SECRET_REASON, ["attitude"])]
+    )
     return tagger_train(actor=world.user("city", Role.ADMIN))
 
 
@@ -70,7 +72,7 @@ def test_page_and_button_are_refused_to_other_roles(client, world, role):
 
 def test_train_button_trains_and_comes_back_with_a_message(admin_client, world, immediate_tasks):
     # Given confirmed callbacks and no model
-    confirmed_callbacks(world.station_a2, demo_reasons())
+    confirmed_callbacks(world.station_a2, demo_reasons() + learnable_reasons())
     # When the administrator presses 重新训练
     response = admin_client.post(reverse("insight:tagger_train"), follow=True)
     # Then they are back on the page with a message, and a new active version exists
@@ -159,3 +161,17 @@ def test_suggest_uses_the_active_model(client, world, trained):
 def test_suggest_is_refused_without_callback_work(client, world):
     login(client, world.user("a2", Role.SUPERVISOR))
     assert client.post(reverse("insight:suggest"), {"text": "态度差"}).status_code == 403
+
+
+def test_page_reports_each_source_and_says_when_there_are_too_few(admin_client, trained):
+    # The callbacks' held-out part is judged; every other source has no confirmed text yet
+    html = admin_client.get(reverse("insight:tagger")).content.decode()
+    assert 'data-testid="tagger-sources"' in html
+    for source in ("callback", "survey", "opinion", "case", "poll", "meeting"):
+        assert f'data-source="{source}"' in html
+    assert html.count("尚无确认样本") == 5
+    # A tag with fewer than 20 held-out examples gets no rate, only the words
+    rows = trained.metrics["model"]["tags"]
+    few = [t for t, m in rows.items() if m["support"] < 20]
+    assert few and html.count('data-testid="too-few"') == len(few)
+    assert "样本太少，无法判断" in html and 'data-testid="tagger-primary"' in html
