@@ -32,6 +32,7 @@ run: $(STAMP) .env var
 	$(BIN)/python manage.py demo_votes
 	$(BIN)/python manage.py demo_community
 	$(BIN)/python manage.py demo_channels
+	$(BIN)/python manage.py demo_insight
 	@echo "\n==> Open http://127.0.0.1:8000 and sign in with an account above. Ctrl-C stops.\n"
 	@# The demo works at any hour: the running demo's SMS are not held back by quiet hours
 	@# (demo mode only; 模拟手机 says so). Set here, not in .env, so the history above keeps
@@ -48,6 +49,7 @@ demo: $(STAMP) .env var
 	$(BIN)/python manage.py demo_votes
 	$(BIN)/python manage.py demo_community
 	$(BIN)/python manage.py demo_channels
+	$(BIN)/python manage.py demo_insight
 
 ## test: the whole suite, browser and Kannel tests included (SQLite unless MINYI_DATABASE_URL)
 test: $(STAMP) .env var system-deps

@@ -17,10 +17,10 @@ throwaway SQLite file.
 3. Warm-up, outside the clocks: the tagger tags a few texts (its jieba, with the keywords
    added, and the model are loaded), and the baseline, `jieba.Tokenizer()`, is initialised and
    segments a few texts.
-4. Measured: `tagging.tag_text(text)` for every text (`tagging.suggest_tags` while tag_text
-   does not exist; the table says which), and the baseline `tokenizer.lcut(text)` for the same
-   texts. The texts go in 10 chunks per kind, and each chunk is timed on both sides, one after
-   the other (the order alternates), so that both see the same load on a shared machine.
+4. Measured: `tagging.tag_text(text)` for every text, and the baseline
+   `tokenizer.lcut(text)` for the same texts. The texts go in 10 chunks per kind, and each
+   chunk is timed on both sides, one after the other (the order alternates), so that both
+   see the same load on a shared machine.
 5. Prints the table (texts, characters, seconds, texts/s, characters/s) and one line:
    `tagging: short <a> texts/s; long <b> texts/s; jieba short <c> texts/s, long <d> texts/s;
    ratio short <a/c>, long <b/d> (aim >= 0.3)`.
@@ -339,10 +339,7 @@ def run(args, result: Result) -> None:
     result.model = install_model(train_short + train_long, train_labels)
     shorts, longs, _labels = corpus(rng, args.short, args.long, args.huge)
 
-    if hasattr(tagging, "tag_text"):
-        tag, result.tagger = tagging.tag_text, "tagging.tag_text"
-    else:
-        tag, result.tagger = tagging.suggest_tags, "tagging.suggest_tags (no tag_text yet)"
+    tag, result.tagger = tagging.tag_text, "tagging.tag_text"
     baseline = jieba.Tokenizer()
     started = time.perf_counter()
     baseline.initialize()
@@ -363,7 +360,7 @@ def run(args, result: Result) -> None:
         common.log(f"{kind}: done")
     for text in shorts:  # outside the clocks: what the tagger made of the short texts
         outcome = tag(text)
-        tags = getattr(outcome, "tags", outcome)  # a TagResult, or suggest_tags' list
+        tags = outcome.tags
         result.short_tags["reason" if set(tags) - {"other"} else (tags[0] if tags else "")] += 1
 
 

@@ -24,9 +24,11 @@ from datetime import time as dtime
 from django.utils import timezone
 
 from minyi.demo.city_plan import DEFAULT_SEED, ROOT_CODE
+from minyi.demo.corpus import corpus_texts
 from minyi.orgs.choices import Position, UnitKind
 from minyi.orgs.models import Officer, OrgUnit
-from minyi.perception.models import SATISFIED_RATINGS, BusinessType
+from minyi.perception.models import SATISFIED_RATINGS, BusinessType, ReasonTag
+from minyi.perception.replies import parse_reply
 
 HISTORY_SOURCE = "demo"
 LIVE_SOURCE = "demo-live"
@@ -128,11 +130,8 @@ RATING_WORDS = {
     4: ("不满意", "不太满意"),
     5: ("非常不满意", "很不满意"),
 }
-PRAISE = (
-    "民警态度很好", "谢谢民警同志", "办事效率很高", "服务很周到，点赞", "辛苦了",
-    "处理得很及时", "很耐心，谢谢", "给你们点个赞",
-)  # fmt: skip
 LUKEWARM = ("等的时间有点长", "就是人太多", "希望提高效率", "流程还能再简化", "停车不方便")
+# A business's own terse complaints, now and then; most remarks come from minyi.demo.corpus.
 COMPLAINTS = {
     "window": ("等太久了", "排队排了两个小时", "材料没有一次说清楚，跑了两趟",
                "窗口人员态度冷淡", "系统老是坏，办不了", "中午没人办理"),
@@ -144,7 +143,6 @@ COMPLAINTS = {
     "case": ("案子一直没有进展", "没有告诉我办理结果", "东西到现在还没追回来", "民警态度很差"),
     "complaint": ("投诉的问题没有解决", "处理结果敷衍", "没人联系我"),
 }  # fmt: skip
-RETURN_TRIP = ("跑了两趟还没办好", "又让我跑一趟", "前后跑了几趟都没办成", "第二次来了还是办不了")
 QUESTIONS = (
     "这个短信是真的吗？", "请问身份证什么时候能拿到", "你们是哪个派出所的？", "怎么评价？",
     "好的，收到", "谢谢", "是诈骗短信吗", "已经办好了吗", "？",
@@ -152,28 +150,39 @@ QUESTIONS = (
 OPT_OUTS = ("TD", "退订", "td", "不要再发了")
 
 
+def _remark(rng: random.Random, rating: int, comments: str, *, repeat: bool) -> str:
+    """Why, in a citizen's own words (minyi.demo.corpus: SMS fragments, typos, dialect):
+    praise or thanks after a good rating; after a poor one a complaint, about coming back
+    for a return trip, now and then the business's own terse one."""
+    if rating <= 2:
+        return corpus_texts(rng, "survey", 1, mood="praise")[0][0]
+    if repeat and rng.random() < 0.6:
+        return corpus_texts(rng, "survey", 1, with_tag=ReasonTag.MULTIPLE_TRIPS)[0][0]
+    if rating == 3 and rng.random() < 0.4:
+        return rng.choice(LUKEWARM)
+    if rng.random() < 0.25:
+        return rng.choice(COMPLAINTS[comments])
+    return corpus_texts(rng, "survey", 1, mood="complaint")[0][0]
+
+
 def reply_text(rng: random.Random, rating: int, comments: str, *, repeat: bool = False) -> str:
     """What a citizen sends by SMS to answer with `rating` (1–5): a digit or words, and now
-    and then a few words about why."""
-    if rating <= 2:
-        remark = rng.choice(PRAISE) if rng.random() < 0.18 else ""
-    elif rating == 3:
-        remark = rng.choice(LUKEWARM) if rng.random() < 0.3 else ""
-    else:
-        pool = RETURN_TRIP if repeat and rng.random() < 0.6 else COMPLAINTS[comments]
-        remark = rng.choice(pool) if rng.random() < 0.7 else ""
+    and then a few words about why (left out when they would blur the rating)."""
+    share = 0.18 if rating <= 2 else 0.3 if rating == 3 else 0.7
+    remark = _remark(rng, rating, comments, repeat=repeat) if rng.random() < share else ""
     head = str(rating) if rng.random() < 0.65 else rng.choice(RATING_WORDS[rating])
     if not remark:
         return head
-    return head + rng.choice((" ", "，", ",", "。")) + remark
+    text = head + rng.choice((" ", "，", ",", "。")) + remark
+    return text if parse_reply(text).rating == rating else head
 
 
 def h5_comment(rng: random.Random, rating: int, comments: str, *, repeat: bool = False) -> str:
     if rating in SATISFIED_RATINGS:
-        return rng.choice(PRAISE if rating <= 2 else LUKEWARM) if rng.random() < 0.12 else ""
+        return _remark(rng, rating, comments, repeat=repeat) if rng.random() < 0.12 else ""
     if rng.random() < 0.3:
         return ""
-    return rng.choice(RETURN_TRIP if repeat and rng.random() < 0.6 else COMPLAINTS[comments])
+    return _remark(rng, rating, comments, repeat=repeat)
 
 
 def new_mobile(rng: random.Random) -> str:

@@ -8,12 +8,14 @@ deadline), and three came without any contact, so their answers are only archive
 Everything is dated relative to `now`, so the demo reads right at any hour; `load()` does
 nothing when its keyed-in opinions exist already."""
 
+import random
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.utils import timezone
 
 from minyi.demo.city import closest_account
+from minyi.demo.corpus import letter_around
 from minyi.opinions.models import Opinion, OpinionChannel, OpinionKind
 from minyi.opinions.services.handling import opinion_accept, opinion_answer, opinion_rate
 from minyi.opinions.services.intake import opinion_key_in
@@ -319,6 +321,18 @@ ENTRIES = (
 )
 
 
+def _written_out(index: int, entry: Entry) -> str:
+    """A complaint that came as a letter or a petition, keyed in whole: the clerk's label
+    ("信访件："), then the letter (salutation, background, the complaint, closing) around it."""
+    if entry.kind != K.COMPLAINT or entry.channel not in (C.MAILBOX, C.PETITION):
+        return entry.content
+    label, sep, core = entry.content.partition("：")
+    if not sep or len(label) > 6:
+        label, core = "", entry.content
+    rng = random.Random(f"offline:{index}")  # noqa: S311 (demo data, not secrets)
+    return f"{label}{sep}\n{letter_around(rng, core.rstrip('。'))}".lstrip()
+
+
 def _accounts() -> dict[str, User]:
     names = {CLERK, *STATION_CLERKS.values()}
     return {u.username: u for u in User.objects.filter(username__in=names, is_active=True)}
@@ -341,7 +355,7 @@ def load(now=None) -> dict:
     leaders = list(
         User.objects.filter(role=Role.UNIT_LEADER, is_active=True).select_related("unit")
     )
-    for entry in ENTRIES:
+    for index, entry in enumerate(ENTRIES):
         unit = units[entry.station]
         actor = accounts.get(STATION_CLERKS[entry.station]) if entry.by_station else None
         received = now - timedelta(days=entry.days_ago)
@@ -349,7 +363,7 @@ def load(now=None) -> dict:
             actor=actor or clerk,
             channel=entry.channel,
             kind=entry.kind,
-            content=entry.content,
+            content=_written_out(index, entry),
             contact_name=entry.name,
             mobile=entry.mobile,
             postal_address=entry.address,

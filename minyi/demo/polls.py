@@ -39,6 +39,7 @@ from minyi.core.models import AuditAction, ImportFile, ImportStatus
 from minyi.core.pii import lookup_hash
 from minyi.demo.city_plan import DEFAULT_SEED, DISTRICTS, ROOT_CODE
 from minyi.demo.contacts import new_mobile
+from minyi.demo.corpus import corpus_texts
 from minyi.orgs.choices import UnitKind
 from minyi.orgs.models import OrgUnit, PeerGroup, User
 from minyi.polls.imports import KIND_RESPONDENTS
@@ -97,23 +98,7 @@ RESIDENCE_REACH = {Residence.REGISTERED: 1.15, Residence.FLOATING: 0.6}
 NOT_ANSWERED = 0.015  # an indicator left blank (不清楚)
 COMMENT_SHARE = 0.05
 
-PRAISE = (
-    "社区民警经常来小区走访，有事找他们很方便。",
-    "晚上经常能看到巡逻车，感觉很安全。",
-    "派出所办户口很快，窗口民警态度好。",
-    "电动车丢了，民警两天就帮忙找回来了，非常感谢。",
-    "反诈宣传做得好，家里老人都知道了。",
-    "邻里纠纷民警调解得很耐心。",
-)
-COMPLAINTS = (
-    "晚上很少看到巡逻，小区周边路灯也暗。",
-    "不知道我们社区的民警是谁，也没见过。",
-    "报警后出警比较慢，等了快一个小时。",
-    "办证要跑好几趟，材料清单说得不清楚。",
-    "出租房多，外来人员杂，希望多来检查。",
-    "电动车被盗报案后一直没有消息。",
-    "接警民警态度有点生硬，希望改进。",
-)
+# The weak unit's own story; other comments come from minyi.demo.corpus.
 WEAK_COMPLAINTS = (
     "塔山这边晚上几乎看不到民警，夜市周边经常有人喝酒闹事。",
     "打派出所电话经常没人接，反映的事情也没有回音。",
@@ -375,7 +360,8 @@ def _respondents(
             if negative and gap and rng.random() < 0.5:
                 comment = rng.choice(WEAK_COMPLAINTS)
             else:
-                comment = rng.choice(COMPLAINTS if negative else PRAISE)
+                mood = "complaint" if negative else None
+                comment = corpus_texts(rng, "poll", 1, mood=mood)[0][0]
         answered_on = start + timedelta(days=rng.randrange(span))
         ref = f"{ref_prefix}{first + i:06d}"
         drawn.rows.append(

@@ -15,6 +15,7 @@ from minyi.cases.services import case_upsert
 from minyi.core.errors import ApplicationError
 from minyi.core.pii import id_number_checksum
 from minyi.demo.city import closest_account
+from minyi.demo.corpus import corpus_texts
 from minyi.opinions.models import OpinionKind, TipVerdict
 from minyi.opinions.services.handling import (
     opinion_answer,
@@ -22,7 +23,7 @@ from minyi.opinions.services.handling import (
     opinion_tip_verdict,
     opinion_transfer,
 )
-from minyi.opinions.services.intake import opinion_submit
+from minyi.opinions.services.intake import CONTENT_MAX, opinion_submit
 from minyi.opinions.services.rewards import reward_decide, reward_pay, reward_propose
 from minyi.orgs.choices import Role, UnitKind
 from minyi.orgs.models import Officer, OrgUnit, User
@@ -36,12 +37,6 @@ TEXTS = {
         "建议在派出所门口设置无障碍通道，老年人轮椅进出不方便。",
         "建议在夜市周边增设警务服务点，晚上人员密集容易发生纠纷。",
         "建议定期在社区开展防电信诈骗宣传，老年人很容易上当。",
-    ),
-    OpinionKind.COMPLAINT: (
-        "上周报警后民警一个多小时才到，到了以后态度也不好，希望处理。",
-        "办理居住证时窗口民警让我来回跑了三次，材料清单前后说法不一致。",
-        "小区门口违停问题反映多次一直没有人管，消防通道经常被堵。",
-        "电动车被盗报案后一直没有消息，打电话也没人接。",
     ),
     OpinionKind.CONSULTATION: (
         "请问外地户口的孩子在本地上学需要办理什么证明？",
@@ -63,6 +58,14 @@ ANSWERS = {
 }
 CASE_TYPES = ("盗窃", "诈骗", "故意伤害", "电动车被盗", "入室盗窃", "寻衅滋事")
 NAMES = ("王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴")
+
+
+def _content(rng: random.Random, kind: str) -> str:
+    """A complaint in a citizen's words (the demo corpus: short messages, letters, typos,
+    dialect), within the portal's length limit; the other kinds from TEXTS."""
+    if kind == OpinionKind.COMPLAINT:
+        return corpus_texts(rng, "opinion", 1, max_chars=CONTENT_MAX, mood="complaint")[0][0]
+    return rng.choice(TEXTS[kind])
 
 
 def portal_demo_exists() -> bool:
@@ -106,7 +109,7 @@ def build_portal_demo(*, seed: int, days: int = 30, opinions: int = 120, cases: 
         try:
             opinion = opinion_submit(
                 kind=kind,
-                content=rng.choice(TEXTS[kind]),
+                content=_content(rng, kind),
                 mobile=_mobile(rng),
                 anonymous=anonymous,
                 contact_name="" if anonymous else rng.choice(NAMES) + "先生",

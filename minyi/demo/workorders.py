@@ -13,7 +13,7 @@ from minyi.callbacks.models import Attribution, Callback, CallbackKind, Callback
 from minyi.callbacks.services import callback_claim, callback_record
 from minyi.core.errors import ApplicationError
 from minyi.demo.city import closest_account
-from minyi.demo.reasons import demo_reasons
+from minyi.demo.corpus import corpus_texts
 from minyi.orgs.choices import Role
 from minyi.orgs.models import User
 from minyi.perception.models import SATISFIED_RATINGS
@@ -74,8 +74,9 @@ class _Staff:
 
 
 def _reasons(rng):
-    reasons = list(demo_reasons())
-    return lambda: rng.choice(reasons)
+    """An evaluator's note of what the citizen said, with the tags confirmed (the demo
+    corpus: third-person notes and quoted words, typos, dialect)."""
+    return lambda: corpus_texts(rng, "callback", 1)[0]
 
 
 def work_callbacks(*, now=None, seed: int = 1) -> dict:

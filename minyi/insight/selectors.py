@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
+from django.db.models.functions import Substr
 
 from minyi.core.errors import NotFound
 from minyi.core.masking import mask_text
@@ -272,6 +273,30 @@ def _levels(user, unit: OrgUnit, children: bool) -> list[OrgUnit]:
     return levels
 
 
+def _weekly_series(unit: OrgUnit, levels: list[OrgUnit], weeks: list[date]) -> dict:
+    """(level unit id, kind, key) → texts per week over `weeks`, summed in the database per
+    branch (the first len(child path) characters of a unit's path), then up to `unit`."""
+    position = {w: i for i, w in enumerate(weeks)}
+    by_path = {u.path: u.pk for u in levels}
+    width = len(levels[1].path) if len(levels) > 1 else len(unit.path)
+    rows = (
+        TopicWeek.objects.filter(unit.subtree_filter("unit__"))
+        .filter(week__gte=weeks[0], week__lte=weeks[-1])
+        .annotate(branch=Substr("unit__path", 1, width))
+        .values_list("branch", "week", "kind", "key")
+        .annotate(total=Sum("n"))
+        .order_by()
+    )
+    series: dict[tuple[int, str, str], np.ndarray] = {}
+    for branch, week, kind, key, n in rows.iterator(chunk_size=5000):
+        for pk in {unit.pk, by_path.get(branch, unit.pk)}:
+            arr = series.get((pk, kind, key))
+            if arr is None:
+                arr = series[(pk, kind, key)] = np.zeros(len(weeks), dtype=np.int64)
+            arr[position[week]] += n
+    return series
+
+
 def emerging_topics_for(
     user, unit: OrgUnit, *, as_of: date, children: bool = True, quotes: int = 2, limit: int = 30
 ) -> dict:
@@ -282,19 +307,8 @@ def emerging_topics_for(
     _visible(user, unit)
     windows = Windows.at(as_of)
     weeks = windows.weeks
-    position = {w: i for i, w in enumerate(weeks)}
     levels = _levels(user, unit, children)
-    rows = (
-        TopicWeek.objects.filter(unit.subtree_filter("unit__"))
-        .filter(week__gte=weeks[0], week__lte=weeks[-1])
-        .values_list("unit__path", "week", "kind", "key", "n")
-    )
-    series: dict[tuple[int, str, str], np.ndarray] = {}
-    for path, week, kind, key, n in rows.iterator(chunk_size=5000):
-        for level in levels:
-            if path.startswith(level.path):
-                arr = series.setdefault((level.pk, kind, key), np.zeros(len(weeks), dtype=np.int64))
-                arr[position[week]] += n
+    series = _weekly_series(unit, levels, weeks)
     flagged = []
     for kind, alpha in ((TopicKind.TAG, emerging.ALPHA_TAG), (TopicKind.TERM, emerging.ALPHA_TERM)):
         keys = [
