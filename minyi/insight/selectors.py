@@ -189,8 +189,8 @@ def text_reasons_for(user, unit: OrgUnit, *, start: date, end: date, quotes: int
     """Reasons in every citizen text of `unit`'s subtree dated in [start, end]: per tag the
     texts carrying it (as primary or secondary reason) and as primary, its share of the texts,
     texts per source, and up to `quotes` masked quotes for each of the five most frequent
-    tags (confirmed texts first, newest first). What counts is a text's confirmed tags once
-    confirmed, else the tagger's suggestion."""
+    tags (confirmed texts first, newest first); "other" comes last. What counts is a text's
+    confirmed tags once confirmed, else the tagger's suggestion."""
     _visible(user, unit)
     rows = list(
         _in_subtree(unit)
@@ -211,7 +211,8 @@ def text_reasons_for(user, unit: OrgUnit, *, start: date, end: date, quotes: int
             if len(examples[tag]) < quotes:
                 examples[tag].append((r["source"], r["object_id"]))
     total = len(rows)
-    ranked = sorted(n, key=lambda t: (-n[t], ReasonTag.values.index(t)))
+    # "Other" (praise, a question, no reason found) last: the leader reads the reasons first.
+    ranked = sorted(n, key=lambda t: (t == ReasonTag.OTHER, -n[t], ReasonTag.values.index(t)))
     top = [t for t in ranked if t != ReasonTag.OTHER][:5]
     texts = texts_by_key([k for t in top for k in examples[t]])
     labels = dict(TextSource.choices)

@@ -13,10 +13,10 @@ from django.utils.translation import gettext_lazy as _
 from minyi.core.audit import audit_record
 from minyi.core.errors import ApplicationError, NotFound
 from minyi.core.models import AuditAction
-from minyi.insight import tagging
+from minyi.insight import emerging, tagging
 from minyi.insight.models import TaggedText, TaggerModel, TextCursor, TopicKind, TopicWeek
 from minyi.insight.selectors import confirmed_examples
-from minyi.insight.sources import SOURCES, Source, day_of, row_values, source_of
+from minyi.insight.sources import SOURCES, Source, day_of, row_values, source_of, texts_by_key
 from minyi.orgs.selectors import scope_q
 from minyi.perception.models import ReasonTag
 
@@ -24,6 +24,8 @@ from minyi.perception.models import ReasonTag
 # late (a reply answered from a backlog carries its arrival time).
 CURSOR_OVERLAP = timedelta(hours=1)
 TAG_BATCH = 500
+# A newly activated model suggests again for the texts emerging topics read.
+RETAG_DAYS = 7 * (emerging.WINDOW_WEEKS + emerging.BASELINE_WEEKS)
 
 # Fewer confirmed examples than this and a model is kept for the record but not activated:
 # the keyword rules go on suggesting.
@@ -75,6 +77,8 @@ def tagger_train(
         note = ""
     model = _tagger_save(actor=actor, result=result, activate=not note, note=str(note))
     tagging.clear_cache()
+    if model.is_active:
+        texts_retag(since=timezone.localdate() - timedelta(days=RETAG_DAYS))
     return model
 
 
@@ -262,6 +266,40 @@ def _rollup_add(deltas: Counter) -> None:
     )
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
+
+
+def texts_retag(*, since, batch: int = TAG_BATCH) -> int:
+    """The texts dated from `since` that nobody confirmed, suggested again by the active
+    model (after a new one is activated); TopicWeek's tag counts follow. Returns how many
+    texts' tags changed."""
+    version = TaggerModel.objects.filter(is_active=True).values_list("version", flat=True)
+    version = version.first()
+    model = tagging.active_model()
+    changed, last = 0, 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                TaggedText.objects.select_for_update()
+                .filter(day__gte=since, confirmed_at__isnull=True, pk__gt=last)
+                .exclude(tagger_version=version)
+                .order_by("pk")[:batch]
+            )
+            if not rows:
+                return changed
+            texts = texts_by_key([(t.source, t.object_id) for t in rows])
+            deltas: Counter = Counter()
+            for row in rows:
+                text = texts[(row.source, row.object_id)]
+                tags = tagging.tag_text(text, source=row.source, model=model).tags
+                if tags and tags != row.suggested:
+                    _count(deltas, row, row.suggested, -1, terms=False)
+                    _count(deltas, row, tags, +1, terms=False)
+                    row.suggested = tags
+                    changed += 1
+                row.tagger_version = version
+            TaggedText.objects.bulk_update(rows, ["suggested", "tagger_version"])
+            _rollup_add(deltas)
+            last = rows[-1].pk
 
 
 # --- Confirming ---------------------------------------------------------------------------

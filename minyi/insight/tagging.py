@@ -248,14 +248,32 @@ def _jieba():
 
                 jieba.setLogLevel(logging.WARNING)
                 logging.getLogger("jieba").setLevel(logging.WARNING)
+                import jieba.analyse  # noqa: PLC0415
+                import jieba.posseg  # noqa: PLC0415
+
                 tokenizer = jieba.Tokenizer()
                 tokenizer.initialize()
-                for words in KEYWORDS.values():
-                    for word in words:
-                        if len(word) > 1:
-                            tokenizer.add_word(word)
+                for word in (*(w for ws in KEYWORDS.values() for w in ws), *TOPIC_WORDS):
+                    if len(word) > 1:
+                        tokenizer.add_word(word)
+                _idf.update(jieba.analyse.default_tfidf.idf_freq)
+                _pos.update(jieba.posseg.dt.word_tag_tab)
                 _tokenizer = tokenizer
     return _tokenizer
+
+
+# jieba's inverse document frequencies of general Chinese, and its dictionary's part of speech
+# of each word: what a topic term is judged by (_term_ok).
+_idf: dict[str, float] = {}
+_pos: dict[str, str] = {}
+# Topics of public-security work that jieba's dictionary splits or lacks: kept whole, always
+# terms.
+TOPIC_WORDS = _words(
+    """
+    广场舞 醉驾 酒驾 群租房 电瓶车 共享单车 高空抛物 电信诈骗 网络诈骗 养老诈骗 刷单 跑分
+    噪音扰民 占道经营 飞线充电 楼道充电 电动自行车 外卖员 快递员 校园欺凌 黄赌毒 非法集资
+    """
+)
 
 
 def _words_of(normalised: str) -> list[str]:
@@ -381,6 +399,15 @@ MAX_TAGS = 2
 MAX_TERMS = 30
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;…\n])")
 _TERM = re.compile(r"^[\u4e00-\u9fff]{2,8}$")
+# A topic term is a noun rarer than this in general Chinese (jieba's IDF: "那天", "很多", "今年",
+# "电话" at 4.3–6.7 say nothing of a topic; "电动车", "小区", "电瓶" at 7.5–11 do), or a verb
+# rarer still ("赌博", "装修", "停车": 8–12; "没法": 7.4). Pronouns, numerals, adverbs,
+# prepositions, idioms, place words and people's names are never terms, nor a word jieba's
+# dictionary lacks (a guess of its segmenter).
+MIN_TERM_IDF = 7.0
+MIN_VERB_IDF = 8.0
+_NOUNS = frozenset(("n", "ng", "ns", "nt", "nz", "vn", "an"))
+_VERBS = frozenset(("v", "vd"))
 # A term with a numeral ("三趟", "两万") is a count, not a topic.
 _NUMERAL = re.compile("[零〇一二三四五六七八九十百千万亿两幺]")
 # Words every text about the police has: no topic in them.
@@ -437,11 +464,19 @@ def pieces(normalised: str) -> list[str]:
     return [p for p in out if p.strip()]
 
 
+def _term_ok(word: str) -> bool:
+    if word in TOPIC_WORDS:
+        return True
+    pos, idf = _pos.get(word, ""), _idf.get(word, 0.0)
+    return (pos in _NOUNS and idf >= MIN_TERM_IDF) or (pos in _VERBS and idf >= MIN_VERB_IDF)
+
+
 def _terms(words: list[str]) -> list[str]:
     counts = Counter(
         w
         for w in words
         if _TERM.match(w)
+        and _term_ok(w)
         and not _NUMERAL.search(w)
         and w not in TERM_STOPWORDS
         and w not in _ALL_KEYWORDS

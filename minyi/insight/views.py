@@ -182,6 +182,7 @@ def topics(request):
                 "alpha_tag": emerging.ALPHA_TAG,
                 "alpha_term": emerging.ALPHA_TERM,
                 "min_count": emerging.MIN_COUNT,
+                "min_ratio": emerging.MIN_RATIO,
             },
         },
     )

@@ -5,7 +5,7 @@ month's Period, in the same scope. A report is read as a staff account of the bu
 read it (`ReportScope`), whoever asks for it, so a district's report is the same document
 whether the schedule, its own leader or the city generated it, and holds nothing from outside
 the district. What the dashboard has no figure for is computed here in the same style and
-marked so: the opinion reply rate by channel (`opinion_replies_by_channel`) and the
+marked so: the opinion reply rate by channel (the opinions page's 渠道答复率) and the
 warnings issued in the month with their outcomes (`warnings_issued`).
 """
 
@@ -32,8 +32,8 @@ from minyi.dashboards.periods import Period, period_parse
 from minyi.dashboards.rates import rate
 from minyi.dashboards.scope import UnitIndex
 from minyi.insight.selectors import emerging_topics_for, text_reasons_for
-from minyi.opinions.models import Opinion, OpinionChannel
-from minyi.orgs.choices import Role
+from minyi.opinions.selectors import channel_rates_visible_to
+from minyi.orgs.choices import Role, UnitKind
 from minyi.orgs.models import OrgUnit
 from minyi.orgs.selectors import scope_q
 from minyi.warnings.models import Warning, WarningColour, WarningSubject
@@ -66,11 +66,16 @@ class ReportScope:
 
 
 def bureaus() -> list[OrgUnit]:
-    """The units a report is made for: the city root and the units directly under it."""
+    """The units a report is made for: the city bureau (the root) and the district and county
+    bureaus (分局、县局) directly under it; the city's own departments (交警支队, 刑侦支队) are
+    read in the city's report."""
     root = OrgUnit.objects.get_root_nodes().first()
     if root is None:
         return []
-    return [root, *OrgUnit.objects.get_children(root).filter(is_active=True)]
+    children = OrgUnit.objects.get_children(root).filter(
+        is_active=True, kind=UnitKind.DISTRICT_BUREAU
+    )
+    return [root, *children]
 
 
 def month_start(value: date) -> date:
@@ -115,35 +120,21 @@ def _plain(value):
 # --- Figures the dashboard has no selector for ----------------------------------------------
 
 
-def opinion_replies_by_channel(
-    user, unit: OrgUnit, *, period: Period, index: UnitIndex | None = None
-) -> list[dict]:
-    """Opinions submitted in the period in `unit`'s subtree, per channel (受理渠道): received,
-    answered and the reply rate with its Wilson interval, as opinion_performance_for counts
-    them (answered / received). Channels with none received are left out. One query."""
-    index = index or UnitIndex(user)
-    rows = (
-        Opinion.objects.filter(
-            unit_id__in=index.subtree_ids(unit),
-            submitted_at__gte=period.start_at,
-            submitted_at__lt=period.end_before,
-        )
-        .values("channel")
-        .annotate(received=Count("id"), answered=Count("id", filter=Q(answered_at__isnull=False)))
-        .order_by()
-    )
-    by_channel = {r["channel"]: r for r in rows}
-    labels = dict(OpinionChannel.choices)
+def opinion_replies_by_channel(scope: ReportScope, *, period: Period) -> list[dict]:
+    """The reply rate per channel (受理渠道) of the opinions page 渠道答复率
+    (`channel_rates_visible_to`) for the period, as the bureau reads it, each with
+    its Wilson interval. Channels with none received are left out."""
+    rates = channel_rates_visible_to(scope, start=period.start_at, end=period.end_before)
     return [
         {
-            "channel": channel,
-            "label": str(labels[channel]),
-            "received": by_channel[channel]["received"],
-            "answered": by_channel[channel]["answered"],
-            "reply": rate(by_channel[channel]["answered"], by_channel[channel]["received"]),
+            "channel": r.channel,
+            "label": r.label,
+            "received": r.received,
+            "answered": r.answered,
+            "reply": rate(r.answered, r.received),
         }
-        for channel in OpinionChannel.values
-        if channel in by_channel
+        for r in rates
+        if r.channel and r.received
     ]
 
 
@@ -341,7 +332,7 @@ def _month_figures(user, unit: OrgUnit, *, period: Period, now: datetime, index)
             "reasons": {"base": reasons["base"], "rows": reasons["rows"]},
             "opinions": {
                 **opinions,
-                "channels": opinion_replies_by_channel(user, unit, period=period, index=index),
+                "channels": opinion_replies_by_channel(ReportScope(unit), period=period),
             },
             "text_reasons": text_reasons(user, unit, period=period),
             "warnings": warnings_issued(user, unit, period=period),

@@ -13,7 +13,12 @@ from minyi.core.models import AuditAction, AuditEvent
 from minyi.insight import tagging
 from minyi.insight.models import TaggedText, TextSource, TopicWeek
 from minyi.insight.selectors import confirmed_examples, text_reasons_for
-from minyi.insight.services import terms_expire, text_confirm, texts_tag_pending
+from minyi.insight.services import (
+    terms_expire,
+    text_confirm,
+    texts_retag,
+    texts_tag_pending,
+)
 from minyi.insight.tests.conftest import login
 from minyi.insight.tests.factories import confirmed_callbacks
 from minyi.meetings.models import MeetingQuestion
@@ -262,3 +267,25 @@ def test_a_handler_goes_from_the_opinion_to_its_reasons(client, world, texts):
     assert leader.get(link).url == reverse("insight:review_text", args=[tagged.pk])
     tip_page = reverse("opinions:opinion_detail", args=[texts["tip"].pk])
     assert "核对原因标签" not in leader.get(tip_page).content.decode()
+
+
+def test_a_new_model_suggests_again_for_unconfirmed_texts(world, texts):
+    texts_tag_pending()
+    row = TaggedText.objects.get(source=TextSource.OPINION, object_id=texts["opinion"].pk)
+    # Given a text an older model (v99) read otherwise, and now the rules suggest
+    TaggedText.objects.filter(pk=row.pk).update(suggested=["other"], tagger_version=99)
+    TopicWeek.objects.filter(kind="tag").delete()
+    for t in TaggedText.objects.all():
+        week = t.day - timedelta(days=t.day.weekday())
+        for tag in t.tags:
+            TopicWeek.objects.update_or_create(
+                unit=t.unit, week=week, kind="tag", key=tag, defaults={"n": 1}
+            )
+    changed = texts_retag(since=timezone.localdate() - timedelta(days=30))
+    row.refresh_from_db()
+    # Then its suggestion is the tagger's again, the confirmed callback is left alone and
+    # the weekly counts follow
+    assert changed >= 1 and row.suggested == ["facilities"]
+    week = row.day - timedelta(days=row.day.weekday())
+    assert TopicWeek.objects.get(unit=row.unit, week=week, kind="tag", key="other").n == 0
+    assert texts_retag(since=timezone.localdate() - timedelta(days=30)) == 0

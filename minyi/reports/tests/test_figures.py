@@ -15,6 +15,7 @@ from minyi.dashboards.figures.workorders import workorder_performance_for
 from minyi.dashboards.page import dashboard_for
 from minyi.dashboards.rates import rate
 from minyi.dashboards.tests.factories import city_supervisor
+from minyi.opinions.selectors import channel_rates_visible_to
 from minyi.orgs.choices import Role, UnitKind
 from minyi.reports.figures import (
     ReportScope,
@@ -137,6 +138,13 @@ def test_reply_rate_by_channel_adds_up_to_the_dashboards_total(world, data):
     assert sum(c["received"] for c in channels.values()) == opinions["total"]["received"]
     assert sum(c["answered"] for c in channels.values()) == opinions["total"]["answered"] == 4
     assert channels["h5"]["reply"]["low"] is not None  # with its Wilson interval
+    # The same numbers as the opinions page 渠道答复率 shows the district's supervisor
+    period = month_period(MONTH, today=TODAY)
+    page = channel_rates_visible_to(
+        world.user("a", Role.SUPERVISOR), start=period.start_at, end=period.end_before
+    )
+    shown = {r.channel: (r.received, r.answered) for r in page if r.channel and r.received}
+    assert shown == {c: (v["received"], v["answered"]) for c, v in channels.items()}
 
 
 @pytest.mark.django_db
