@@ -329,12 +329,10 @@ def emerging_topics_for(
         )
         flagged += [(k, r) for k, r in zip(keys, results, strict=True) if r.flagged]
     flagged.sort(key=lambda kr: (kr[1].p_value, -kr[1].current))
-    flagged = flagged[:limit]
-    names = {u.pk: u.display_name for u in levels}
     by_pk = {u.pk: u for u in levels}
-    behind = topic_texts(
-        [(by_pk[k[0]], k[1], k[2]) for k, _r in flagged], windows=windows, limit=quotes
-    )
+    behind = _topic_keys([(by_pk[k[0]], k[1], k[2]) for k, _r in flagged], windows=windows)
+    groups = _grouped(flagged, behind)[:limit]
+    texts = texts_by_key(sorted({k for (topic, _r, _m) in groups for k in behind[topic][:quotes]}))
     return {
         "rule_version": emerging.RULE_VERSION,
         "window": (windows.window_start, windows.end),
@@ -342,10 +340,11 @@ def emerging_topics_for(
         "rows": [
             {
                 "unit_id": level_pk,
-                "unit_name": names[level_pk],
+                "unit_name": by_pk[level_pk].display_name,
                 "kind": kind,
                 "key": key,
                 "label": TAG_LABELS.get(key, key) if kind == TopicKind.TAG else key,
+                "also": members,
                 "current": r.current,
                 "expected": r.expected,
                 "ratio": r.ratio,
@@ -354,24 +353,50 @@ def emerging_topics_for(
                 "words": emerging.plain_words(r),
                 "quotes": [
                     quote_of(
-                        text,
+                        texts[k],
                         tag=key if kind == TopicKind.TAG else "",
                         term=key if kind == TopicKind.TERM else "",
                     )
-                    for text in behind[(level_pk, kind, key)]
+                    for k in behind[(level_pk, kind, key)][:quotes]
                 ],
             }
-            for (level_pk, kind, key), r in flagged
+            for (level_pk, kind, key), r, members in groups
         ],
     }
 
 
-def topic_texts(topics, *, windows: Windows, limit: int = 50) -> dict[tuple, list[str]]:
-    """The texts behind each (unit, kind, key) in the window: up to `limit` each, newest
-    first, decrypted (the caller masks what it shows)."""
+# Flagged terms of one unit whose texts are mostly the same texts are one topic: "电动车",
+# "电瓶", "车棚" of the same complaints, or the words of ten letters written alike (a collective
+# petition reads so). Shown as one row, led by the most significant term.
+SAME_TOPIC = 0.6
+
+
+def _grouped(flagged: list, behind: dict) -> list[tuple]:
+    """(topic, rise, other terms of the same texts) in order of significance."""
+    groups: list[tuple] = []
+    for topic, rise in flagged:
+        keys = set(behind[topic])
+        if topic[1] == TopicKind.TERM and keys:
+            for lead, _r, members in groups:
+                if lead[0] != topic[0] or lead[1] != TopicKind.TERM:
+                    continue
+                lead_keys = set(behind[lead])
+                if len(keys & lead_keys) >= SAME_TOPIC * len(keys | lead_keys):
+                    members.append(topic[2])
+                    break
+            else:
+                groups.append((topic, rise, []))
+        else:
+            groups.append((topic, rise, []))
+    return groups
+
+
+def _topic_keys(topics, *, windows: Windows, limit: int = 200) -> dict[tuple, list]:
+    """The (source, object_id) of the texts behind each (unit, kind, key) in the window, up to
+    `limit` each, newest first."""
     found: dict[tuple, list] = {(u.pk, kind, key): [] for u, kind, key in topics}
     if not topics:
-        return {}
+        return found
     units = {u.pk: u for u, _k, _key in topics}
     top = min(units.values(), key=lambda u: len(u.path))
     rows = (
@@ -391,6 +416,13 @@ def topic_texts(topics, *, windows: Windows, limit: int = 50) -> dict[tuple, lis
                 continue
             if (kind == TopicKind.TAG and key in tags) or (kind == TopicKind.TERM and key in terms):
                 keys.append((source, object_id))
+    return found
+
+
+def topic_texts(topics, *, windows: Windows, limit: int = 50) -> dict[tuple, list[str]]:
+    """The texts behind each (unit, kind, key) in the window: up to `limit` each, newest
+    first, decrypted (the caller masks what it shows)."""
+    found = _topic_keys(topics, windows=windows, limit=limit)
     texts = texts_by_key(sorted({k for keys in found.values() for k in keys}))
     return {topic: [texts[k] for k in keys] for topic, keys in found.items()}
 

@@ -80,8 +80,9 @@ def test_a_leader_sees_a_hotspot_and_the_texts_behind_it(live_server, browser, w
     page.get_by_label("截至日期").fill(burst.isoformat())
     page.get_by_role("button", name="查看").click()
     table = page.get_by_test_id("topics-table")
-    row = table.locator('tr[data-key="电瓶"]').first
+    row = table.locator("tbody tr", has_text="电瓶").first
     expect(row).to_contain_text("倍")
+    expect(row).to_contain_text("同一批文本中还有")
     expect(page.get_by_test_id("topics-rule")).to_contain_text("emerging-v1")
     row.get_by_role("link", name="查看全部文本").click()
     expect(page.get_by_test_id("topic-texts").locator("li")).to_have_count(18)
