@@ -57,9 +57,7 @@ def test_a_burst_is_flagged_for_the_station_its_district_and_the_city(world, bur
     leader = world.user("city", Role.UNIT_LEADER)
     figure = emerging_topics_for(leader, world.city, as_of=burst)
     assert figure["rule_version"] == emerging.RULE_VERSION
-    terms = {
-        (r["unit_id"], t) for r in figure["rows"] if r["kind"] == "term" for t in _words(r)
-    }
+    terms = {(r["unit_id"], t) for r in figure["rows"] if r["kind"] == "term" for t in _words(r)}
     assert (world.city.pk, "电瓶") in terms and (world.district_a.pk, "电瓶") in terms
     # The words of the same texts are one topic: one row per unit, not one per word
     row = next(r for r in figure["rows"] if "电瓶" in _words(r))
