@@ -92,7 +92,7 @@ _NAV_GROUPS = [
             ("dashboards:repeat_referrals", _("跑多次流转"), Perm.DASHBOARD_VIEW, "route"),
             ("dashboards:repeat_rules", _("跑多次规则"), Perm.REPEAT_RULE_MANAGE, "settings"),
             ("warnings:warning_list", _("三色预警"), Perm.WARNING_VIEW, "alert"),
-            ("reports:report_list", _("民意分析报告"), Perm.DASHBOARD_VIEW, "log"),
+            ("reports:report_list", _("民意分析报告"), Perm.WARNING_VIEW, "log"),
             ("insight:topics", _("民意热点"), Perm.DASHBOARD_VIEW, "alert"),
             ("insight:reasons", _("诉求原因分析"), Perm.DASHBOARD_VIEW, "chart"),
             ("insight:review", _("原因标签核对"), Perm.TEXT_CONFIRM, "check"),

@@ -120,7 +120,10 @@ class TopicKind(models.TextChoices):
 
 class TopicWeek(models.Model):
     """Rollup: texts per unit, week (Monday) and reason tag or topic term, kept current as
-    texts are tagged and confirmed. Emerging-topic detection reads this, never the texts."""
+    texts are tagged (and suggested again by a new model, or moved with a transferred
+    opinion). Tags are the tagger's suggestions, never the confirmed ones: confirmations come
+    unevenly over time (the newest first), and a rise must be one in what citizens wrote,
+    not in how much of it was read. Emerging-topic detection reads this, never the texts."""
 
     unit = models.ForeignKey("orgs.OrgUnit", on_delete=models.CASCADE, related_name="+")
     week = models.DateField()

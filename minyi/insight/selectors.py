@@ -2,14 +2,16 @@
 what citizens wrote reaches a page only as masked quotes, and only from the viewer's subtree.
 """
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
-from django.db.models import QuerySet, Sum
+from django.db.models import F, QuerySet, Sum
 from django.db.models.functions import Substr
 
+from minyi.core.batches import NOT_TEXT
 from minyi.core.errors import NotFound
 from minyi.core.masking import mask_text
 from minyi.core.stats import wilson_interval
@@ -27,6 +29,9 @@ MAX_TRAINING_EXAMPLES = 50_000
 # figures: "too few to judge".
 MIN_JUDGE = 20
 QUOTE_CHARS = 90
+# A number read out in Chinese numerals ("幺三八一二三四五六七八"): as long as a phone number's
+# shortest part, masked like one.
+_SPOKEN_NUMBER = re.compile("[零〇一二三四五六七八九幺两]{7,}")
 TAG_LABELS = dict(ReasonTag.choices)
 
 
@@ -179,10 +184,12 @@ def quote_of(text: str, tag: str = "", term: str = "") -> str:
         if (term and term in piece) or (tag and tag in tagging.rule_tags(piece)):
             chosen = piece
             break
-    chosen = (chosen or text).strip()
+    # Masked before it is cut: a cut number would no longer be recognised as one.
+    chosen = _SPOKEN_NUMBER.sub(lambda m: "*" * len(m[0]), mask_text((chosen or text).strip()))
+    chosen = NOT_TEXT.sub("", chosen)
     if len(chosen) > QUOTE_CHARS:
         chosen = chosen[: QUOTE_CHARS - 1] + "…"
-    return mask_text(chosen)
+    return chosen
 
 
 def text_reasons_for(user, unit: OrgUnit, *, start: date, end: date, quotes: int = 2) -> dict:
@@ -195,7 +202,7 @@ def text_reasons_for(user, unit: OrgUnit, *, start: date, end: date, quotes: int
     rows = list(
         _in_subtree(unit)
         .filter(day__gte=start, day__lte=end)
-        .order_by("-confirmed_at", "-day", "-pk")
+        .order_by(F("confirmed_at").desc(nulls_last=True), "-day", "-pk")
         .values("pk", "source", "object_id", "suggested", "confirmed", "confirmed_at")
     )
     n, primary, by_source = Counter(), Counter(), Counter()
@@ -403,14 +410,11 @@ def _topic_keys(topics, *, windows: Windows, limit: int = 200) -> dict[tuple, li
         TaggedText.objects.filter(top.subtree_filter("unit__"))
         .filter(day__gte=windows.window_start, day__lte=windows.end)
         .order_by("-day", "-pk")
-        .values_list(
-            "unit__path", "source", "object_id", "suggested", "confirmed", "confirmed_at", "terms"
-        )
+        .values_list("unit__path", "source", "object_id", "suggested", "terms")
     )
-    for path, source, object_id, suggested, confirmed, confirmed_at, terms in rows.iterator(
-        chunk_size=2000
-    ):
-        tags = confirmed if confirmed_at else suggested
+    # The tagger's suggestions, as TopicWeek counts them: the texts behind a figure are the
+    # texts it counted.
+    for path, source, object_id, tags, terms in rows.iterator(chunk_size=2000):
         for (pk, kind, key), keys in found.items():
             if len(keys) >= limit or not path.startswith(units[pk].path):
                 continue

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, Max, OuterRef, Q
+from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -14,9 +14,17 @@ from minyi.core.audit import audit_record
 from minyi.core.errors import ApplicationError, NotFound
 from minyi.core.models import AuditAction
 from minyi.insight import emerging, tagging
-from minyi.insight.models import TaggedText, TaggerModel, TextCursor, TopicKind, TopicWeek
+from minyi.insight.models import (
+    TaggedText,
+    TaggerModel,
+    TextCursor,
+    TextSource,
+    TopicKind,
+    TopicWeek,
+)
 from minyi.insight.selectors import confirmed_examples
 from minyi.insight.sources import SOURCES, Source, day_of, row_values, source_of, texts_by_key
+from minyi.opinions.models import Opinion
 from minyi.orgs.selectors import scope_q
 from minyi.perception.models import ReasonTag
 
@@ -140,18 +148,45 @@ def texts_tag_pending(*, batch: int = TAG_BATCH, full: bool = False, now=None) -
     model = tagging.active_model()
     version = TaggerModel.objects.filter(is_active=True).values_list("version", flat=True)
     version = version.first()
+    now = now or timezone.now()
     counts: Counter = Counter()
     if full:
         terms_expire(now=now)
     for source in SOURCES:
         TextCursor.objects.get_or_create(source=source.name)
-        after = None if full else _resume_at(source)
+        after = _resume_at(source)
+        if full and source.cursor != "pk":  # the weeks emerging topics read, again
+            after = (now - timedelta(days=RETAG_DAYS), 0)
         while True:
             done, after = _tag_batch(source, after, batch=batch, model=model, version=version)
             counts.update(done)
             if after is None:
                 break
+    texts_follow_transfers(since=timezone.localdate(now) - timedelta(days=RETAG_DAYS))
     return {s: counts[s] for s in sorted(counts)}
+
+
+def texts_follow_transfers(*, since) -> int:
+    """An opinion transferred to another unit (转办) takes its tagged text along: the new
+    unit sees it, counts it and confirms it; the old one no longer does. Returns how many
+    moved."""
+    current = Opinion.objects.filter(pk=OuterRef("object_id")).values("unit_id")[:1]
+    with transaction.atomic():
+        moved = list(
+            TaggedText.objects.select_for_update()
+            .filter(source__in=OPINION_SOURCES, day__gte=since)
+            .annotate(now_unit=Subquery(current))
+            .exclude(now_unit__isnull=True)
+            .exclude(unit_id=F("now_unit"))
+        )
+        deltas: Counter = Counter()
+        for row in moved:
+            _count(deltas, row, row.suggested, -1, terms=True)
+            row.unit_id = row.now_unit
+            _count(deltas, row, row.suggested, +1, terms=True)
+        TaggedText.objects.bulk_update(moved, ["unit"])
+        _rollup_add(deltas)
+    return len(moved)
 
 
 def terms_expire(*, now: datetime | None = None) -> int:
@@ -177,8 +212,11 @@ def _resume_at(source: Source):
     return (cursor.last_at - CURSOR_OVERLAP, 0) if cursor.last_at else None
 
 
+OPINION_SOURCES = (TextSource.OPINION, TextSource.CASE, TextSource.MEETING)
+
+
 def _untagged(source: Source):
-    names = ["opinion", "case", "meeting"] if source.name == "opinion" else [source.name]
+    names = OPINION_SOURCES if source.name == TextSource.OPINION else [source.name]
     tagged = TaggedText.objects.filter(source__in=names, object_id=OuterRef("pk"))
     return source.rows().filter(~Exists(tagged))
 
@@ -222,7 +260,7 @@ def _tag_batch(source: Source, after, *, batch: int, model, version):
                 tagged.confirmed_at = row[source.cursor]
                 tagged.confirmed_by_id = row["completed_by_id"]
         created.append(tagged)
-        _count(deltas, tagged, tagged.tags, +1, terms=True)
+        _count(deltas, tagged, tagged.suggested, +1, terms=True)
     TaggedText.objects.bulk_create(created, batch_size=500)
     _rollup_add(deltas)
     last = rows[-1][source.cursor]
@@ -269,9 +307,8 @@ def _rollup_add(deltas: Counter) -> None:
 
 
 def texts_retag(*, since, batch: int = TAG_BATCH) -> int:
-    """The texts dated from `since` that nobody confirmed, suggested again by the active
-    model (after a new one is activated); TopicWeek's tag counts follow. Returns how many
-    texts' tags changed."""
+    """The texts dated from `since`, suggested again by the active model (after a new one is
+    activated); TopicWeek's tag counts follow. Returns how many texts' suggestions changed."""
     version = TaggerModel.objects.filter(is_active=True).values_list("version", flat=True)
     version = version.first()
     model = tagging.active_model()
@@ -280,7 +317,7 @@ def texts_retag(*, since, batch: int = TAG_BATCH) -> int:
         with transaction.atomic():
             rows = list(
                 TaggedText.objects.select_for_update()
-                .filter(day__gte=since, confirmed_at__isnull=True, pk__gt=last)
+                .filter(day__gte=since, pk__gt=last)
                 .exclude(tagger_version=version)
                 .order_by("pk")[:batch]
             )
@@ -337,13 +374,8 @@ def text_confirm(*, actor, tagged: TaggedText, tags: list[str], now: datetime | 
         row = TaggedText.objects.select_for_update().filter(scope_q(actor), pk=tagged.pk).first()
         if row is None:
             raise NotFound()
-        old = row.tags
         row.confirmed, row.confirmed_by, row.confirmed_at = tags, actor, now
         row.save(update_fields=["confirmed", "confirmed_by", "confirmed_at"])
-        deltas: Counter = Counter()
-        _count(deltas, row, old, -1, terms=False)
-        _count(deltas, row, tags, +1, terms=False)
-        _rollup_add(deltas)
         audit_record(
             action=AuditAction.CHANGE,
             actor=actor,

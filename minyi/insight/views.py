@@ -95,7 +95,7 @@ def _unit(request) -> OrgUnit:
     """The unit asked for (?unit=), visible to the user, else the top of what they see."""
     root = orgunit_root_for(request.user)
     pk = request.GET.get("unit", "")
-    if pk.isdigit():
+    if pk.isascii() and pk.isdigit():
         return orgunit_get_visible(request.user, int(pk))
     if root is None:
         raise ApplicationError("no_unit", _("您的账号未关联单位。"), status=403)
@@ -105,7 +105,7 @@ def _unit(request) -> OrgUnit:
 def _period(value: str, today: date) -> tuple[str, date, date]:
     """ "7", "30", "90" (days up to today) or "YYYY-MM" (a past or the current month); anything
     else is the last 30 days."""
-    if value.isdigit() and int(value) in PERIOD_DAYS:
+    if value in {str(d) for d in PERIOD_DAYS}:
         return value, today - timedelta(days=int(value) - 1), today
     if (m := _MONTH.match(value)) and int(m[1]) >= 2000 and 1 <= int(m[2]) <= 12:
         start = date(int(m[1]), int(m[2]), 1)
@@ -128,7 +128,8 @@ def _as_of(value: str, today: date) -> date:
         day = date.fromisoformat(value)
     except ValueError:
         return today
-    return min(day, today)
+    # Not before 2000 (nothing is older), so the weeks before it stay representable.
+    return min(max(day, date(2000, 1, 1)), today)
 
 
 @staff_view(Perm.DASHBOARD_VIEW)

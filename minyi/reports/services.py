@@ -4,6 +4,7 @@ administrators' overrides: minyi.core.workdays) the schedule makes last month's 
 the city bureau and every bureau directly under it; a leader may ask for any ended month
 again."""
 
+import logging
 from datetime import date, timedelta
 
 from django.utils import timezone
@@ -22,6 +23,8 @@ from minyi.reports.figures import (
 from minyi.reports.models import MonthlyReport
 from minyi.reports.pdf import report_pdf
 from minyi.reports.xlsx import report_xlsx
+
+logger = logging.getLogger(__name__)
 
 # Not before this hour (local) of the first working day: the night's rollups and the last
 # day's late replies are in by then.
@@ -73,9 +76,15 @@ def monthly_reports_due(*, now=None) -> dict:
         return {"month": f"{month:%Y-%m}", "due": False, "generated": []}
     done = set(MonthlyReport.objects.filter(month=month).values_list("unit_id", flat=True))
     generated = []
+    failed = []
     for unit in bureaus():
         if unit.pk in done:
             continue
-        monthly_report_generate(unit=unit, month=month, now=now)
+        try:
+            monthly_report_generate(unit=unit, month=month, now=now)
+        except Exception:  # one bureau's failure must not keep the others' reports back
+            logger.exception("monthly report of unit %s for %s failed", unit.pk, month)
+            failed.append(unit.pk)
+            continue
         generated.append(unit.pk)
-    return {"month": f"{month:%Y-%m}", "due": True, "generated": generated}
+    return {"month": f"{month:%Y-%m}", "due": True, "generated": generated, "failed": failed}

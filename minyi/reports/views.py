@@ -34,7 +34,9 @@ def _ended_months() -> list[str]:
     return month_choices(today=previous_month(timezone.localdate()))
 
 
-@staff_view(Perm.DASHBOARD_VIEW)
+# The report holds the warnings issued (officers' names, replies, accountability): those who
+# may read 三色预警 may read it.
+@staff_view(Perm.WARNING_VIEW)
 def report_list(request):
     reports = list(report_list_visible_to(request.user)[:240])
     can_generate = has_perm(request.user, Perm.DATA_EXPORT)
@@ -50,7 +52,7 @@ def report_list(request):
     )
 
 
-@staff_view(Perm.DASHBOARD_VIEW)
+@staff_view(Perm.WARNING_VIEW)
 def download(request, pk, fmt):
     report = report_get_visible(request.user, pk)
     content = bytes(getattr(report, fmt))
@@ -72,6 +74,8 @@ def _month(value: str | None):
         return previous_month(timezone.localdate())
     try:
         month = datetime.strptime(value[:7], "%Y-%m").date()
+        if month.year < 2000:
+            raise ValueError(value)
     except ValueError:
         raise ApplicationError(
             "invalid_month", _("月份格式不正确，应如 2026-11。"), field="month"

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
+from minyi.core.batches import NOT_TEXT
 from minyi.dashboards.cells import DASH, Cell
 from minyi.reports.tables import IntervalCell, Section, report_sections, report_title
 
@@ -25,6 +26,8 @@ def _sheet_title(title: str, taken: set[str]) -> str:
 
 def _value(sheet, row: int, column: int, c: Cell) -> None:
     value = c.value if c.value is not None else (None if c.text == DASH else c.text)
+    if isinstance(value, str):  # a control character pasted into a letter: not in a workbook
+        value = NOT_TEXT.sub("", value)
     cell = sheet.cell(row=row, column=column, value=value)
     if isinstance(value, str):
         cell.data_type = "s"  # a citizen's quote starting with "=" stays text

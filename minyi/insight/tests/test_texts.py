@@ -12,7 +12,7 @@ from minyi.core.errors import ApplicationError, NotFound
 from minyi.core.models import AuditAction, AuditEvent
 from minyi.insight import tagging
 from minyi.insight.models import TaggedText, TextSource, TopicWeek
-from minyi.insight.selectors import confirmed_examples, text_reasons_for
+from minyi.insight.selectors import confirmed_examples, quote_of, text_reasons_for
 from minyi.insight.services import (
     terms_expire,
     text_confirm,
@@ -146,7 +146,7 @@ def test_the_rollup_equals_a_recount(world, texts):
     recount = Counter()
     for t in TaggedText.objects.all():
         week = t.day - timedelta(days=t.day.weekday())
-        for tag in t.tags:
+        for tag in t.suggested:  # confirmations do not move emerging topics' counts
             recount[(t.unit_id, week, "tag", tag)] += 1
         for term in t.terms:
             recount[(t.unit_id, week, "term", term)] += 1
@@ -277,15 +277,51 @@ def test_a_new_model_suggests_again_for_unconfirmed_texts(world, texts):
     TopicWeek.objects.filter(kind="tag").delete()
     for t in TaggedText.objects.all():
         week = t.day - timedelta(days=t.day.weekday())
-        for tag in t.tags:
+        for tag in t.suggested:
             TopicWeek.objects.update_or_create(
                 unit=t.unit, week=week, kind="tag", key=tag, defaults={"n": 1}
             )
     changed = texts_retag(since=timezone.localdate() - timedelta(days=30))
     row.refresh_from_db()
-    # Then its suggestion is the tagger's again, the confirmed callback is left alone and
-    # the weekly counts follow
+    # Then its suggestion is the tagger's again and the weekly counts follow
     assert changed >= 1 and row.suggested == ["facilities"]
     week = row.day - timedelta(days=row.day.weekday())
     assert TopicWeek.objects.get(unit=row.unit, week=week, kind="tag", key="other").n == 0
     assert texts_retag(since=timezone.localdate() - timedelta(days=30)) == 0
+
+
+def test_a_transferred_opinion_takes_its_text_along(client, world, texts):
+    texts_tag_pending()
+    row = TaggedText.objects.get(source=TextSource.OPINION, object_id=texts["opinion"].pk)
+    week = row.day - timedelta(days=row.day.weekday())
+    terms = list(row.terms)
+    # When the centre transfers the opinion to 乙一派出所 (转办)
+    Opinion.objects.filter(pk=texts["opinion"].pk).update(unit=world.station_b1)
+    texts_tag_pending()
+    # Then its text is 乙一's, counted there and no longer at 甲二
+    row.refresh_from_db()
+    assert row.unit == world.station_b1
+    for term in terms:
+        assert TopicWeek.objects.get(unit=world.station_b1, week=week, key=term).n == 1
+        assert TopicWeek.objects.get(unit=world.station_a2, week=week, key=term).n == 0
+    a2 = login(client, world.user("a2", Role.UNIT_LEADER))
+    assert a2.get(reverse("insight:review_text", args=[row.pk])).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"unit": "²"}, {"period": "²"}, {"period": "9999-99"}, {"as_of": "0001-01-05"}, {"unit": "x"}],
+)
+def test_odd_parameters_never_break_a_page(client, world, query):
+    leader = login(client, world.user("a2", Role.UNIT_LEADER))
+    for name in ("insight:reasons", "insight:topics"):
+        assert leader.get(reverse(name), query).status_code in (200, 404)
+
+
+def test_a_quote_is_masked_before_it_is_cut():
+    text = "我" * 75 + "身份证号330102199001011234，电话13812345678，念给你听幺三八一二三四五六七八"
+    quote = quote_of(text)
+    assert len(quote) <= 90
+    assert "3301021990" not in quote and "138123" not in quote
+    assert "幺三八一二三四五六七八" not in quote_of("电话幺三八一二三四五六七八\x0b出警慢")
+    assert "\x0b" not in quote_of("没人管\x0b出警慢")

@@ -24,16 +24,16 @@ def _marker(world):
 
 CASES = {
     "reports:report_list": Case(
-        Perm.DASHBOARD_VIEW, lambda w: reverse("reports:report_list"), _marker
+        Perm.WARNING_VIEW, lambda w: reverse("reports:report_list"), _marker
     ),
     "reports:report_pdf": Case(
-        Perm.DASHBOARD_VIEW,
+        Perm.WARNING_VIEW,
         lambda w: reverse("reports:report_pdf", args=[_report(w).pk]),
         None,
         detail=True,
     ),
     "reports:report_xlsx": Case(
-        Perm.DASHBOARD_VIEW,
+        Perm.WARNING_VIEW,
         lambda w: reverse("reports:report_xlsx", args=[_report(w).pk]),
         None,
         detail=True,
