@@ -624,6 +624,24 @@ def _scores(truth: list[set[str]], predicted: list[set[str]]) -> dict:
     return {"tags": per_tag, "micro": micro, "macro": macro}
 
 
+def _split_distinct(texts, labels, sources, *, test_fraction: float, seed: int):
+    """The split, made over distinct texts: a text written many times ("满意", "态度差") is
+    either all in training or once in the test part, so the held-out figures are about
+    wording the model has not seen, not about repeats of it. Stratified by source too, so
+    each source's held-out part is its share."""
+    first: dict[str, int] = {}
+    keys = [normalise(t) for t in texts]
+    for i, key in enumerate(keys):
+        first.setdefault(key, i)
+    distinct = list(first.values())
+    strata = [[*labels[i], f"src:{sources[i]}"] for i in distinct]
+    _train, test = split_examples(strata, test_fraction=test_fraction, seed=seed)
+    test_idx = [distinct[j] for j in test]
+    held_out = {keys[i] for i in test_idx}
+    train_idx = [i for i, key in enumerate(keys) if key not in held_out]
+    return train_idx, test_idx
+
+
 def _primary_agreement(labels, test_idx, results) -> dict:
     """How often the suggested primary reason is the confirmed primary reason."""
     agree = sum(1 for i, r in zip(test_idx, results, strict=True) if r.primary == labels[i][0])
@@ -699,9 +717,9 @@ def train(
     min_examples = min_tag_examples() if min_examples is None else min_examples
     # Ranked as confirmed (primary first), duplicates and unknown tags dropped.
     labels = [[t for t in dict.fromkeys(tags) if t in ReasonTag.values] for tags in labels]
-    # Stratified by source too, so each source's held-out part is its share.
-    strata = [[*tags, f"src:{src}"] for tags, src in zip(labels, sources, strict=True)]
-    train_idx, test_idx = split_examples(strata, test_fraction=test_fraction, seed=seed)
+    train_idx, test_idx = _split_distinct(
+        texts, labels, sources, test_fraction=test_fraction, seed=seed
+    )
     train_counts = Counter(t for i in train_idx for t in labels[i])
     learnable = [
         tag
