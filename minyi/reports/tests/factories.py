@@ -4,8 +4,10 @@ or not), warnings with replies, and the insight tags of the texts. Each district
 a marker of their own, so a test can tell whether anything of district B reached A's report.
 Everything is dated explicitly: the tests pass at any hour."""
 
+import io
 from datetime import date, timedelta
 
+import openpyxl
 from django.utils import timezone
 
 from minyi.callbacks.models import Callback
@@ -155,12 +157,17 @@ def month_data(world) -> dict:
 
 
 def stored_report(unit, *, month: date = MONTH) -> MonthlyReport:
-    """A report row with stand-in files (for the pages; test_pdf_xlsx makes real ones)."""
+    """A report row with stand-in files (for the pages; test_pdf_xlsx makes real ones). The
+    workbook is a real, one-cell one: `make audit` reads every workbook a page sends."""
+    book = openpyxl.Workbook()
+    book.active["A1"] = unit.name
+    xlsx = io.BytesIO()
+    book.save(xlsx)
     return MonthlyReport.objects.create(
         unit=unit,
         month=month,
         generated_at=NOW,
         figures={"unit": {"id": unit.pk, "name": unit.name}},
         pdf=b"%PDF-1.4 stand-in",
-        xlsx=b"PK stand-in",
+        xlsx=xlsx.getvalue(),
     )
