@@ -141,9 +141,10 @@ def texts_tag_pending(*, batch: int = TAG_BATCH, full: bool = False, now=None) -
     """Tag every citizen text not tagged yet, source by source, and keep TopicWeek current.
 
     Each source is read from where the last pass stopped (less CURSOR_OVERLAP); `full` reads
-    every row again (daily, for rows that arrived with an old time, e.g. an import). A
-    callback's confirmed tags are copied as it is tagged. Texts with no words (empty, emoji, a
-    number alone) are not stored. Returns the number of texts tagged per source.
+    again the RETAG_DAYS that emerging topics read (daily, for rows that arrived with an older
+    time, e.g. a history load) and clears expired terms. A callback's confirmed tags are
+    copied as it is tagged; a transferred opinion's text follows it. Texts with no words
+    (empty, emoji, a number alone) are not stored. Returns the texts tagged per source.
     """
     model = tagging.active_model()
     version = TaggerModel.objects.filter(is_active=True).values_list("version", flat=True)
