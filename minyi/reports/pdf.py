@@ -3,6 +3,7 @@ built-in CID font (no font file, no download), charts with reportlab.graphics (t
 satisfaction trend with its 95% band, the reasons as bars). No browser is involved."""
 
 import io
+import re
 from xml.sax.saxutils import escape
 
 from django.utils.translation import gettext as _
@@ -117,12 +118,21 @@ def bar_chart(rows: list[tuple[str, float]], *, width=WIDTH) -> Drawing:
     return drawing
 
 
+# Emoji and other pictographs citizens type have no glyph in the PDF's Chinese font: left out
+# rather than drawn as boxes (the workbook keeps them).
+_NO_GLYPH = re.compile("[\U00010000-\U0010ffff\u2600-\u27bf\ufe0f\u200d]")
+
+
+def drawable(value: str) -> str:
+    return _NO_GLYPH.sub("", value)
+
+
 def _table(section: Section) -> Table | None:
     if not section.rows:
         return None
 
     def para(value) -> Paragraph:
-        return Paragraph(escape(str(value)), _CELL)
+        return Paragraph(escape(drawable(str(value))), _CELL)
 
     data = [[para(h) for h in section.headers]]
     data += [[para(c.text) for c in row] for row in section.rows]

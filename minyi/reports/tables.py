@@ -388,7 +388,7 @@ def emerging(figures: dict) -> Section:
         _("热点（新出现的问题）"),
         [
             _("单位"),
-            _("关键词"),
+            _("原因或关键词"),
             _("本期"),
             _("预期"),
             _("倍数"),
@@ -406,7 +406,7 @@ def emerging(figures: dict) -> Section:
         section.rows.append(
             [
                 text(r.get("unit_name")),
-                text(r.get("label") or r.get("key")),
+                text("、".join([r.get("label") or r.get("key"), *(r.get("also") or [])[:5]])),
                 count(r.get("current")),
                 number(r.get("expected"), 1),
                 number(r.get("ratio"), 1),

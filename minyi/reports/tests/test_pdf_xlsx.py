@@ -123,3 +123,10 @@ def test_the_trend_is_a_line_over_its_band_with_gaps_for_suppressed_days():
     shapes = drawing.contents
     assert sum(isinstance(s, Polygon) for s in shapes) == 2  # one band per run of days
     assert sum(isinstance(s, PolyLine) for s in shapes) == 2  # the line breaks at the gap
+
+
+def test_emoji_are_left_out_of_the_pdf_not_drawn_as_boxes():
+    from minyi.reports.pdf import drawable
+
+    assert drawable("今天又白跑一趟！😡👍 好☀️") == "今天又白跑一趟！ 好"
+    assert drawable("民警态度很差") == "民警态度很差"
