@@ -1139,8 +1139,8 @@ def diagnose(timings: Timings, clients) -> None:
     from django.test.utils import CaptureQueriesContext
 
     from minyi.core.db_router import replica_configured
+    from minyi.core.periods import period_parse
     from minyi.dashboards.page import FIGURES, dashboard_for
-    from minyi.dashboards.periods import period_parse
     from minyi.dashboards.scope import UnitIndex
     from minyi.orgs.models import User
 
@@ -1229,10 +1229,10 @@ def page_requests(rng: random.Random, n: int) -> list[PageRequest]:
     drill-down page linked from them, at the middle page of its list."""
     from django.urls import reverse
 
+    from minyi.core.periods import period_parse, range_key
     from minyi.dashboards import conf
     from minyi.dashboards.drill import KEYSET_FIGURES, Cursor, drill_rows
     from minyi.dashboards.filters import DrillFilters
-    from minyi.dashboards.periods import period_parse, range_key
     from minyi.dashboards.scope import UnitIndex
     from minyi.orgs.models import Officer, User
     from minyi.perception.models import ReasonTag
@@ -1336,9 +1336,9 @@ def raw_queries(rng: random.Random, n: int, pages: list[PageRequest]) -> list[Ra
     from surveys joined to their contacts; and the drill-down pages' own SQL, run directly."""
     from django.conf import settings
 
+    from minyi.core.periods import period_parse
     from minyi.dashboards.drill import drill_rows
     from minyi.dashboards.filters import DrillFilters
-    from minyi.dashboards.periods import period_parse
     from minyi.dashboards.scope import UnitIndex
     from minyi.orgs.models import OrgUnit, User
     from minyi.perception.models import ServiceEvent, Survey

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
-from minyi.dashboards.periods import Period
+from minyi.core.periods import Period
 from minyi.orgs.models import OrgUnit
 
 

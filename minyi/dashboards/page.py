@@ -2,6 +2,7 @@
 cube, and the tables built from them.
 """
 
+from minyi.core.periods import Period
 from minyi.dashboards.cells import Table
 from minyi.dashboards.figures.callbacks import _callbacks_table, callback_timeliness_for
 from minyi.dashboards.figures.officers import _officers_table, officer_satisfaction_for
@@ -21,7 +22,6 @@ from minyi.dashboards.figures.satisfaction import (
 )
 from minyi.dashboards.figures.workorders import _workorders_table, workorder_performance_for
 from minyi.dashboards.filters import DrillFilters
-from minyi.dashboards.periods import Period
 from minyi.dashboards.scope import UnitIndex
 from minyi.orgs.models import OrgUnit
 

@@ -33,6 +33,7 @@ from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
 from minyi.callbacks.models import Callback, CallbackKind, CallbackStatus
+from minyi.core.periods import ROLLING, monday, month_choices, period_parse
 from minyi.core.pii import mask_mobile
 from minyi.dashboards import conf
 from minyi.dashboards.models import (
@@ -48,7 +49,6 @@ from minyi.dashboards.models import (
     UnitSatisfactionDaily,
     WorkOrderDaily,
 )
-from minyi.dashboards.periods import ROLLING, monday, month_choices, period_parse
 from minyi.orgs.models import OrgUnit
 from minyi.perception.models import (
     OPEN_SURVEY_STATUSES,

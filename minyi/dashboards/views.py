@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from minyi.core import stats
 from minyi.core.db_router import reads_from_replica
 from minyi.core.errors import NotFound
+from minyi.core.periods import ROLLING, Period, month_choices, period_parse
 from minyi.dashboards import conf
 from minyi.dashboards.cells import Table
 from minyi.dashboards.drill import (
@@ -30,7 +31,6 @@ from minyi.dashboards.exports import table_export
 from minyi.dashboards.figures.opinions import opinion_performance_for, opinions_table
 from minyi.dashboards.filters import DRILL_FIGURES, DRILL_STATUSES, DrillFilters
 from minyi.dashboards.page import FIGURES, dashboard_for, index_tables
-from minyi.dashboards.periods import ROLLING, Period, month_choices, period_parse
 from minyi.dashboards.scope import UnitIndex
 from minyi.orgs.access import staff_view
 from minyi.orgs.roles import Perm, has_perm

@@ -3,9 +3,7 @@ emerging topics (民意热点) and the texts behind them, confirming a text's re
 the reason tagger's quality figures for administrators, and the tag suggestions the callback
 workbench asks for while an evaluator types."""
 
-import calendar
-import re
-from datetime import date, timedelta
+from datetime import date
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
@@ -15,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from minyi.core.errors import ApplicationError
+from minyi.core.periods import ROLLING, month_choices, period_parse
 from minyi.insight import emerging
 from minyi.insight.models import TextSource, TopicKind
 from minyi.insight.selectors import (
@@ -87,9 +86,6 @@ def suggest(request):
 
 # --- Reasons, topics, confirming ---------------------------------------------------------
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-PERIOD_DAYS = (7, 30, 90)
-
 
 def _unit(request) -> OrgUnit:
     """The unit asked for (?unit=), visible to the user, else the top of what they see."""
@@ -100,27 +96,6 @@ def _unit(request) -> OrgUnit:
     if root is None:
         raise ApplicationError("no_unit", _("您的账号未关联单位。"), status=403)
     return root
-
-
-def _period(value: str, today: date) -> tuple[str, date, date]:
-    """ "7", "30", "90" (days up to today) or "YYYY-MM" (a past or the current month); anything
-    else is the last 30 days."""
-    if value in {str(d) for d in PERIOD_DAYS}:
-        return value, today - timedelta(days=int(value) - 1), today
-    if (m := _MONTH.match(value)) and int(m[1]) >= 2000 and 1 <= int(m[2]) <= 12:
-        start = date(int(m[1]), int(m[2]), 1)
-        if start <= today:
-            end = date(start.year, start.month, calendar.monthrange(start.year, start.month)[1])
-            return value, start, min(end, today)
-    return "30", today - timedelta(days=29), today
-
-
-def _months(today: date, count: int = 12) -> list[str]:
-    out, year, month = [], today.year, today.month
-    for _i in range(count):
-        out.append(f"{year:04d}-{month:02d}")
-        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    return out
 
 
 def _as_of(value: str, today: date) -> date:
@@ -135,10 +110,9 @@ def _as_of(value: str, today: date) -> date:
 @staff_view(Perm.DASHBOARD_VIEW)
 def reasons(request):
     """诉求原因分析: the reasons in every citizen text of a unit's subtree in a period."""
-    today = timezone.localdate()
     unit = _unit(request)
-    key, start, end = _period(request.GET.get("period", ""), today)
-    figure = text_reasons_for(request.user, unit, start=start, end=end)
+    period = period_parse(request.GET.get("period"))
+    figure = text_reasons_for(request.user, unit, start=period.start, end=period.end)
     rows = [{**r, "quotes": figure["quotes"].get(r["tag"], [])} for r in figure["rows"]]
     return render(
         request,
@@ -146,9 +120,9 @@ def reasons(request):
         {
             "unit": unit,
             "children": OrgUnit.objects.get_children(unit),
-            "period": key,
-            "periods": [str(d) for d in PERIOD_DAYS],
-            "months": _months(today),
+            "period": period,
+            "periods": [str(d) for d in ROLLING],
+            "months": month_choices(),
             "figure": figure,
             "rows": rows,
             "chart": {

@@ -23,12 +23,12 @@ from django.utils.translation import gettext_lazy
 from minyi.accountability.models import AccountabilityCase
 from minyi.core import stats
 from minyi.core.masking import mask_text
+from minyi.core.periods import Period, period_parse
 from minyi.dashboards.figures.callbacks import callback_timeliness_for
 from minyi.dashboards.figures.opinions import opinion_performance_for
 from minyi.dashboards.figures.ranking import unit_ranking_for
 from minyi.dashboards.figures.workorders import workorder_performance_for
 from minyi.dashboards.page import dashboard_for
-from minyi.dashboards.periods import Period, period_parse
 from minyi.dashboards.rates import rate
 from minyi.dashboards.scope import UnitIndex
 from minyi.insight.selectors import emerging_topics_for, text_reasons_for

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from minyi.core.audit import audit_record
 from minyi.core.errors import ApplicationError
 from minyi.core.models import AuditAction
-from minyi.dashboards.periods import month_choices
+from minyi.core.periods import month_choices
 from minyi.orgs.access import staff_view
 from minyi.orgs.roles import Perm, has_perm
 from minyi.reports.figures import month_start, previous_month

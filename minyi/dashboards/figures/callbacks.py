@@ -10,10 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from minyi.callbacks.models import Callback, CallbackStatus
+from minyi.core.periods import Period, _edge_days, _whole_weeks
 from minyi.dashboards.cells import Table, count, interval, pct, text
 from minyi.dashboards.filters import DrillFilters, drill_url
 from minyi.dashboards.models import CallbackDaily, CallbackWeekly, FillState
-from minyi.dashboards.periods import Period, _edge_days, _whole_weeks
 from minyi.dashboards.rates import rate
 from minyi.dashboards.rollups import CALLBACKS
 from minyi.dashboards.scope import UnitIndex, _by_branch, _unit_rows

@@ -8,11 +8,11 @@ from collections import Counter, defaultdict
 from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext as _
 
+from minyi.core.periods import Period
 from minyi.dashboards import conf
 from minyi.dashboards.cells import Table, count, interval, pct, text
 from minyi.dashboards.filters import DrillFilters, drill_url
 from minyi.dashboards.models import OfficerSatisfactionDaily
-from minyi.dashboards.periods import Period
 from minyi.dashboards.rates import rate, small
 from minyi.dashboards.rollups import OFFICERS
 from minyi.dashboards.scope import UnitIndex, _unit_rows

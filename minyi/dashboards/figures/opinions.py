@@ -17,8 +17,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from minyi.core.periods import Period
 from minyi.dashboards.cells import Table, count, interval, pct, text
-from minyi.dashboards.periods import Period
 from minyi.dashboards.rates import rate
 from minyi.dashboards.scope import UnitIndex, _by_branch, _unit_rows
 from minyi.opinions.models import OPEN_STATUSES, Opinion

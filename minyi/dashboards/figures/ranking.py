@@ -31,6 +31,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from minyi.core import stats
+from minyi.core.periods import Period
 from minyi.dashboards import conf
 from minyi.dashboards.cells import Cell, Table, count, interval, number, pct, text
 from minyi.dashboards.figures.satisfaction import (
@@ -40,7 +41,6 @@ from minyi.dashboards.figures.satisfaction import (
     satisfaction_cube,
 )
 from minyi.dashboards.filters import DrillFilters, drill_url
-from minyi.dashboards.periods import Period
 from minyi.dashboards.rates import rate
 from minyi.dashboards.rollups import SATISFACTION
 from minyi.dashboards.scope import UnitIndex

@@ -10,11 +10,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from minyi.callbacks.models import Callback, CallbackKind, CallbackStatus
+from minyi.core.periods import Period, _days, _edge_days, _whole_weeks, monday
 from minyi.dashboards.cells import Table, count, pct, text
 from minyi.dashboards.figures.callbacks import _not_rolled_up
 from minyi.dashboards.filters import DrillFilters, drill_url
 from minyi.dashboards.models import ReasonDaily, ReasonWeekly
-from minyi.dashboards.periods import Period, _days, _edge_days, _whole_weeks, monday
 from minyi.dashboards.rates import rate, small, small_count
 from minyi.dashboards.rollups import CALLBACKS
 from minyi.dashboards.scope import UnitIndex, _unit_rows

@@ -6,11 +6,11 @@ from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from minyi.core.periods import Period
 from minyi.dashboards import conf
 from minyi.dashboards.cells import DASH, Table, count, text
 from minyi.dashboards.filters import DrillFilters, drill_url
 from minyi.dashboards.models import RepeatContact, RepeatPeriodCount
-from minyi.dashboards.periods import Period
 from minyi.dashboards.rates import small_count
 from minyi.dashboards.rollups import REPEAT_COUNTS, REPEATS, repeat_periods
 from minyi.dashboards.scope import UnitIndex, _unit_rows

@@ -14,10 +14,10 @@ from datetime import date, timedelta
 from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
+from minyi.core.periods import Period, _edge_days, _whole_weeks, monday, range_key
 from minyi.dashboards.cells import DASH, Table, count, interval, pct, text
 from minyi.dashboards.filters import DrillFilters, drill_url
 from minyi.dashboards.models import SatisfactionWeekly, UnitSatisfactionDaily
-from minyi.dashboards.periods import Period, _edge_days, _whole_weeks, monday, range_key
 from minyi.dashboards.rates import rate, small, small_count
 from minyi.dashboards.rollups import DAILY_SUMS, SATISFACTION
 from minyi.dashboards.scope import UnitIndex, _unit_rows

@@ -10,10 +10,10 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from minyi.core.periods import Period
 from minyi.dashboards.cells import DASH, Cell, Table, count, text
 from minyi.dashboards.filters import DrillFilters, drill_url
 from minyi.dashboards.models import WorkOrderDaily
-from minyi.dashboards.periods import Period
 from minyi.dashboards.rates import rate
 from minyi.dashboards.rollups import WORKORDERS, orders_finalized_after, workorder_counts
 from minyi.dashboards.scope import UnitIndex, _by_branch, _unit_rows

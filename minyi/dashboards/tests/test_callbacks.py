@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
+from minyi.core.periods import period_parse
 from minyi.dashboards.figures.callbacks import callback_timeliness_for
-from minyi.dashboards.periods import period_parse
 from minyi.dashboards.tests.factories import (
     at,
     callback,

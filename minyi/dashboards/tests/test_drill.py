@@ -2,9 +2,9 @@
 
 import pytest
 
+from minyi.core.periods import period_parse
 from minyi.dashboards.drill import drill_rows
 from minyi.dashboards.filters import DrillFilters
-from minyi.dashboards.periods import period_parse
 from minyi.dashboards.tests.factories import (
     at,
     days_ago,

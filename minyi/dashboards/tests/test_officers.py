@@ -2,8 +2,8 @@
 
 import pytest
 
+from minyi.core.periods import period_parse
 from minyi.dashboards.figures.officers import officer_satisfaction_for
-from minyi.dashboards.periods import period_parse
 from minyi.dashboards.tests.factories import (
     city_supervisor,
     survey,

@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from minyi.core.periods import period_parse
 from minyi.dashboards.figures.opinions import opinion_performance_for, opinions_table
-from minyi.dashboards.periods import period_parse
 from minyi.dashboards.scope import UnitIndex
 from minyi.opinions.models import OpinionKind
 from minyi.opinions.services.handling import opinion_answer, opinion_rate

@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 
 from minyi.core import stats
+from minyi.core.periods import period_parse
 from minyi.dashboards.figures.ranking import unit_ranking_for
-from minyi.dashboards.periods import period_parse
 from minyi.dashboards.tests.factories import city_supervisor, daily, days_ago, satisfied
 from minyi.orgs.choices import Role, UnitKind
 from minyi.orgs.models import PeerGroup, PeerGroupMember

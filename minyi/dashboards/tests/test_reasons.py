@@ -2,8 +2,8 @@
 
 import pytest
 
+from minyi.core.periods import period_parse
 from minyi.dashboards.figures.reasons import top_reasons_for
-from minyi.dashboards.periods import period_parse
 from minyi.dashboards.tests.factories import (
     at,
     callback,

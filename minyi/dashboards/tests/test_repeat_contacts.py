@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from minyi.core.periods import period_parse
 from minyi.dashboards.figures.repeat_contacts import repeat_contacts_for
-from minyi.dashboards.periods import period_parse
 from minyi.dashboards.rollups import repeat_contacts_fill
 from minyi.dashboards.tests.factories import (
     at,

@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from minyi.core.periods import monday, period_parse
 from minyi.dashboards.figures.satisfaction import satisfaction_cube, satisfaction_trend_for
 from minyi.dashboards.models import (
     CallbackDaily,
@@ -15,7 +16,6 @@ from minyi.dashboards.models import (
     SatisfactionWeekly,
     UnitSatisfactionDaily,
 )
-from minyi.dashboards.periods import monday, period_parse
 from minyi.dashboards.rollups import (
     CALLBACKS,
     OFFICERS,

@@ -6,13 +6,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from minyi.core.periods import period_parse
 from minyi.dashboards.drill import Cursor, drill_page
 from minyi.dashboards.figures.officers import officer_satisfaction_for
 from minyi.dashboards.figures.repeat_contacts import repeat_contacts_for
 from minyi.dashboards.figures.workorders import workorder_performance_for
 from minyi.dashboards.filters import DrillFilters
 from minyi.dashboards.models import FillState, RepeatPeriodCount, WorkOrderDaily
-from minyi.dashboards.periods import period_parse
 from minyi.dashboards.rollups import (
     REPEAT_COUNTS,
     dashboard_rollups_refresh,

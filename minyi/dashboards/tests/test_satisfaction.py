@@ -4,12 +4,12 @@ from datetime import timedelta
 
 import pytest
 
+from minyi.core.periods import period_parse
 from minyi.dashboards.figures.ranking import unit_ranking_for
 from minyi.dashboards.figures.satisfaction import (
     business_type_comparison_for,
     satisfaction_trend_for,
 )
-from minyi.dashboards.periods import period_parse
 from minyi.dashboards.tests.factories import (
     city_supervisor,
     daily,

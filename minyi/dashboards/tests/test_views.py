@@ -166,6 +166,9 @@ def test_ten_years_is_capped_with_a_notice_and_unknown_units_are_not_found(clien
         assert 'data-testid="period-notice"' in html, period
         assert "366" in html
     assert 'data-testid="period-notice"' not in client.get(url).content.decode()
+    # A digit str.isdigit() accepts but int() does not: not understood, never an error
+    html = client.get(url, {"period": "²"}).content.decode()
+    assert 'data-testid="period-notice"' in html
     for pk in ("999999", "x"):
         assert client.get(url, {"unit": pk}).status_code == 404
         response = client.get(reverse("dashboards:drill"), {"figure": "satisfaction", "unit": pk})

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from minyi.core.periods import period_parse
 from minyi.dashboards.figures.workorders import workorder_performance_for
-from minyi.dashboards.periods import period_parse
 from minyi.dashboards.tests.factories import (
     at,
     city_supervisor,

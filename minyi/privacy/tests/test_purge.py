@@ -10,9 +10,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from minyi.core.models import AuditAction, AuditEvent
+from minyi.core.periods import period_parse
 from minyi.core.pii import mobile_hash
 from minyi.dashboards.figures.satisfaction import satisfaction_trend_for
-from minyi.dashboards.periods import period_parse
 from minyi.dashboards.rollups import dashboard_rollups_refresh
 from minyi.dashboards.tests.factories import city_supervisor
 from minyi.integrations.sms.models import OutboundStatus

@@ -1,6 +1,7 @@
-"""The period a dashboard shows: the last 30/90/365 days, a calendar month, or (for drill-down
-links from a trend point) an explicit range of days; and how a period splits into the whole
-weeks the weekly rollups hold and the days at its edges."""
+"""The period a figure shows (the dashboards, 诉求原因分析, the monthly report): the last
+30/90/365 days, a calendar month, or (for drill-down links from a trend point) an explicit range
+of days; and how a period splits into the whole weeks the weekly rollups hold and the days at
+its edges."""
 
 import calendar
 import re
@@ -59,10 +60,11 @@ def period_parse(value: str | None, *, today: date | None = None) -> Period:
     for ten years never makes every figure read ten years of rows."""
     today = today or timezone.localdate()
     value = (value or "").strip()
-    if value.isdigit() and int(value) in ROLLING:
+    days = value.isascii() and value.isdigit()  # "²" is a digit to str.isdigit, not to int()
+    if days and int(value) in ROLLING:
         n = int(value)
         return Period(value, today - timedelta(days=n - 1), today)
-    if value.isdigit() and int(value) > MAX_DAYS:
+    if days and int(value) > MAX_DAYS:
         return replace(period_parse(str(ROLLING[-1]), today=today), notice=_too_long())
     if m := _MONTH.match(value):
         year, month = int(m[1]), int(m[2])
